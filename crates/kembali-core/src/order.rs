@@ -1,0 +1,223 @@
+//! Customers, the catalogue, orders with their lines, and shipments.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::id::{CustomerId, LineId, OrderId, ProductId, ShipmentId, ShopId, VariantId};
+use crate::money::{Currency, Money, MoneyError};
+use crate::shop::{Country, Locale};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub shop_id: ShopId,
+    pub email: String,
+    pub name: String,
+    pub locale: Locale,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Product {
+    pub id: ProductId,
+    pub shop_id: ShopId,
+    pub title: String,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub variants: Vec<Variant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Variant {
+    pub id: VariantId,
+    pub sku: String,
+    pub title: String,
+    pub price: Money,
+    /// Sold as final sale: not returnable unless a rule or the law says otherwise.
+    pub final_sale: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Card,
+    /// Cash on delivery: refunds go to a bank account, an e-wallet or store credit.
+    CashOnDelivery,
+    BankTransfer,
+    EWallet,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    pub country: Country,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A line of an order as it was sold: the catalogue facts the policy needs are
+/// copied onto it, so later catalogue edits never change a past decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrderLine {
+    pub id: LineId,
+    pub product_id: Option<ProductId>,
+    pub variant_id: Option<VariantId>,
+    pub sku: String,
+    pub title: String,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub final_sale: bool,
+    pub quantity: u32,
+    /// Price of one unit before discounts, in the order's currency.
+    pub unit_price: Money,
+    /// This line's share of all order discounts, for the whole line.
+    pub discount: Money,
+    /// Tax for the whole line; included in the price or added on top (see the order).
+    pub tax: Money,
+}
+
+impl OrderLine {
+    /// What the shopper paid for the whole line: price × quantity − discount, plus tax
+    /// where the prices exclude it.
+    pub fn amount_paid(&self, taxes_included: bool) -> Result<Money, MoneyError> {
+        let gross = self.unit_price.checked_mul(i64::from(self.quantity))?;
+        let net = gross.checked_sub(self.discount)?;
+        if taxes_included {
+            Ok(net)
+        } else {
+            net.checked_add(self.tax)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Order {
+    pub id: OrderId,
+    pub shop_id: ShopId,
+    /// The shop's own order number as the shopper knows it (`#1001`).
+    pub number: String,
+    pub customer_id: Option<CustomerId>,
+    pub email: String,
+    pub locale: Locale,
+    pub currency: Currency,
+    #[schema(value_type = String, format = DateTime)]
+    pub placed_at: Timestamp,
+    pub payment_method: PaymentMethod,
+    pub taxes_included: bool,
+    pub shipping_address: Address,
+    /// Delivery cost the shopper paid.
+    pub shipping_paid: Money,
+    /// The cheapest standard delivery the shop offered; under EU withdrawal a full
+    /// withdrawal refunds up to this much of the delivery cost.
+    pub cheapest_shipping: Money,
+    pub lines: Vec<OrderLine>,
+}
+
+impl Order {
+    pub fn line(&self, id: LineId) -> Option<&OrderLine> {
+        self.lines.iter().find(|l| l.id == id)
+    }
+}
+
+/// Where a parcel is, normalised across carriers (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingStatus {
+    Pending,
+    InfoReceived,
+    InTransit,
+    OutForDelivery,
+    FailedAttempt,
+    AvailableForPickup,
+    Delivered,
+    Exception,
+    ReturnedToSender,
+    Expired,
+}
+
+impl TrackingStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrackingStatus::Pending => "pending",
+            TrackingStatus::InfoReceived => "info_received",
+            TrackingStatus::InTransit => "in_transit",
+            TrackingStatus::OutForDelivery => "out_for_delivery",
+            TrackingStatus::FailedAttempt => "failed_attempt",
+            TrackingStatus::AvailableForPickup => "available_for_pickup",
+            TrackingStatus::Delivered => "delivered",
+            TrackingStatus::Exception => "exception",
+            TrackingStatus::ReturnedToSender => "returned_to_sender",
+            TrackingStatus::Expired => "expired",
+        }
+    }
+}
+
+/// How many units of one line travel in a shipment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShipmentLine {
+    pub line_id: LineId,
+    pub quantity: u32,
+}
+
+/// An outbound parcel (a fulfilment) of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Shipment {
+    pub id: ShipmentId,
+    pub order_id: OrderId,
+    pub carrier: String,
+    pub tracking_number: Option<String>,
+    pub status: TrackingStatus,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub shipped_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+    /// The delivery date promised at purchase, for on-time measurement.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub promised_by: Option<Timestamp>,
+    pub lines: Vec<ShipmentLine>,
+}
+
+/// What the shopper has in hand for one line: delivered units and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineDelivery {
+    pub shipped: u32,
+    pub delivered: u32,
+    pub first_shipped_at: Option<Timestamp>,
+    /// When the last delivered unit arrived: the window counts from the latest delivery.
+    pub delivered_at: Option<Timestamp>,
+}
+
+impl LineDelivery {
+    /// Folds the order's shipments into the facts for one line.
+    pub fn of(line: LineId, shipments: &[Shipment]) -> LineDelivery {
+        let mut d = LineDelivery::default();
+        for s in shipments {
+            let qty: u32 = s
+                .lines
+                .iter()
+                .filter(|l| l.line_id == line)
+                .map(|l| l.quantity)
+                .sum();
+            if qty == 0 {
+                continue;
+            }
+            d.shipped = d.shipped.saturating_add(qty);
+            if let Some(at) = s.shipped_at {
+                d.first_shipped_at = Some(d.first_shipped_at.map_or(at, |f| f.min(at)));
+            }
+            if s.status == TrackingStatus::Delivered {
+                d.delivered = d.delivered.saturating_add(qty);
+                if let Some(at) = s.delivered_at {
+                    d.delivered_at = Some(d.delivered_at.map_or(at, |f| f.max(at)));
+                }
+            }
+        }
+        d
+    }
+}

@@ -1,0 +1,383 @@
+//! The policy document: what a merchant writes (JSON or TOML), checked on the way in.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::money::{Currency, Money, MoneyError};
+use crate::order::PaymentMethod;
+use crate::returns::{Resolution, ReturnMethod, ReturnReason};
+
+/// The EU consumer withdrawal period, in days from delivery.
+pub const EU_WITHDRAWAL_DAYS: u32 = 14;
+
+/// What the return window counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowStart {
+    Delivery,
+    Fulfillment,
+    Order,
+}
+
+/// When the money moves, relative to the parcel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundTiming {
+    OnApproval,
+    OnFirstScan,
+    OnReceipt,
+    OnInspection,
+}
+
+/// A fee: a percentage of the item amount, plus a fixed amount per currency.
+/// A currency missing from `fixed` has no fixed part.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fee {
+    /// Basis points of the item amount (1000 = 10 %).
+    #[serde(default)]
+    pub percent_bps: u32,
+    /// Minor units per ISO 4217 currency, e.g. `{"PLN": 999, "IDR": 1500000}`.
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub fixed: BTreeMap<Currency, i64>,
+}
+
+impl Fee {
+    pub fn is_zero(&self) -> bool {
+        self.percent_bps == 0 && self.fixed.values().all(|v| *v == 0)
+    }
+
+    /// The fee on `base` (the amount paid for the items it applies to).
+    pub fn on(&self, base: Money) -> Result<Money, MoneyError> {
+        let pct = base.floor_zero().percent_bps(self.percent_bps)?;
+        let fixed = Money::new(
+            self.fixed.get(&base.currency).copied().unwrap_or(0),
+            base.currency,
+        );
+        pct.checked_add(fixed)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Defaults {
+    pub window_days: u32,
+    pub window_from: WindowStart,
+    pub resolutions: Vec<Resolution>,
+    pub methods: Vec<ReturnMethod>,
+    pub return_shipping_fee: Fee,
+    pub restocking_fee: Fee,
+    /// Extra store credit on top of the amount, in basis points (1000 = +10 %).
+    pub store_credit_bonus_bps: u32,
+    pub refund_timing: RefundTiming,
+    /// Days after approval to hand the parcel to the carrier before the return expires.
+    pub ship_by_days: u32,
+    pub auto_approve: bool,
+    pub require_photos: bool,
+    /// Final-sale items are refused unless this is set or a rule allows them.
+    pub final_sale_returnable: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Self {
+            window_days: 30,
+            window_from: WindowStart::Delivery,
+            resolutions: vec![
+                Resolution::Refund,
+                Resolution::StoreCredit,
+                Resolution::Exchange,
+            ],
+            methods: vec![ReturnMethod::DropOff],
+            return_shipping_fee: Fee::default(),
+            restocking_fee: Fee::default(),
+            store_credit_bonus_bps: 0,
+            refund_timing: RefundTiming::OnInspection,
+            ship_by_days: 14,
+            auto_approve: false,
+            require_photos: false,
+            final_sale_returnable: false,
+        }
+    }
+}
+
+/// An inclusive range; either end may be open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+}
+
+impl Range {
+    pub fn contains(&self, v: i64) -> bool {
+        self.min.is_none_or(|m| v >= m) && self.max.is_none_or(|m| v <= m)
+    }
+}
+
+/// A unit-price range in one currency's minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceRange {
+    pub currency: Currency,
+    #[serde(default)]
+    pub min: Option<i64>,
+    #[serde(default)]
+    pub max: Option<i64>,
+}
+
+/// Calendar dates in the shop's time zone, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DateRange {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<Date>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Date)]
+    pub to: Option<Date>,
+}
+
+/// When a rule applies: every condition given must hold; an absent one always does.
+/// List conditions hold when the item matches any entry.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Conditions {
+    pub skus: Option<Vec<String>>,
+    pub product_tags: Option<Vec<String>>,
+    pub categories: Option<Vec<String>>,
+    pub price: Option<PriceRange>,
+    /// ISO country codes; `EU` stands for every EU member state.
+    pub destination_countries: Option<Vec<String>>,
+    pub payment_methods: Option<Vec<PaymentMethod>>,
+    pub reasons: Option<Vec<ReturnReason>>,
+    pub days_since_delivery: Option<Range>,
+    pub order_date: Option<DateRange>,
+    pub final_sale: Option<bool>,
+    /// The customer's returns before this one.
+    pub customer_returns: Option<Range>,
+    /// Returns per order of the customer, in basis points (2500 = one in four).
+    pub customer_return_rate_bps: Option<Range>,
+    /// Cash-on-delivery parcels the customer refused at the door.
+    pub refused_cod_parcels: Option<Range>,
+    pub customer_emails: Option<Vec<String>>,
+    /// Holds when the customer is (true) or is not (false) on one of the block lists.
+    pub blocked: Option<bool>,
+}
+
+/// What a matching rule sets. Absent fields leave the value as it was.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Effects {
+    pub window_days: Option<u32>,
+    pub window_from: Option<WindowStart>,
+    /// Refuse the item, with the reason the shopper is shown. A deny stays even
+    /// when a later rule matches.
+    pub deny: Option<String>,
+    pub resolutions: Option<Vec<Resolution>>,
+    pub methods: Option<Vec<ReturnMethod>>,
+    pub return_shipping_fee: Option<Fee>,
+    pub restocking_fee: Option<Fee>,
+    pub store_credit_bonus_bps: Option<u32>,
+    pub require_photos: Option<bool>,
+    pub auto_approve: Option<bool>,
+    /// The shopper keeps the item and is refunded or credited without sending it.
+    pub keep_item: Option<bool>,
+    pub refund_timing: Option<RefundTiming>,
+    pub ship_by_days: Option<u32>,
+    /// Send the return to a person for review, with this reason.
+    pub flag_risk: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Stable name of the rule, shown in the trace (`final-sale`, `holiday-2026`).
+    pub id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub when: Conditions,
+    pub then: Effects,
+}
+
+/// Allow and block lists against abuse. A blocked customer's returns go to review;
+/// an allowed email is never flagged by a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Lists {
+    pub blocked_emails: Vec<String>,
+    pub blocked_customers: Vec<String>,
+    pub blocked_postal_codes: Vec<String>,
+    pub allowed_emails: Vec<String>,
+}
+
+/// A shop's return policy. Stored as numbered versions; a decision names its version.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// The EU consumer withdrawal preset: for deliveries to EU countries at least
+    /// 14 days from delivery, final-sale items included (unless a rule denies them).
+    #[serde(default)]
+    pub eu_withdrawal: bool,
+    #[serde(default)]
+    pub lists: Lists,
+}
+
+/// Something a merchant should hear about a policy they save; not an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PolicyWarning {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl PolicyDocument {
+    /// Refuses a document that cannot mean anything sensible.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let invalid = |m: String| Err(PolicyError::Invalid(m));
+        if self.defaults.resolutions.is_empty() {
+            return invalid("defaults.resolutions must allow at least one resolution".into());
+        }
+        if self.defaults.methods.is_empty() {
+            return invalid("defaults.methods must allow at least one return method".into());
+        }
+        if self.defaults.window_days > 3650 {
+            return invalid("defaults.window_days is more than ten years".into());
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (n, rule) in self.rules.iter().enumerate() {
+            if rule.id.trim().is_empty() {
+                return invalid(format!("rules[{n}].id is empty"));
+            }
+            if !seen.insert(rule.id.as_str()) {
+                return invalid(format!("rules[{n}].id `{}` is used twice", rule.id));
+            }
+            if rule.then.window_days.is_some_and(|d| d > 3650) {
+                return invalid(format!("rules[{n}].then.window_days is more than ten years"));
+            }
+            if rule.then.resolutions.as_ref().is_some_and(Vec::is_empty) {
+                return invalid(format!(
+                    "rules[{n}].then.resolutions is empty: use `deny` to refuse the item"
+                ));
+            }
+            for fee in [&rule.then.restocking_fee, &rule.then.return_shipping_fee]
+                .into_iter()
+                .flatten()
+            {
+                check_fee(fee).map_err(|m| PolicyError::Invalid(format!("rules[{n}]: {m}")))?;
+            }
+            if let Some(p) = &rule.when.price {
+                if p.min.zip(p.max).is_some_and(|(a, b)| a > b) {
+                    return invalid(format!("rules[{n}].when.price: min is above max"));
+                }
+            }
+        }
+        for fee in [&self.defaults.restocking_fee, &self.defaults.return_shipping_fee] {
+            check_fee(fee).map_err(|m| PolicyError::Invalid(format!("defaults: {m}")))?;
+        }
+        Ok(())
+    }
+
+    /// Warnings for a shop in `shop_country_is_eu`: a window shorter than the law's.
+    pub fn warnings(&self, shop_country_is_eu: bool) -> Vec<PolicyWarning> {
+        let mut out = Vec::new();
+        if !shop_country_is_eu {
+            return out;
+        }
+        if !self.eu_withdrawal {
+            out.push(PolicyWarning {
+                code: "eu_withdrawal_off".into(),
+                message: "EU consumers may withdraw within 14 days of delivery; turn on `eu_withdrawal` so Kembali applies it".into(),
+            });
+        }
+        let short = |days: u32, from: WindowStart| {
+            days < EU_WITHDRAWAL_DAYS || from != WindowStart::Delivery
+        };
+        if short(self.defaults.window_days, self.defaults.window_from) {
+            out.push(PolicyWarning {
+                code: "window_below_eu_minimum".into(),
+                message: format!(
+                    "the default window ({} days from {:?}) is shorter than the EU minimum of 14 days from delivery",
+                    self.defaults.window_days, self.defaults.window_from
+                ),
+            });
+        }
+        for rule in &self.rules {
+            if let Some(days) = rule.then.window_days {
+                if days < EU_WITHDRAWAL_DAYS {
+                    out.push(PolicyWarning {
+                        code: "window_below_eu_minimum".into(),
+                        message: format!(
+                            "rule `{}` sets a {days}-day window, below the EU minimum of 14 days",
+                            rule.id
+                        ),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// The EU consumer withdrawal preset with sensible defaults for a Polish shop.
+    pub fn eu_preset() -> PolicyDocument {
+        PolicyDocument {
+            name: Some("EU consumer withdrawal".into()),
+            defaults: Defaults {
+                window_days: EU_WITHDRAWAL_DAYS,
+                ..Defaults::default()
+            },
+            rules: vec![Rule {
+                id: "defective-free".into(),
+                description: Some("Damaged, defective or wrong items come back free".into()),
+                when: Conditions {
+                    reasons: Some(vec![
+                        ReturnReason::Damaged,
+                        ReturnReason::Defective,
+                        ReturnReason::WrongItem,
+                    ]),
+                    ..Conditions::default()
+                },
+                then: Effects {
+                    return_shipping_fee: Some(Fee::default()),
+                    restocking_fee: Some(Fee::default()),
+                    resolutions: Some(vec![
+                        Resolution::Refund,
+                        Resolution::Replacement,
+                        Resolution::StoreCredit,
+                    ]),
+                    ..Effects::default()
+                },
+            }],
+            eu_withdrawal: true,
+            lists: Lists::default(),
+        }
+    }
+}
+
+fn check_fee(fee: &Fee) -> Result<(), String> {
+    if fee.percent_bps > 10_000 {
+        return Err("a fee cannot be more than 100 % of the item".into());
+    }
+    if fee.fixed.values().any(|v| *v < 0) {
+        return Err("a fixed fee cannot be negative".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Opening a return: the items are checked against their policy decisions, and a
+//! return the policy auto-approves is recorded as requested and then approved.
+
+use jiff::Timestamp;
+
+use super::{Actor, Event, Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus};
+use crate::id::{LineId, OrderId, ReturnId, ReturnItemId, ShopId};
+use crate::policy::{Decision, EU_WITHDRAWAL_DAYS, Explanation};
+use crate::returns::ReturnReason;
+
+/// One item the shopper wants to send back, with the decision made for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewItem {
+    pub id: ReturnItemId,
+    pub line_id: LineId,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub comment: Option<String>,
+    pub photos: Vec<String>,
+    pub resolution: Resolution,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewReturn {
+    pub id: ReturnId,
+    pub shop_id: ShopId,
+    pub order_id: OrderId,
+    pub number: String,
+    pub method: ReturnMethod,
+    pub policy_version: i64,
+    pub items: Vec<NewItem>,
+    pub actor: Actor,
+    pub at: Timestamp,
+}
+
+/// Why a return cannot be opened. Each names the item (by position) at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OpenError {
+    #[error("a return needs at least one item")]
+    NoItems,
+    #[error("item {index}: this item cannot be returned")]
+    NotEligible {
+        index: usize,
+        explanations: Vec<Explanation>,
+    },
+    #[error("item {index}: the quantity must be between 1 and {available}")]
+    Quantity { index: usize, available: u32 },
+    #[error("item {index}: `{}` is not offered for this item", .resolution.as_str())]
+    Resolution { index: usize, resolution: Resolution },
+    #[error("item {index}: `{}` is not offered for this item", .method.as_str())]
+    Method { index: usize, method: ReturnMethod },
+    #[error("item {index}: photos are required for this item")]
+    PhotosRequired { index: usize },
+    #[error("item {index}: the decision was made under policy version {found}, not {expected}")]
+    PolicyVersion {
+        index: usize,
+        expected: i64,
+        found: i64,
+    },
+}
+
+/// Builds the return and its first timeline events, or refuses it whole.
+pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
+    if new.items.is_empty() {
+        return Err(OpenError::NoItems);
+    }
+    for (index, item) in new.items.iter().enumerate() {
+        let d = &item.decision;
+        if d.policy_version != new.policy_version {
+            return Err(OpenError::PolicyVersion {
+                index,
+                expected: new.policy_version,
+                found: d.policy_version,
+            });
+        }
+        if !d.eligible {
+            return Err(OpenError::NotEligible {
+                index,
+                explanations: d.explanations.clone(),
+            });
+        }
+        // The same line may appear twice (e.g. different reasons); together they
+        // must still fit in what is returnable.
+        let same_line: u32 = new
+            .items
+            .iter()
+            .filter(|o| o.line_id == item.line_id)
+            .map(|o| o.quantity)
+            .sum();
+        if item.quantity == 0 || same_line > d.returnable_quantity {
+            return Err(OpenError::Quantity {
+                index,
+                available: d.returnable_quantity,
+            });
+        }
+        if !d.resolutions.contains(&item.resolution) {
+            return Err(OpenError::Resolution {
+                index,
+                resolution: item.resolution,
+            });
+        }
+        let method_ok = if item.resolution == Resolution::KeepItem {
+            true
+        } else {
+            d.methods.contains(&new.method) && new.method != ReturnMethod::NoShipping
+        };
+        if !method_ok {
+            return Err(OpenError::Method {
+                index,
+                method: new.method,
+            });
+        }
+        if d.require_photos && item.photos.is_empty() {
+            return Err(OpenError::PhotosRequired { index });
+        }
+    }
+
+    let all_kept = new
+        .items
+        .iter()
+        .all(|i| i.resolution == Resolution::KeepItem);
+    let method = if all_kept {
+        ReturnMethod::NoShipping
+    } else {
+        new.method
+    };
+    let mut risk: Vec<String> = Vec::new();
+    for r in new.items.iter().flat_map(|i| i.decision.risk.iter()) {
+        if !risk.contains(r) {
+            risk.push(r.clone());
+        }
+    }
+    let auto = risk.is_empty() && new.items.iter().all(|i| i.decision.auto_approve);
+    let refund_due_by = new
+        .items
+        .iter()
+        .any(|i| i.decision.eu_withdrawal)
+        .then(|| {
+            new.at
+                .checked_add(jiff::SignedDuration::from_hours(
+                    i64::from(EU_WITHDRAWAL_DAYS) * 24,
+                ))
+                .unwrap_or(new.at)
+        });
+
+    let mut ret = Return {
+        id: new.id,
+        shop_id: new.shop_id,
+        order_id: new.order_id,
+        number: new.number,
+        status: ReturnStatus::Requested,
+        version: 1,
+        policy_version: new.policy_version,
+        method,
+        risk: risk.clone(),
+        refund_due_by,
+        items: new
+            .items
+            .into_iter()
+            .map(|i| ReturnItem {
+                id: i.id,
+                line_id: i.line_id,
+                quantity: i.quantity,
+                reason: i.reason,
+                comment: i.comment,
+                photos: i.photos,
+                resolution: i.resolution,
+                decision: i.decision,
+                receipt: None,
+                inspection: None,
+                final_resolution: None,
+            })
+            .collect(),
+        created_at: new.at,
+        updated_at: new.at,
+    };
+    let mut events = vec![Event {
+        kind: ReturnStatus::Requested,
+        at: new.at,
+        actor: new.actor,
+        note: None,
+        data: serde_json::json!({ "risk": risk }),
+    }];
+    if auto {
+        let approved = ret.apply(
+            &super::Command::Approve {
+                note: Some("approved automatically by the return policy".into()),
+            },
+            &Actor::System,
+            new.at,
+        );
+        // Approving a just-requested return is always legal; if the state machine
+        // ever disagreed, the return simply stays requested for a person to handle.
+        if let Ok(event) = approved {
+            events.push(event);
+        }
+    }
+    Ok((ret, events))
+}

@@ -1,0 +1,165 @@
+//! Shops (tenants), their settings, locales and readable return numbers.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::id::ShopId;
+use crate::money::Currency;
+
+/// The languages every page and message exists in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    En,
+    Id,
+    Pl,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 3] = [Locale::En, Locale::Id, Locale::Pl];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Id => "id",
+            Locale::Pl => "pl",
+        }
+    }
+
+    /// Accepts a language tag such as `pl-PL` or `id`.
+    pub fn from_tag(tag: &str) -> Option<Locale> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        Locale::ALL.into_iter().find(|l| l.code() == primary)
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "PL")]
+pub struct Country(String);
+
+/// EU member states, where the 14-day withdrawal right applies to consumers.
+const EU: [&str; 27] = [
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
+    "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+];
+
+impl Country {
+    pub fn code(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_eu(&self) -> bool {
+        EU.contains(&self.0.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a two-letter ISO 3166 country code")]
+pub struct CountryError(pub String);
+
+impl TryFrom<String> for Country {
+    type Error = CountryError;
+    fn try_from(s: String) -> Result<Self, CountryError> {
+        let t = s.trim();
+        if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
+            Ok(Country(t.to_ascii_uppercase()))
+        } else {
+            Err(CountryError(s))
+        }
+    }
+}
+
+impl From<Country> for String {
+    fn from(c: Country) -> String {
+        c.0
+    }
+}
+
+impl std::str::FromStr for Country {
+    type Err = CountryError;
+    fn from_str(s: &str) -> Result<Self, CountryError> {
+        Country::try_from(s.to_owned())
+    }
+}
+
+/// A shop using Kembali. Every other record belongs to exactly one shop.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Shop {
+    pub id: ShopId,
+    /// Short, URL-safe name (`toko-demo`).
+    pub slug: String,
+    pub name: String,
+    /// The shop's own currency; orders may be in others.
+    pub currency: Currency,
+    /// IANA time zone, e.g. `Asia/Jakarta`: days and deadlines are counted in it.
+    pub time_zone: String,
+    pub default_locale: Locale,
+    pub country: Country,
+    /// Readable return numbers are `{prefix}{n}`, e.g. `R-1042`.
+    pub return_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShopError {
+    #[error("`{0}` is not a known IANA time zone")]
+    TimeZone(String),
+    #[error("the slug must be 1–63 characters of a–z, 0–9 and `-`")]
+    Slug,
+    #[error("the return number prefix must be 1–10 letters, digits or `-`")]
+    ReturnPrefix,
+}
+
+impl Shop {
+    /// Checks the fields a constructor cannot express in types.
+    pub fn validate(&self) -> Result<(), ShopError> {
+        let slug_ok = (1..=63).contains(&self.slug.len())
+            && self
+                .slug
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !slug_ok {
+            return Err(ShopError::Slug);
+        }
+        let prefix_ok = (1..=10).contains(&self.return_prefix.len())
+            && self
+                .return_prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !prefix_ok {
+            return Err(ShopError::ReturnPrefix);
+        }
+        self.tz()?;
+        Ok(())
+    }
+
+    pub fn tz(&self) -> Result<jiff::tz::TimeZone, ShopError> {
+        jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| ShopError::TimeZone(self.time_zone.clone()))
+    }
+
+    /// The readable number of the shop's `n`-th return.
+    pub fn return_number(&self, n: i64) -> String {
+        format!("{}{}", self.return_prefix, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locale_from_tags() {
+        assert_eq!(Locale::from_tag("pl-PL"), Some(Locale::Pl));
+        assert_eq!(Locale::from_tag("ID"), Some(Locale::Id));
+        assert_eq!(Locale::from_tag("de"), None);
+    }
+
+    #[test]
+    fn countries() {
+        let pl: Country = "pl".parse().unwrap();
+        assert!(pl.is_eu());
+        assert!(!"ID".parse::<Country>().unwrap().is_eu());
+        assert!("POL".parse::<Country>().is_err());
+    }
+}

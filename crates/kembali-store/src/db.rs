@@ -1,0 +1,257 @@
+//! The connection to SQLite or PostgreSQL: one enum over the two pools, and the
+//! `run!` macro that lets a query be written once and run on either.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+
+use crate::StoreError;
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A pool of connections to the shop's database.
+///
+/// SQLite allows one writer at a time: writes go through a pool of exactly one
+/// connection, so they queue in Kembali instead of failing with `SQLITE_BUSY`,
+/// while reads use their own pool and run alongside (WAL).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A transaction on either database.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// A pooled connection for reads outside a transaction.
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// A borrowed connection of either kind, what `run!` matches on.
+pub enum Inner<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// Anything a query can run on: a transaction or a plain connection.
+pub trait Executor {
+    fn inner(&mut self) -> Inner<'_>;
+    fn backend(&self) -> Backend;
+}
+
+impl Executor for Tx {
+    fn inner(&mut self) -> Inner<'_> {
+        match self {
+            Tx::Sqlite(t) => Inner::Sqlite(t),
+            Tx::Postgres(t) => Inner::Postgres(t),
+        }
+    }
+    fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl Executor for Conn {
+    fn inner(&mut self) -> Inner<'_> {
+        match self {
+            Conn::Sqlite(c) => Inner::Sqlite(c),
+            Conn::Postgres(c) => Inner::Postgres(c),
+        }
+    }
+    fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Runs the same query code on whichever database `$exec` is connected to.
+/// Inside, `$c` is `&mut SqliteConnection` or `&mut PgConnection`; reborrow it as
+/// `&mut *$c` for each query. The body is compiled once per database.
+#[macro_export]
+macro_rules! run {
+    ($exec:expr, |$c:ident| $body:expr) => {
+        match $crate::db::Executor::inner($exec) {
+            $crate::db::Inner::Sqlite($c) => $body,
+            $crate::db::Inner::Postgres($c) => $body,
+        }
+    };
+}
+
+/// How to open the pools.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub url: String,
+    /// PostgreSQL only: keep every table in this schema (created if missing).
+    /// Lets test runs and benchmarks share one database without colliding.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: None,
+            max_connections: 16,
+        }
+    }
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Opens the pools; for SQLite the file is created if missing, in WAL mode
+    /// with foreign keys on.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Db, StoreError> {
+        let url = opts.url.trim();
+        if url.starts_with("sqlite:") {
+            let base = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base.clone())
+                .await
+                .map_err(StoreError::connect)?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections.max(1))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base)
+                .await
+                .map_err(StoreError::connect)?;
+            Ok(Db::Sqlite { writer, reader })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let mut base = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+            if let Some(schema) = &opts.schema {
+                if !valid_schema_name(schema) {
+                    return Err(StoreError::Config(format!(
+                        "`{schema}` is not a valid schema name (a–z, 0–9, _)"
+                    )));
+                }
+                let mut admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(base.clone())
+                    .await
+                    .map_err(StoreError::connect)?
+                    .acquire()
+                    .await
+                    .map_err(StoreError::connect)?;
+                let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                    .execute(&mut *admin)
+                    .await?;
+                base = base.options([("search_path", schema.as_str())]);
+            }
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base)
+                .await
+                .map_err(StoreError::connect)?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL `{}`: use sqlite://FILE or postgres://…",
+                redact(url)
+            )))
+        }
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
+            Db::Postgres(p) => Tx::Postgres(p.begin().await?),
+        })
+    }
+
+    /// A connection for reads.
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        Ok(match self {
+            Db::Sqlite { reader, .. } => Conn::Sqlite(reader.acquire().await?),
+            Db::Postgres(p) => Conn::Postgres(p.acquire().await?),
+        })
+    }
+
+    /// Answers whether the database takes queries right now (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn().await?;
+        run!(&mut c, |c| sqlx::query("SELECT 1").execute(&mut *c).await)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { writer, reader } => {
+                writer.close().await;
+                reader.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+fn valid_schema_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,72 @@
+//! Kembali's storage on SQLite and PostgreSQL: one module per aggregate, all
+//! queries scoped by shop, migrations for both databases, and the job table.
+
+pub mod db;
+pub mod jobs;
+pub mod migrate;
+
+pub use db::{Backend, ConnectOptions, Conn, Db, Executor, Tx};
+
+/// Milliseconds since the epoch: how every time is stored, in both databases, so
+/// comparisons and ordering behave the same everywhere.
+pub fn millis(t: jiff::Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// The inverse of [`millis`]; a value outside jiff's range (never written by us)
+/// clamps rather than failing a read.
+pub fn from_millis(ms: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("not found")]
+    NotFound,
+    /// A unique key already holds this value; `constraint` names the index.
+    #[error("already exists ({constraint})")]
+    Duplicate { constraint: String },
+    /// The row changed since it was read (optimistic versioning).
+    #[error("the record was changed by someone else; reload and try again")]
+    VersionConflict,
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl StoreError {
+    pub(crate) fn connect(e: sqlx::Error) -> StoreError {
+        StoreError::Connect(match &e {
+            sqlx::Error::Io(io) => io.to_string(),
+            sqlx::Error::Database(d) => d.message().to_owned(),
+            other => other.to_string(),
+        })
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
+                constraint: d.constraint().unwrap_or_else(|| d.message()).to_owned(),
+            },
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}

@@ -1,0 +1,6 @@
+//! The storage test suite: one binary, every test on SQLite and on PostgreSQL.
+
+mod support;
+
+mod jobs;
+mod migrations;
