@@ -221,3 +221,119 @@ impl LineDelivery {
         d
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct OrderError {
+    /// Where the problem is, as a JSON path into the order (`lines[1].discount`).
+    pub field: String,
+    pub message: String,
+}
+
+fn order_error(field: impl Into<String>, message: impl Into<String>) -> OrderError {
+    OrderError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+impl Order {
+    /// Checks what the types cannot: one currency throughout, sane quantities and
+    /// amounts, and shipments that carry only units of this order.
+    pub fn validate(&self, shipments: &[Shipment]) -> Result<(), OrderError> {
+        if self.number.trim().is_empty() || self.number.len() > 64 {
+            return Err(order_error("number", "must be 1–64 characters"));
+        }
+        if !self.email.contains('@') || self.email.len() > 254 {
+            return Err(order_error("email", "is not an email address"));
+        }
+        if self.lines.is_empty() {
+            return Err(order_error("lines", "an order needs at least one line"));
+        }
+        if self.lines.len() > 500 {
+            return Err(order_error("lines", "at most 500 lines per order"));
+        }
+        for (field, m) in [
+            ("shipping_paid", self.shipping_paid),
+            ("cheapest_shipping", self.cheapest_shipping),
+        ] {
+            if m.currency != self.currency {
+                return Err(order_error(field, format!("must be in {}", self.currency)));
+            }
+            if m.amount < 0 {
+                return Err(order_error(field, "cannot be negative"));
+            }
+        }
+        for (n, l) in self.lines.iter().enumerate() {
+            let f = |name: &str| format!("lines[{n}].{name}");
+            if l.sku.trim().is_empty() {
+                return Err(order_error(f("sku"), "is empty"));
+            }
+            if l.quantity == 0 || l.quantity > 100_000 {
+                return Err(order_error(f("quantity"), "must be between 1 and 100000"));
+            }
+            for (name, m) in [
+                ("unit_price", l.unit_price),
+                ("discount", l.discount),
+                ("tax", l.tax),
+            ] {
+                if m.currency != self.currency {
+                    return Err(order_error(f(name), format!("must be in {}", self.currency)));
+                }
+                if m.amount < 0 {
+                    return Err(order_error(f(name), "cannot be negative"));
+                }
+            }
+            let gross = l
+                .unit_price
+                .checked_mul(i64::from(l.quantity))
+                .map_err(|_| order_error(f("unit_price"), "is too large"))?;
+            if l.discount.amount > gross.amount {
+                return Err(order_error(
+                    f("discount"),
+                    "is larger than the line's price",
+                ));
+            }
+            l.amount_paid(self.taxes_included)
+                .map_err(|_| order_error(f("tax"), "is too large"))?;
+        }
+        for (n, s) in shipments.iter().enumerate() {
+            if s.status == TrackingStatus::Delivered && s.delivered_at.is_none() {
+                return Err(order_error(
+                    format!("shipments[{n}].delivered_at"),
+                    "a delivered shipment needs its delivery time",
+                ));
+            }
+            if s.lines.is_empty() {
+                return Err(order_error(format!("shipments[{n}].lines"), "is empty"));
+            }
+            for (k, sl) in s.lines.iter().enumerate() {
+                if self.line(sl.line_id).is_none() {
+                    return Err(order_error(
+                        format!("shipments[{n}].lines[{k}]"),
+                        "names no line of this order",
+                    ));
+                }
+                if sl.quantity == 0 {
+                    return Err(order_error(
+                        format!("shipments[{n}].lines[{k}].quantity"),
+                        "must be at least 1",
+                    ));
+                }
+            }
+        }
+        for l in &self.lines {
+            let shipped = LineDelivery::of(l.id, shipments).shipped;
+            if shipped > l.quantity {
+                return Err(order_error(
+                    "shipments",
+                    format!(
+                        "ship {shipped} units of {} but the order has {}",
+                        l.sku, l.quantity
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

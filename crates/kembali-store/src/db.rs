@@ -162,20 +162,22 @@ impl Db {
                         "`{schema}` is not a valid schema name (a–z, 0–9, _)"
                     )));
                 }
-                let mut admin = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(base.clone())
-                    .await
-                    .map_err(StoreError::connect)?
-                    .acquire()
+                let mut admin = sqlx::ConnectOptions::connect(&base)
                     .await
                     .map_err(StoreError::connect)?;
                 let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
                 sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-                    .execute(&mut *admin)
+                    .execute(&mut admin)
                     .await?;
+                let _ = sqlx::Connection::close(admin).await;
                 base = base.options([("search_path", schema.as_str())]);
             }
+            // One direct connection first: its error says what is wrong (refused,
+            // unknown database, bad password) where a pool only says it timed out.
+            let probe = sqlx::ConnectOptions::connect(&base)
+                .await
+                .map_err(StoreError::connect)?;
+            let _ = sqlx::Connection::close(probe).await;
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
                 .acquire_timeout(Duration::from_secs(30))
@@ -210,7 +212,8 @@ impl Db {
     /// Answers whether the database takes queries right now (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
-        run!(&mut c, |c| sqlx::query("SELECT 1").execute(&mut *c).await)?;
+        run!(&mut c, |c| sqlx::query("SELECT 1").execute(&mut *c).await
+    .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -2,10 +2,16 @@
 //! queries scoped by shop, migrations for both databases, and the job table.
 
 pub mod db;
+pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
+pub mod orders;
+pub mod policies;
+pub mod returns;
+pub mod shops;
 
 pub use db::{Backend, ConnectOptions, Conn, Db, Executor, Tx};
+pub use sqlx::Error as SqlxError;
 
 /// Milliseconds since the epoch: how every time is stored, in both databases, so
 /// comparisons and ordering behave the same everywhere.
@@ -21,6 +27,24 @@ pub fn from_millis(ms: i64) -> jiff::Timestamp {
     } else {
         jiff::Timestamp::MAX
     })
+}
+
+/// 80 random bits for a new id; the time part comes from the clock.
+pub fn entropy() -> u128 {
+    let mut b = [0u8; 16];
+    // Without an OS random source nothing else here would work either; ids then
+    // still stay unique through their time part and the counter below.
+    if getrandom::fill(&mut b).is_err() {
+        static FALLBACK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = FALLBACK.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        b[..8].copy_from_slice(&n.to_le_bytes());
+    }
+    u128::from_le_bytes(b)
+}
+
+/// Maps a parse failure of stored data to [`StoreError::Corrupt`].
+pub(crate) fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]

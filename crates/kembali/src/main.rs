@@ -1,1 +1,263 @@
-fn main() {}
+//! The `kembali` binary: serve, worker, migrate, demo, apikey.
+
+mod config;
+mod demo;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use kembali_store::{ConnectOptions, Db, shops};
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(name = "kembali", version, about = "Self-hosted returns and post-purchase platform")]
+struct Cli {
+    /// A TOML configuration file (default: ./kembali.toml when present).
+    #[arg(long, global = true, env = "KEMBALI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Overrides `database_url` (also KEMBALI_DATABASE_URL).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the API and run background jobs.
+    Serve {
+        /// Listen here (also KEMBALI_ADDR), e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
+        /// Seed the demo shop first (if it is not there yet).
+        #[arg(long)]
+        demo: bool,
+        /// Do not run background jobs in this process.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run background jobs only.
+    Worker,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed the demo shop with realistic orders and returns.
+    Demo,
+    /// Manage API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApikeyCmd,
+    },
+    /// Print the documented default configuration.
+    DefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum ApikeyCmd {
+    /// Create a key for a shop and print it (it is shown only this once).
+    Create {
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: String,
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, the whole cause chain, no backtrace.
+            eprintln!("kembali: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Cmd::DefaultConfig = cli.command {
+        print!("{}", config::DEFAULT_TOML);
+        return Ok(());
+    }
+    let mut cfg = config::load(cli.config.as_deref())?;
+    if let Some(url) = cli.database_url {
+        cfg.database_url = url;
+    }
+    if let Cmd::Serve {
+        addr: Some(addr), ..
+    } = &cli.command
+    {
+        cfg.addr = *addr;
+    }
+    init_tracing(&cfg.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Cmd::Serve { demo, no_worker, .. } => serve(&cfg, demo, !no_worker).await,
+            Cmd::Worker => worker_only(&cfg).await,
+            Cmd::Migrate => {
+                let db = open(&cfg).await?;
+                println!("database is up to date ({})", kembali_store::db::redact(&cfg.database_url));
+                db.close().await;
+                Ok(())
+            }
+            Cmd::Demo => {
+                let db = open(&cfg).await?;
+                seed_demo(&db, &cfg).await?;
+                db.close().await;
+                Ok(())
+            }
+            Cmd::Apikey {
+                command: ApikeyCmd::Create { shop, name },
+            } => {
+                let db = open(&cfg).await?;
+                let mut tx = db.begin().await?;
+                let found = match shop.parse::<kembali_core::ShopId>() {
+                    Ok(id) => shops::get(&mut tx, id).await,
+                    Err(_) => shops::get_by_slug(&mut tx, &shop).await,
+                };
+                let shop = match found {
+                    Err(kembali_store::StoreError::NotFound) => {
+                        anyhow::bail!("there is no shop `{shop}`")
+                    }
+                    other => other?,
+                };
+                let key =
+                    shops::create_api_key(&mut tx, shop.id, &name, jiff::Timestamp::now()).await?;
+                tx.commit().await?;
+                println!("{}", key.secret);
+                eprintln!("API key {} for shop {} — shown only this once.", key.id, shop.slug);
+                db.close().await;
+                Ok(())
+            }
+            Cmd::DefaultConfig => Ok(()),
+        }
+    })
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn open(cfg: &Config) -> anyhow::Result<Db> {
+    let mut opts = ConnectOptions::new(cfg.database_url.clone());
+    opts.max_connections = cfg.max_connections;
+    let db = Db::connect(&opts).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            kembali_store::db::redact(&cfg.database_url)
+        )
+    })?;
+    kembali_store::migrate::migrate(&db)
+        .await
+        .context("cannot migrate the database")?;
+    Ok(db)
+}
+
+async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
+    let base = format!("http://{}", cfg.addr);
+    match demo::seed(db, jiff::Timestamp::now()).await? {
+        Some(s) => {
+            println!("Demo shop `{}` ({}) seeded: {} orders.", s.shop.slug, s.shop.name, s.orders);
+            for (status, n) in &s.returns_by_status {
+                println!("  {n:>3} returns {}", status.as_str());
+            }
+            println!("API key (shown once): {}", s.api_key);
+            println!("API:      {base}/api/v1/");
+            println!("OpenAPI:  {base}/api/v1/openapi.json");
+            println!("Health:   {base}/healthz");
+            println!(
+                "Try:      curl -H 'Authorization: Bearer {}' '{base}/api/v1/orders/<ord_…>/eligibility'",
+                s.api_key
+            );
+        }
+        None => {
+            println!("The demo shop is already there; a new key: kembali apikey create --shop demo");
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests and running jobs");
+}
+
+async fn serve(cfg: &Config, demo: bool, with_worker: bool) -> anyhow::Result<()> {
+    let db = open(cfg).await?;
+    if demo {
+        seed_demo(&db, cfg).await?;
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.addr))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = with_worker.then(|| tokio::spawn(jobs::run_worker(db.clone(), cfg.worker_concurrency, stop_rx)));
+    tracing::info!(addr = %cfg.addr, "Kembali is listening on http://{}", cfg.addr);
+    let state = kembali_web::AppState { db: db.clone() };
+    let served = kembali_web::serve(listener, state, async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    })
+    .await;
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
+    db.close().await;
+    served.context("the server stopped with an error")
+}
+
+async fn worker_only(cfg: &Config) -> anyhow::Result<()> {
+    let db = open(cfg).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(jobs::run_worker(db.clone(), cfg.worker_concurrency, stop_rx));
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    db.close().await;
+    Ok(())
+}
+
+mod jobs {
+    //! Wires the job kinds to their handlers (filled in with the job table).
+    pub async fn run_worker(
+        _db: kembali_store::Db,
+        _concurrency: usize,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let _ = stop.wait_for(|s| *s).await;
+    }
+}

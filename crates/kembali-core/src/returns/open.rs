@@ -80,15 +80,10 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
                 explanations: d.explanations.clone(),
             });
         }
-        // The same line may appear twice (e.g. different reasons); together they
-        // must still fit in what is returnable.
-        let same_line: u32 = new
-            .items
-            .iter()
-            .filter(|o| o.line_id == item.line_id)
-            .map(|o| o.quantity)
-            .sum();
-        if item.quantity == 0 || same_line > d.returnable_quantity {
+        // The same line may appear twice (e.g. with different reasons): the caller
+        // evaluates items in order, counting earlier items of the line as held, so
+        // each decision's returnable quantity already excludes them.
+        if item.quantity == 0 || item.quantity > d.returnable_quantity {
             return Err(OpenError::Quantity {
                 index,
                 available: d.returnable_quantity,

@@ -98,7 +98,8 @@ impl TestDb {
                         sql.clone()
                     ))
                     .execute(&mut *c)
-                    .await);
+                    .await
+    .map(|r| r.rows_affected()));
                     let _ = tx.commit().await;
                 }
                 admin.close().await;

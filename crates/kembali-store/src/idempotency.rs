@@ -1,0 +1,76 @@
+//! `Idempotency-Key`: the first response to a key is kept, in the same transaction
+//! as the change it made, so a retry gets that response again and never repeats
+//! the change; the same key with another request is refused.
+
+use kembali_core::ShopId;
+
+use crate::db::Executor;
+use crate::{StoreError, millis, run};
+
+/// A response kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub status: u16,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("this Idempotency-Key was used with a different request")]
+    Mismatch,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Looks the key up inside the request's transaction. `Ok(Some)` is a replay;
+/// `Ok(None)` means go ahead and call [`record`] before committing. On PostgreSQL a
+/// concurrent request with the same key waits here until the first one commits.
+pub async fn lookup(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<Stored>, KeyError> {
+    let row: Option<(String, i64, String)> = run!(ex, |c| sqlx::query_as(
+        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE shop_id = $1 AND key = $2"
+    )
+    .bind(shop.to_string())
+    .bind(key)
+    .fetch_optional(&mut *c)
+    .await)
+    .map_err(StoreError::from)?;
+    match row {
+        Some((hash, _, _)) if hash != request_hash => Err(KeyError::Mismatch),
+        Some((_, status, body)) => Ok(Some(Stored {
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// Keeps the response to `key`. A concurrent first use of the same key makes this
+/// fail with [`StoreError::Duplicate`]; the caller rolls back and replays.
+pub async fn record(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    key: &str,
+    request_hash: &str,
+    response: &Stored,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO idempotency_keys (shop_id, key, request_hash, status_code, response, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(shop.to_string())
+    .bind(key)
+    .bind(request_hash)
+    .bind(i64::from(response.status))
+    .bind(&response.body)
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Background jobs (placeholder until the job table lands).

@@ -1,0 +1,350 @@
+//! Orders with their lines and shipments, and the customer's history the policy
+//! looks at.
+
+use kembali_core::order::{
+    Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
+};
+use kembali_core::policy::CustomerHistory;
+use kembali_core::shop::Locale;
+use kembali_core::{Currency, CustomerId, Money, OrderId, ShopId};
+use sqlx::types::Json;
+
+use crate::db::Executor;
+use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
+
+fn payment_str(p: PaymentMethod) -> &'static str {
+    match p {
+        PaymentMethod::Card => "card",
+        PaymentMethod::CashOnDelivery => "cash_on_delivery",
+        PaymentMethod::BankTransfer => "bank_transfer",
+        PaymentMethod::EWallet => "e_wallet",
+        PaymentMethod::Other => "other",
+    }
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(corrupt)
+}
+
+/// Finds the shop's customer with this email, creating them on first sight.
+pub async fn ensure_customer(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    email: &str,
+    name: &str,
+    locale: Locale,
+    now: jiff::Timestamp,
+) -> Result<CustomerId, StoreError> {
+    let email = email.trim().to_lowercase();
+    let existing: Option<String> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT id FROM customers WHERE shop_id = $1 AND email = $2"
+    )
+    .bind(shop.to_string())
+    .bind(&email)
+    .fetch_optional(&mut *c)
+    .await)?;
+    if let Some(id) = existing {
+        return id.parse().map_err(corrupt);
+    }
+    let id = CustomerId::new(now, entropy());
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO customers (shop_id, id, email, name, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .bind(&email)
+    .bind(name)
+    .bind(locale.code())
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(id)
+}
+
+/// Stores a new order with its lines and shipments. The order must be valid
+/// (`Order::validate`); a duplicate order number is a [`StoreError::Duplicate`].
+pub async fn insert(
+    ex: &mut impl Executor,
+    order: &Order,
+    shipments: &[Shipment],
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let shop = order.shop_id.to_string();
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO orders (shop_id, id, number, customer_id, email, locale, currency, placed_at,
+            payment_method, taxes_included, shipping_address, shipping_paid, cheapest_shipping, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    )
+    .bind(&shop)
+    .bind(order.id.to_string())
+    .bind(&order.number)
+    .bind(order.customer_id.map(|c| c.to_string()))
+    .bind(order.email.trim().to_lowercase())
+    .bind(order.locale.code())
+    .bind(order.currency.code())
+    .bind(millis(order.placed_at))
+    .bind(payment_str(order.payment_method))
+    .bind(order.taxes_included)
+    .bind(Json(&order.shipping_address))
+    .bind(order.shipping_paid.amount)
+    .bind(order.cheapest_shipping.amount)
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    for (pos, l) in order.lines.iter().enumerate() {
+        run!(ex, |c| sqlx::query(
+            "INSERT INTO order_lines (shop_id, id, order_id, position, product_id, variant_id, sku, title,
+                category, tags, final_sale, quantity, unit_price, discount, tax)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        )
+        .bind(&shop)
+        .bind(l.id.to_string())
+        .bind(order.id.to_string())
+        .bind(pos as i64)
+        .bind(l.product_id.map(|p| p.to_string()))
+        .bind(l.variant_id.map(|v| v.to_string()))
+        .bind(&l.sku)
+        .bind(&l.title)
+        .bind(&l.category)
+        .bind(Json(&l.tags))
+        .bind(l.final_sale)
+        .bind(i64::from(l.quantity))
+        .bind(l.unit_price.amount)
+        .bind(l.discount.amount)
+        .bind(l.tax.amount)
+        .execute(&mut *c)
+        .await
+    .map(|r| r.rows_affected()))?;
+    }
+    for s in shipments {
+        insert_shipment(ex, order.shop_id, s).await?;
+    }
+    Ok(())
+}
+
+pub async fn insert_shipment(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    s: &Shipment,
+) -> Result<(), StoreError> {
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO shipments (shop_id, id, order_id, carrier, tracking_number, status, shipped_at,
+            delivered_at, promised_by, lines)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    )
+    .bind(shop.to_string())
+    .bind(s.id.to_string())
+    .bind(s.order_id.to_string())
+    .bind(&s.carrier)
+    .bind(&s.tracking_number)
+    .bind(s.status.as_str())
+    .bind(s.shipped_at.map(millis))
+    .bind(s.delivered_at.map(millis))
+    .bind(s.promised_by.map(millis))
+    .bind(Json(&s.lines))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: String,
+    number: String,
+    customer_id: Option<String>,
+    email: String,
+    locale: String,
+    currency: String,
+    placed_at: i64,
+    payment_method: String,
+    taxes_included: bool,
+    shipping_address: Json<Address>,
+    shipping_paid: i64,
+    cheapest_shipping: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: String,
+    product_id: Option<String>,
+    variant_id: Option<String>,
+    sku: String,
+    title: String,
+    category: Option<String>,
+    tags: Json<Vec<String>>,
+    final_sale: bool,
+    quantity: i64,
+    unit_price: i64,
+    discount: i64,
+    tax: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShipmentRow {
+    id: String,
+    order_id: String,
+    carrier: String,
+    tracking_number: Option<String>,
+    status: String,
+    shipped_at: Option<i64>,
+    delivered_at: Option<i64>,
+    promised_by: Option<i64>,
+    lines: Json<Vec<ShipmentLine>>,
+}
+
+fn line_from(r: LineRow, currency: Currency) -> Result<OrderLine, StoreError> {
+    Ok(OrderLine {
+        id: r.id.parse().map_err(corrupt)?,
+        product_id: r.product_id.map(|p| p.parse()).transpose().map_err(corrupt)?,
+        variant_id: r.variant_id.map(|v| v.parse()).transpose().map_err(corrupt)?,
+        sku: r.sku,
+        title: r.title,
+        category: r.category,
+        tags: r.tags.0,
+        final_sale: r.final_sale,
+        quantity: u32::try_from(r.quantity).map_err(corrupt)?,
+        unit_price: Money::new(r.unit_price, currency),
+        discount: Money::new(r.discount, currency),
+        tax: Money::new(r.tax, currency),
+    })
+}
+
+fn shipment_from(r: ShipmentRow) -> Result<Shipment, StoreError> {
+    Ok(Shipment {
+        id: r.id.parse().map_err(corrupt)?,
+        order_id: r.order_id.parse().map_err(corrupt)?,
+        carrier: r.carrier,
+        tracking_number: r.tracking_number,
+        status: parse_enum::<TrackingStatus>(&r.status)?,
+        shipped_at: r.shipped_at.map(from_millis),
+        delivered_at: r.delivered_at.map(from_millis),
+        promised_by: r.promised_by.map(from_millis),
+        lines: r.lines.0,
+    })
+}
+
+macro_rules! order_columns {
+    () => {
+        "id, number, customer_id, email, locale, currency, placed_at, payment_method,
+         taxes_included, shipping_address, shipping_paid, cheapest_shipping"
+    };
+}
+
+async fn load(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    row: Option<OrderRow>,
+) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
+    let Some(r) = row else {
+        return Ok(None);
+    };
+    let currency: Currency = r.currency.parse().map_err(corrupt)?;
+    let lines: Vec<LineRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT id, product_id, variant_id, sku, title, category, tags, final_sale, quantity,
+                unit_price, discount, tax
+         FROM order_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY position"
+    )
+    .bind(shop.to_string())
+    .bind(&r.id)
+    .fetch_all(&mut *c)
+    .await)?;
+    let shipments: Vec<ShipmentRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, promised_by, lines
+         FROM shipments WHERE shop_id = $1 AND order_id = $2 ORDER BY id"
+    )
+    .bind(shop.to_string())
+    .bind(&r.id)
+    .fetch_all(&mut *c)
+    .await)?;
+    let order = Order {
+        id: r.id.parse().map_err(corrupt)?,
+        shop_id: shop,
+        number: r.number,
+        customer_id: r.customer_id.map(|c| c.parse()).transpose().map_err(corrupt)?,
+        email: r.email,
+        locale: Locale::from_tag(&r.locale).unwrap_or(Locale::En),
+        currency,
+        placed_at: from_millis(r.placed_at),
+        payment_method: parse_enum(&r.payment_method)?,
+        taxes_included: r.taxes_included,
+        shipping_address: r.shipping_address.0,
+        shipping_paid: Money::new(r.shipping_paid, currency),
+        cheapest_shipping: Money::new(r.cheapest_shipping, currency),
+        lines: lines
+            .into_iter()
+            .map(|l| line_from(l, currency))
+            .collect::<Result<_, _>>()?,
+    };
+    let shipments = shipments
+        .into_iter()
+        .map(shipment_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Some((order, shipments)))
+}
+
+/// The order with its lines and shipments, if it is this shop's.
+pub async fn get(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
+    let row: Option<OrderRow> = run!(ex, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders WHERE shop_id = $1 AND id = $2"
+    ))
+        .bind(shop.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await)?;
+    load(ex, shop, row).await
+}
+
+/// The order the shopper knows by its number.
+pub async fn get_by_number(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    number: &str,
+) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
+    let row: Option<OrderRow> = run!(ex, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM orders WHERE shop_id = $1 AND number = $2"
+    ))
+        .bind(shop.to_string())
+        .bind(number)
+        .fetch_optional(&mut *c)
+        .await)?;
+    load(ex, shop, row).await
+}
+
+/// What the customer (known by email) did before: orders, returns, refused COD parcels.
+pub async fn customer_history(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    email: &str,
+) -> Result<CustomerHistory, StoreError> {
+    let email = email.trim().to_lowercase();
+    let (orders, returns, refused): (i64, i64, i64) = run!(ex, |c| sqlx::query_as(
+        "SELECT
+            (SELECT COUNT(*) FROM orders WHERE shop_id = $1 AND email = $2),
+            (SELECT COUNT(*) FROM returns r JOIN orders o ON o.shop_id = r.shop_id AND o.id = r.order_id
+              WHERE r.shop_id = $1 AND o.email = $2),
+            (SELECT COUNT(*) FROM shipments s JOIN orders o ON o.shop_id = s.shop_id AND o.id = s.order_id
+              WHERE s.shop_id = $1 AND o.email = $2 AND s.status = 'returned_to_sender'
+                AND o.payment_method = 'cash_on_delivery')"
+    )
+    .bind(shop.to_string())
+    .bind(&email)
+    .fetch_one(&mut *c)
+    .await)?;
+    let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    Ok(CustomerHistory {
+        orders: n(orders),
+        returns: n(returns),
+        refused_cod_parcels: n(refused),
+    })
+}

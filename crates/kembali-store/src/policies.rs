@@ -1,0 +1,65 @@
+//! The shop's return policy, one row per version.
+
+use kembali_core::ShopId;
+use kembali_core::policy::PolicyDocument;
+use sqlx::types::Json;
+
+use crate::db::Executor;
+use crate::{StoreError, millis, run};
+
+/// The newest version of the shop's policy; a shop without one gets the defaults
+/// saved as version 1 on its first save.
+pub async fn current(
+    ex: &mut impl Executor,
+    shop: ShopId,
+) -> Result<Option<(i64, PolicyDocument)>, StoreError> {
+    let row: Option<(i64, Json<PolicyDocument>)> = run!(ex, |c| sqlx::query_as(
+        "SELECT version, document FROM policies WHERE shop_id = $1 ORDER BY version DESC LIMIT 1"
+    )
+    .bind(shop.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(row.map(|(v, d)| (v, d.0)))
+}
+
+/// A past version, to reproduce a decision made under it.
+pub async fn version(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    version: i64,
+) -> Result<Option<PolicyDocument>, StoreError> {
+    let row: Option<Json<PolicyDocument>> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT document FROM policies WHERE shop_id = $1 AND version = $2"
+    )
+    .bind(shop.to_string())
+    .bind(version)
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(row.map(|d| d.0))
+}
+
+/// Saves a new version (the document must be valid) and returns its number.
+pub async fn save(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    doc: &PolicyDocument,
+    now: jiff::Timestamp,
+) -> Result<i64, StoreError> {
+    let next: i64 = run!(ex, |c| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE shop_id = $1"
+    )
+    .bind(shop.to_string())
+    .fetch_one(&mut *c)
+    .await)?;
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO policies (shop_id, version, document, created_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(shop.to_string())
+    .bind(next)
+    .bind(Json(doc))
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(next)
+}

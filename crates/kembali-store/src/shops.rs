@@ -1,0 +1,173 @@
+//! Shops (tenants) and their API keys.
+
+use kembali_core::shop::{Country, Locale, Shop};
+use kembali_core::{ApiKeyId, ShopId};
+use sha2::{Digest, Sha256};
+
+use crate::db::Executor;
+use crate::{StoreError, corrupt, entropy, millis, run};
+
+#[derive(sqlx::FromRow)]
+struct ShopRow {
+    id: String,
+    slug: String,
+    name: String,
+    currency: String,
+    time_zone: String,
+    default_locale: String,
+    country: String,
+    return_prefix: String,
+}
+
+impl TryFrom<ShopRow> for Shop {
+    type Error = StoreError;
+    fn try_from(r: ShopRow) -> Result<Shop, StoreError> {
+        Ok(Shop {
+            id: r.id.parse().map_err(corrupt)?,
+            slug: r.slug,
+            name: r.name,
+            currency: r.currency.parse().map_err(corrupt)?,
+            time_zone: r.time_zone,
+            default_locale: Locale::from_tag(&r.default_locale).unwrap_or(Locale::En),
+            country: Country::try_from(r.country).map_err(corrupt)?,
+            return_prefix: r.return_prefix,
+        })
+    }
+}
+
+macro_rules! shop_columns {
+    () => {
+        "id, slug, name, currency, time_zone, default_locale, country, return_prefix"
+    };
+}
+
+pub async fn insert(ex: &mut impl Executor, shop: &Shop, now: jiff::Timestamp) -> Result<(), StoreError> {
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO shops (id, slug, name, currency, time_zone, default_locale, country, return_prefix, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    )
+    .bind(shop.id.to_string())
+    .bind(&shop.slug)
+    .bind(&shop.name)
+    .bind(shop.currency.code())
+    .bind(&shop.time_zone)
+    .bind(shop.default_locale.code())
+    .bind(shop.country.code())
+    .bind(&shop.return_prefix)
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Creates the shop with its first return policy (version 1).
+pub async fn create(
+    ex: &mut impl Executor,
+    shop: &Shop,
+    policy: &kembali_core::policy::PolicyDocument,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    insert(ex, shop, now).await?;
+    crate::policies::save(ex, shop.id, policy, now).await?;
+    Ok(())
+}
+
+pub async fn get(ex: &mut impl Executor, id: ShopId) -> Result<Shop, StoreError> {
+    let row: ShopRow = run!(ex, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        shop_columns!(),
+        " FROM shops WHERE id = $1"
+    ))
+        .bind(id.to_string())
+        .fetch_one(&mut *c)
+        .await)?;
+    row.try_into()
+}
+
+pub async fn get_by_slug(ex: &mut impl Executor, slug: &str) -> Result<Shop, StoreError> {
+    let row: ShopRow = run!(ex, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        shop_columns!(),
+        " FROM shops WHERE slug = $1"
+    ))
+        .bind(slug)
+        .fetch_one(&mut *c)
+        .await)?;
+    row.try_into()
+}
+
+/// Takes the shop's next readable return number. The row lock this takes on
+/// PostgreSQL also serialises return creation within a shop.
+pub async fn next_return_seq(ex: &mut impl Executor, shop: ShopId) -> Result<i64, StoreError> {
+    let n: i64 = run!(ex, |c| sqlx::query_scalar(
+        "UPDATE shops SET return_seq = return_seq + 1 WHERE id = $1 RETURNING return_seq"
+    )
+    .bind(shop.to_string())
+    .fetch_one(&mut *c)
+    .await)?;
+    Ok(n)
+}
+
+/// A newly made API key: the secret is shown once and only its hash is kept.
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub secret: String,
+}
+
+fn hash_secret(secret: &str) -> String {
+    // Keys are 192 random bits: a fast hash is enough, unlike for passwords.
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn create_api_key(
+    ex: &mut impl Executor,
+    shop: ShopId,
+    name: &str,
+    now: jiff::Timestamp,
+) -> Result<NewApiKey, StoreError> {
+    let id = ApiKeyId::new(now, entropy());
+    let mut raw = [0u8; 24];
+    getrandom::fill(&mut raw).map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
+    let secret = format!(
+        "kb_{}",
+        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO api_keys (shop_id, id, name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .bind(name)
+    .bind(&secret[..10])
+    .bind(hash_secret(&secret))
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(NewApiKey { id, secret })
+}
+
+/// The shop and key a bearer secret belongs to, if it is a live key.
+pub async fn authenticate(
+    ex: &mut impl Executor,
+    secret: &str,
+) -> Result<Option<(ShopId, ApiKeyId)>, StoreError> {
+    if !secret.starts_with("kb_") || secret.len() > 100 {
+        return Ok(None);
+    }
+    let row: Option<(String, String)> = run!(ex, |c| sqlx::query_as(
+        "SELECT shop_id, id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
+    )
+    .bind(hash_secret(secret))
+    .fetch_optional(&mut *c)
+    .await)?;
+    match row {
+        Some((shop, key)) => Ok(Some((
+            shop.parse().map_err(corrupt)?,
+            key.parse().map_err(corrupt)?,
+        ))),
+        None => Ok(None),
+    }
+}

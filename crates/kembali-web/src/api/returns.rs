@@ -1,0 +1,267 @@
+//! `/api/v1/returns`: open a return, read it with its timeline, and move it
+//! through its states.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use kembali_core::returns::{
+    Command, Event, ItemInspection, ItemReceipt, ItemResolution, Resolution, Return, ReturnMethod,
+    ReturnReason,
+};
+use kembali_core::{LineId, OrderId, ReturnId};
+use kembali_store::returns::{self, OpenItem};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::orders::to_json;
+use crate::error::{ApiError, Problem};
+use crate::extract::{Auth, Body, once, path_id};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_return))
+        .routes(routes!(get_return))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(mark_in_transit))
+        .routes(routes!(receive))
+        .routes(routes!(inspect))
+        .routes(routes!(resolve))
+        .routes(routes!(cancel))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReturnItem {
+    pub line_id: LineId,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Upload references of the shopper's photos.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    pub resolution: Resolution,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReturnRequest {
+    pub order_id: OrderId,
+    pub method: ReturnMethod,
+    pub items: Vec<NewReturnItem>,
+}
+
+/// A return with its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnView {
+    #[serde(flatten)]
+    pub ret: Return,
+    pub timeline: Vec<Event>,
+}
+
+const MAX_ITEMS: usize = 100;
+const MAX_TEXT: usize = 2000;
+
+#[utoipa::path(post, path = "/returns", tag = "returns",
+    request_body = NewReturnRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response")),
+    responses(
+        (status = 201, description = "The return was opened (and approved, where the policy says so)", body = ReturnView),
+        (status = 422, description = "An item cannot come back as asked; `explanations` says why", body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn create_return(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: Body<NewReturnRequest>,
+) -> Result<Response, ApiError> {
+    let req = &body.value;
+    if req.items.is_empty() {
+        return Err(ApiError::invalid("items", "a return needs at least one item"));
+    }
+    if req.items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid("items", format!("at most {MAX_ITEMS} items")));
+    }
+    for (n, i) in req.items.iter().enumerate() {
+        if i.comment.as_ref().is_some_and(|c| c.len() > MAX_TEXT) {
+            return Err(ApiError::invalid(
+                format!("items[{n}].comment"),
+                format!("at most {MAX_TEXT} characters"),
+            ));
+        }
+        if i.photos.len() > 10 {
+            return Err(ApiError::invalid(format!("items[{n}].photos"), "at most 10 photos"));
+        }
+    }
+    let items: Vec<OpenItem> = req
+        .items
+        .iter()
+        .map(|i| OpenItem {
+            line_id: i.line_id,
+            quantity: i.quantity,
+            reason: i.reason,
+            comment: i.comment.clone(),
+            photos: i.photos.clone(),
+            resolution: i.resolution,
+        })
+        .collect();
+    let now = Timestamp::now();
+    once(&state, &auth, body.idempotency.as_ref(), async |tx| {
+        let (ret, timeline) = returns::open(
+            tx,
+            &auth.shop,
+            req.order_id,
+            req.method,
+            &items,
+            auth.actor(),
+            now,
+        )
+        .await?;
+        Ok((StatusCode::CREATED, to_json(&ReturnView { ret, timeline })?))
+    })
+    .await
+}
+
+#[utoipa::path(get, path = "/returns/{return_id}", tag = "returns",
+    params(("return_id" = String, Path, description = "`ret_…`")),
+    responses(
+        (status = 200, description = "The return, its items with their decisions, and its timeline; `ETag` is the version", body = ReturnView),
+        (status = 404, body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn get_return(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(return_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: ReturnId = path_id(&return_id, "return")?;
+    let mut conn = state.db.conn().await?;
+    let ret = returns::get(&mut conn, auth.shop.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such return".into()))?;
+    let timeline = returns::events(&mut conn, auth.shop.id, id).await?;
+    let etag = HeaderValue::from_str(&format!("\"{}\"", ret.version))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut res = axum::Json(ReturnView { ret, timeline }).into_response();
+    res.headers_mut().insert(header::ETAG, etag);
+    Ok(res)
+}
+
+/// The version the caller saw, from `If-Match` or the body's `version`.
+fn expected_version(headers: &HeaderMap, body: Option<i64>) -> Result<Option<i64>, ApiError> {
+    let header = match headers.get(header::IF_MATCH) {
+        None => None,
+        Some(v) => {
+            let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+            Some(s.parse::<i64>().map_err(|_| {
+                ApiError::invalid("If-Match", "must be the return's version, as given in its ETag")
+            })?)
+        }
+    };
+    match (header, body) {
+        (Some(h), Some(b)) if h != b => Err(ApiError::invalid(
+            "version",
+            "the body's version and If-Match disagree",
+        )),
+        (h, b) => Ok(h.or(b)),
+    }
+}
+
+async fn act(
+    state: AppState,
+    auth: Auth,
+    return_id: String,
+    headers: HeaderMap,
+    version: Option<i64>,
+    idem: Option<&crate::extract::Idempotency>,
+    cmd: Command,
+) -> Result<Response, ApiError> {
+    let id: ReturnId = path_id(&return_id, "return")?;
+    let expected = expected_version(&headers, version)?;
+    let now = Timestamp::now();
+    once(&state, &auth, idem, async |tx| {
+        let (ret, _event) =
+            returns::transition(tx, auth.shop.id, id, expected, &cmd, &auth.actor(), now).await?;
+        let timeline = returns::events(tx, auth.shop.id, id).await?;
+        Ok((StatusCode::OK, to_json(&ReturnView { ret, timeline })?))
+    })
+    .await
+}
+
+macro_rules! action {
+    ($fn:ident, $path:literal, $body:ident, $summary:literal, { $($(#[$m:meta])* $field:ident : $ty:ty),* $(,)? }, |$b:ident| $cmd:expr) => {
+        #[derive(Debug, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $body {
+            /// The version this change is based on (or send `If-Match`); a stale one is a 409.
+            #[serde(default)]
+            pub version: Option<i64>,
+            $($(#[$m])* pub $field: $ty,)*
+        }
+
+        #[doc = $summary]
+        #[utoipa::path(post, path = $path, tag = "returns",
+            request_body = $body,
+            params(
+                ("return_id" = String, Path, description = "`ret_…`"),
+                ("If-Match" = Option<String>, Header, description = "The version (ETag) the change is based on"),
+                ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response"),
+            ),
+            responses(
+                (status = 200, description = "The return after the change", body = ReturnView),
+                (status = 404, body = Problem),
+                (status = 409, description = "Not allowed in the return's state, or the version is stale", body = Problem),
+                (status = 422, body = Problem),
+            ),
+            security(("api_key" = [])))]
+        #[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+        async fn $fn(
+            State(state): State<AppState>,
+            auth: Auth,
+            Path(return_id): Path<String>,
+            headers: HeaderMap,
+            body: Body<$body>,
+        ) -> Result<Response, ApiError> {
+            let idem = body.idempotency;
+            let $b = body.value;
+            let version = $b.version;
+            act(state, auth, return_id, headers, version, idem.as_ref(), $cmd).await
+        }
+    };
+}
+
+action!(approve, "/returns/{return_id}/approve", ApproveBody,
+    "Approve a requested return.",
+    { #[serde(default)] note: Option<String> },
+    |b| Command::Approve { note: b.note });
+action!(reject, "/returns/{return_id}/reject", RejectBody,
+    "Reject a requested return, with a reason the shopper reads.",
+    { reason: String },
+    |b| Command::Reject { reason: b.reason });
+action!(mark_in_transit, "/returns/{return_id}/mark-in-transit", InTransitBody,
+    "Record that the carrier has the parcel.",
+    { #[serde(default)] carrier: Option<String>, #[serde(default)] tracking_number: Option<String> },
+    |b| Command::MarkInTransit { carrier: b.carrier, tracking_number: b.tracking_number });
+action!(receive, "/returns/{return_id}/receive", ReceiveBody,
+    "Record what arrived, item by item. Receiving never refunds by itself.",
+    { items: Vec<ItemReceipt>, #[serde(default)] note: Option<String> },
+    |b| Command::Receive { items: b.items, note: b.note });
+action!(inspect, "/returns/{return_id}/inspect", InspectBody,
+    "Record the inspection: accepted quantity, condition and disposition per item.",
+    { items: Vec<ItemInspection>, #[serde(default)] note: Option<String> },
+    |b| Command::Inspect { items: b.items, note: b.note });
+action!(resolve, "/returns/{return_id}/resolve", ResolveBody,
+    "Close the return with the resolution of each item (default: the one asked for).",
+    { #[serde(default)] items: Vec<ItemResolution>, #[serde(default)] note: Option<String> },
+    |b| Command::Resolve { items: b.items, note: b.note });
+action!(cancel, "/returns/{return_id}/cancel", CancelBody,
+    "Cancel a return before it is shipped back.",
+    { #[serde(default)] reason: Option<String> },
+    |b| Command::Cancel { reason: b.reason });

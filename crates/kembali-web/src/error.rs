@@ -1,0 +1,304 @@
+//! The one place where errors become HTTP responses: RFC 9457 problem documents.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kembali_core::policy::Explanation;
+use kembali_core::returns::{OpenError, TransitionError};
+use kembali_store::StoreError;
+use kembali_store::idempotency::KeyError;
+use kembali_store::returns::{OpenFailure, TransitionFailure};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid input.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    /// Where in the request: a JSON path such as `items[0].quantity`, or a header or query name.
+    pub field: String,
+    pub message: String,
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `urn:kembali:problem:illegal-transition`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Why the policy refused an item, when it did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub explanations: Vec<ExplanationView>,
+}
+
+/// A policy explanation with its English sentence.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExplanationView {
+    #[serde(flatten)]
+    pub reason: Explanation,
+    pub message: String,
+}
+
+impl From<&Explanation> for ExplanationView {
+    fn from(e: &Explanation) -> Self {
+        ExplanationView {
+            message: e.english(),
+            reason: e.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{detail}")]
+    Invalid {
+        detail: String,
+        errors: Vec<FieldError>,
+        explanations: Vec<Explanation>,
+    },
+    #[error("{0}")]
+    IllegalTransition(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    IdempotencyMismatch(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("the database is not available")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        let message = message.into();
+        ApiError::Invalid {
+            detail: message.clone(),
+            errors: vec![FieldError {
+                field: field.into(),
+                message,
+            }],
+            explanations: Vec::new(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Not allowed"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::Invalid { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "The request is not valid",
+            ),
+            ApiError::IllegalTransition(_) => (
+                StatusCode::CONFLICT,
+                "illegal-transition",
+                "The return cannot make this change in its current state",
+            ),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::IdempotencyMismatch(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "Idempotency-Key reused with a different request",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Send JSON",
+            ),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "The request body is too large",
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let (status, slug, title) = self.parts();
+        let (detail, errors, explanations) = match self {
+            ApiError::Invalid {
+                detail,
+                errors,
+                explanations,
+            } => (
+                detail.clone(),
+                errors.clone(),
+                explanations.iter().map(ExplanationView::from).collect(),
+            ),
+            // Never show database internals; they are logged instead.
+            ApiError::Internal(_) => (
+                "Something went wrong on our side; it has been logged.".to_owned(),
+                Vec::new(),
+                Vec::new(),
+            ),
+            ApiError::Unavailable(_) => (
+                "The database is not reachable right now; try again shortly.".to_owned(),
+                Vec::new(),
+                Vec::new(),
+            ),
+            ApiError::Unauthorized(m) => (m.clone(), Vec::new(), Vec::new()),
+            other => (other.to_string(), Vec::new(), Vec::new()),
+        };
+        Problem {
+            kind: format!("urn:kembali:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            errors,
+            explanations,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(m) => tracing::error!(error = %m, "internal error"),
+            ApiError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
+            _ => {}
+        }
+        let problem = self.problem();
+        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"kembali\""),
+            );
+        }
+        res
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Duplicate { constraint } => {
+                ApiError::Conflict(format!("a record with this key already exists ({constraint})"))
+            }
+            StoreError::VersionConflict => ApiError::Conflict(e.to_string()),
+            StoreError::Connect(m) => ApiError::Unavailable(m),
+            StoreError::Database(ref d) if matches!(d, sqlx_error::PoolTimedOut) => {
+                ApiError::Unavailable(e.to_string())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Lets the match above name sqlx's pool time-out without a direct sqlx dependency.
+mod sqlx_error {
+    pub use kembali_store::SqlxError::PoolTimedOut;
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Mismatch => ApiError::IdempotencyMismatch(
+                "this Idempotency-Key was already used with a different request; use a new key"
+                    .into(),
+            ),
+            KeyError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<TransitionFailure> for ApiError {
+    fn from(e: TransitionFailure) -> Self {
+        match e {
+            TransitionFailure::NotFound => ApiError::NotFound("no such return".into()),
+            TransitionFailure::Conflict { .. } => ApiError::Conflict(e.to_string()),
+            TransitionFailure::Refused(TransitionError::Illegal { .. }) => {
+                ApiError::IllegalTransition(e.to_string())
+            }
+            TransitionFailure::Refused(TransitionError::Forbidden { .. }) => {
+                ApiError::Forbidden(e.to_string())
+            }
+            TransitionFailure::Refused(TransitionError::Invalid(m)) => ApiError::Invalid {
+                detail: m.clone(),
+                errors: vec![FieldError {
+                    field: "items".into(),
+                    message: m,
+                }],
+                explanations: Vec::new(),
+            },
+            TransitionFailure::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<OpenFailure> for ApiError {
+    fn from(e: OpenFailure) -> Self {
+        let item = |i: usize, f: &str| format!("items[{i}]{f}");
+        match e {
+            OpenFailure::OrderNotFound => ApiError::invalid("order_id", "no such order in this shop"),
+            OpenFailure::LineNotFound { index } => {
+                ApiError::invalid(item(index, ".line_id"), "not a line of this order")
+            }
+            OpenFailure::Store(s) => s.into(),
+            OpenFailure::Refused(r) => {
+                let (field, explanations) = match &r {
+                    OpenError::NoItems => ("items".to_owned(), Vec::new()),
+                    OpenError::NotEligible {
+                        index,
+                        explanations,
+                    } => (item(*index, ""), explanations.clone()),
+                    OpenError::Quantity { index, .. } => (item(*index, ".quantity"), Vec::new()),
+                    OpenError::Resolution { index, .. } => {
+                        (item(*index, ".resolution"), Vec::new())
+                    }
+                    OpenError::Method { .. } => ("method".to_owned(), Vec::new()),
+                    OpenError::PhotosRequired { index } => (item(*index, ".photos"), Vec::new()),
+                    OpenError::PolicyVersion { index, .. } => (item(*index, ""), Vec::new()),
+                };
+                let mut message = r.to_string();
+                if let Some(first) = explanations.first() {
+                    message = format!("{message}: {}", first.english());
+                }
+                ApiError::Invalid {
+                    detail: message.clone(),
+                    errors: vec![FieldError { field, message }],
+                    explanations,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Extractors that turn every rejection into our problem documents: the API key,
+//! JSON bodies with their Idempotency-Key, and typed ids in paths.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kembali_core::shop::Shop;
+use kembali_core::{ApiKeyId, returns::Actor};
+use kembali_store::idempotency::{self, Stored};
+use kembali_store::{Executor, Tx, shops};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::{ApiError, FieldError};
+
+/// The shop an API key belongs to: every handler that takes it is scoped to it.
+pub struct Auth {
+    pub shop: Shop,
+    pub key: ApiKeyId,
+}
+
+impl Auth {
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey { id: self.key }
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into()))?;
+        let secret = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into()))?;
+        let mut conn = state.db.conn().await?;
+        let (shop_id, key) = shops::authenticate(&mut conn, secret)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("this API key is not valid or was revoked".into()))?;
+        let shop = shops::get(&mut conn, shop_id).await?;
+        Ok(Auth { shop, key })
+    }
+}
+
+/// A JSON body, parsed strictly, with the request's Idempotency-Key if it has one.
+pub struct Body<T> {
+    pub value: T,
+    pub idempotency: Option<Idempotency>,
+}
+
+/// The Idempotency-Key of a request and a fingerprint of what was asked.
+pub struct Idempotency {
+    key: String,
+    hash: String,
+}
+
+fn json_error(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let message = e.to_string();
+    match e.classify() {
+        Category::Data => {
+            // serde names the field in its message; keep it whole for the reader.
+            ApiError::Invalid {
+                detail: format!("the JSON body does not fit: {message}"),
+                errors: vec![FieldError {
+                    field: "body".into(),
+                    message,
+                }],
+                explanations: Vec::new(),
+            }
+        }
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::BadRequest(format!("the body is not valid JSON: {message}"))
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .ok_or_else(|| {
+            ApiError::invalid("Idempotency-Key", "must be 1–255 visible ASCII characters")
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as JSON with `Content-Type: application/json`".into(),
+            ));
+        }
+        let key = idempotency_key(req.headers())?;
+        let fingerprint = format!("{} {}", req.method(), req.uri().path());
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(format!("send at most {} bytes", crate::BODY_LIMIT))
+            } else {
+                ApiError::BadRequest(format!("the body could not be read: {e}"))
+            }
+        })?;
+        let value = serde_json::from_slice(&bytes).map_err(json_error)?;
+        let idempotency = key.map(|key| {
+            let mut h = Sha256::new();
+            h.update(fingerprint.as_bytes());
+            h.update([0]);
+            h.update(&bytes);
+            let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            Idempotency { key, hash }
+        });
+        Ok(Body { value, idempotency })
+    }
+}
+
+/// Runs a write with Idempotency-Key semantics: a retry gets the first response,
+/// and the first response is kept in the same transaction as the change it made.
+pub async fn once<F>(
+    state: &AppState,
+    auth: &Auth,
+    idem: Option<&Idempotency>,
+    work: F,
+) -> Result<Response, ApiError>
+where
+    F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, serde_json::Value), ApiError>,
+{
+    let shop = auth.shop.id;
+    let mut tx = state.db.begin().await?;
+    if let Some(i) = idem {
+        if let Some(stored) = idempotency::lookup(&mut tx, shop, &i.key, &i.hash).await? {
+            return Ok(replay(stored));
+        }
+    }
+    let outcome = work(&mut tx).await;
+    let (status, body) = match outcome {
+        Ok(ok) => ok,
+        Err(e) => {
+            drop(tx);
+            // A concurrent twin with the same key may have committed meanwhile.
+            if let Some(i) = idem {
+                let mut conn = state.db.conn().await?;
+                if let Some(stored) = idempotency::lookup(&mut conn, shop, &i.key, &i.hash).await? {
+                    return Ok(replay(stored));
+                }
+            }
+            return Err(e);
+        }
+    };
+    let text = body.to_string();
+    if let Some(i) = idem {
+        let stored = Stored {
+            status: status.as_u16(),
+            body: text.clone(),
+        };
+        if let Err(e) = idempotency::record(&mut tx, shop, &i.key, &i.hash, &stored, jiff::Timestamp::now()).await {
+            drop(tx);
+            let mut conn = state.db.conn().await?;
+            if let Some(stored) = idempotency::lookup(&mut conn, shop, &i.key, &i.hash).await? {
+                return Ok(replay(stored));
+            }
+            return Err(e.into());
+        }
+    }
+    tx.commit().await?;
+    Ok(json_response(status, text))
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+fn replay(stored: Stored) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut res = json_response(status, stored.body);
+    res.headers_mut().insert(
+        "idempotent-replayed",
+        header::HeaderValue::from_static("true"),
+    );
+    res
+}
+
+/// Parses a typed id from a path segment; a malformed id names nothing, so 404.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("no such {what}")))
+}
+
+/// Reads a connection for reads scoped to the shop in `auth`.
+pub async fn read_conn(state: &AppState) -> Result<impl Executor, ApiError> {
+    Ok(state.db.conn().await?)
+}

@@ -1,0 +1,83 @@
+//! Configuration: defaults, then a TOML file, then `KEMBALI_*` variables, then flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where `serve` listens.
+    pub addr: SocketAddr,
+    /// `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// Largest number of database connections per instance.
+    pub max_connections: u32,
+    /// Jobs one worker runs at once.
+    pub worker_concurrency: usize,
+    /// `tracing` filter, e.g. `info` or `kembali=debug,tower_http=info`.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://kembali.db".into(),
+            max_connections: 16,
+            worker_concurrency: 4,
+            log: "info".into(),
+        }
+    }
+}
+
+/// The documented default configuration, for `kembali default-config`.
+pub const DEFAULT_TOML: &str = r#"# Kembali configuration. Every key can also be set as KEMBALI_<KEY> in the
+# environment (e.g. KEMBALI_DATABASE_URL); flags override both.
+
+# Where `kembali serve` listens.
+addr = "127.0.0.1:8080"
+
+# sqlite://FILE (created if missing) or postgres://USER@HOST/DB
+database_url = "sqlite://kembali.db"
+
+# Largest number of database connections per instance.
+max_connections = 16
+
+# Background jobs one worker runs at once.
+worker_concurrency = 4
+
+# Log filter (tracing EnvFilter syntax).
+log = "info"
+"#;
+
+/// Loads the configuration. An explicitly named file must exist; `kembali.toml`
+/// in the working directory is read when present.
+pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    match file {
+        Some(path) => {
+            std::fs::metadata(path)
+                .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        None => {
+            if Path::new("kembali.toml").exists() {
+                fig = fig.merge(Toml::file_exact("kembali.toml"));
+            }
+        }
+    }
+    fig = fig.merge(Env::prefixed("KEMBALI_").ignore(&["config"]));
+    let config: Config = fig.extract().map_err(|e| {
+        // figment's message names the key and the source; keep it on one line.
+        anyhow::anyhow!("invalid configuration: {}", e.to_string().replace('\n', " "))
+    })?;
+    if config.max_connections == 0 {
+        bail!("invalid configuration: max_connections must be at least 1");
+    }
+    Ok(config)
+}
