@@ -258,3 +258,20 @@ pub fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+/// Drops a PostgreSQL schema and everything in it (test runs and benchmarks
+/// clean up after themselves with this).
+pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+    if !valid_schema_name(schema) {
+        return Err(StoreError::Config(format!("`{schema}` is not a valid schema name")));
+    }
+    let opts = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+    let mut conn = sqlx::ConnectOptions::connect(&opts)
+        .await
+        .map_err(StoreError::connect)?;
+    let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+    let _ = sqlx::Connection::close(conn).await;
+    Ok(())
+}

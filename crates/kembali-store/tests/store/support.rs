@@ -89,21 +89,9 @@ impl TestDb {
 
     /// Drops the PostgreSQL schema; called when a test has passed.
     pub async fn cleanup(self) {
+        self.db.close().await;
         if let Some(schema) = &self.schema {
-            self.db.close().await;
-            if let Ok(admin) = Db::connect(&ConnectOptions::new(self.url.clone())).await {
-                if let Ok(mut tx) = admin.begin().await {
-                    let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-                    let _ = kembali_store::run!(&mut tx, |c| sqlx::raw_sql(sqlx::AssertSqlSafe(
-                        sql.clone()
-                    ))
-                    .execute(&mut *c)
-                    .await
-    .map(|r| r.rows_affected()));
-                    let _ = tx.commit().await;
-                }
-                admin.close().await;
-            }
+            let _ = kembali_store::db::drop_schema(&self.url, schema).await;
         }
     }
 }

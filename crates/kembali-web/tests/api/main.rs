@@ -1,0 +1,5 @@
+//! The API test suite: the real server on port 0, over SQLite and PostgreSQL.
+
+mod support;
+
+mod smoke;
