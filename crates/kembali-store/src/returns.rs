@@ -24,7 +24,7 @@ pub async fn held_quantities(
     order: OrderId,
 ) -> Result<HashMap<LineId, u32>, StoreError> {
     let rows: Vec<(String, i64)> = run!(ex, |c| sqlx::query_as(
-        "SELECT i.line_id, SUM(i.quantity) FROM return_items i
+        "SELECT i.line_id, CAST(SUM(i.quantity) AS BIGINT) FROM return_items i
            JOIN returns r ON r.shop_id = i.shop_id AND r.id = i.return_id
           WHERE i.shop_id = $1 AND r.order_id = $2
             AND r.status NOT IN ('rejected', 'cancelled', 'expired')

@@ -1,0 +1,223 @@
+//! Orders and returns in storage: decisions reproduce from their stored policy
+//! version, every query is scoped by shop, and concurrent returns of one order
+//! never exceed what was delivered.
+
+use jiff::{Timestamp, ToSpan};
+use kembali_core::order::{Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus};
+use kembali_core::policy::{Conditions, Effects, PolicyDocument, Rule, evaluate};
+use kembali_core::returns::{Actor, Command, Resolution, ReturnMethod, ReturnReason, ReturnStatus};
+use kembali_core::shop::{Country, Locale, Shop};
+use kembali_core::{Currency, LineId, Money, OrderId, ShipmentId, ShopId};
+use kembali_store::returns::{self, OpenFailure, OpenItem};
+use kembali_store::{Db, orders, policies, shops};
+
+use crate::support::TestDb;
+
+fn id() -> u128 {
+    kembali_store::entropy()
+}
+
+async fn shop(db: &Db, slug: &str, policy: &PolicyDocument) -> Shop {
+    let now = Timestamp::now();
+    let shop = Shop {
+        id: ShopId::new(now, id()),
+        slug: slug.into(),
+        name: slug.into(),
+        currency: Currency::IDR,
+        time_zone: "Asia/Jakarta".into(),
+        default_locale: Locale::Id,
+        country: Country::try_from("ID".to_owned()).expect("country"),
+        return_prefix: "R-".into(),
+    };
+    let mut tx = db.begin().await.expect("tx");
+    shops::create(&mut tx, &shop, policy, now).await.expect("shop");
+    tx.commit().await.expect("commit");
+    shop
+}
+
+/// An order of `quantity` units of one line, delivered three days ago.
+async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, LineId) {
+    let now = Timestamp::now();
+    let idr = |v| Money::new(v, Currency::IDR);
+    let line = LineId::new(now, id());
+    let order = Order {
+        id: OrderId::new(now, id()),
+        shop_id: shop.id,
+        number: number.into(),
+        customer_id: None,
+        email: "budi@example.id".into(),
+        locale: Locale::Id,
+        currency: Currency::IDR,
+        placed_at: now - 120.hours(),
+        payment_method: PaymentMethod::CashOnDelivery,
+        taxes_included: true,
+        shipping_address: Address {
+            name: "Budi".into(),
+            line1: "Jl. Sudirman 1".into(),
+            line2: None,
+            city: "Jakarta".into(),
+            postal_code: "10220".into(),
+            country: Country::try_from("ID".to_owned()).expect("country"),
+            phone: None,
+        },
+        shipping_paid: idr(1_500_000),
+        cheapest_shipping: idr(1_500_000),
+        lines: vec![OrderLine {
+            id: line,
+            product_id: None,
+            variant_id: None,
+            sku: "BATIK-L".into(),
+            title: "Kemeja batik".into(),
+            category: Some("shirts".into()),
+            tags: vec![],
+            final_sale: false,
+            quantity,
+            unit_price: idr(25_000_000),
+            discount: idr(0),
+            tax: idr(0),
+        }],
+    };
+    let shipment = Shipment {
+        id: ShipmentId::new(now, id()),
+        order_id: order.id,
+        carrier: "JNE".into(),
+        tracking_number: Some("JNE123".into()),
+        status: TrackingStatus::Delivered,
+        shipped_at: Some(now - 96.hours()),
+        delivered_at: Some(now - 72.hours()),
+        promised_by: None,
+        lines: vec![ShipmentLine {
+            line_id: line,
+            quantity,
+        }],
+    };
+    order.validate(std::slice::from_ref(&shipment)).expect("valid order");
+    let mut tx = db.begin().await.expect("tx");
+    orders::insert(&mut tx, &order, &[shipment], now).await.expect("insert");
+    tx.commit().await.expect("commit");
+    (order.id, line)
+}
+
+fn item(line: LineId, quantity: u32) -> OpenItem {
+    OpenItem {
+        line_id: line,
+        quantity,
+        reason: ReturnReason::WrongSize,
+        comment: None,
+        photos: vec![],
+        resolution: Resolution::Refund,
+    }
+}
+
+async fn open(db: &Db, shop: &Shop, order: OrderId, line: LineId, qty: u32) -> Result<kembali_core::returns::Return, OpenFailure> {
+    let mut tx = db.begin().await?;
+    let (ret, _) = returns::open(&mut tx, shop, order, ReturnMethod::DropOff, &[item(line, qty)], Actor::Shopper, Timestamp::now()).await?;
+    tx.commit().await?;
+    Ok(ret)
+}
+
+async fn decisions_reproduce_under_their_policy_version(t: &TestDb) {
+    let shop = shop(&t.db, "repro", &PolicyDocument::default()).await;
+    let (order_id, line) = order(&t.db, &shop, "#1", 2).await;
+    let ret = open(&t.db, &shop, order_id, line, 1).await.expect("open");
+    assert_eq!(ret.policy_version, 1);
+
+    // A stricter policy afterwards must not change how the stored decision reads.
+    let stricter = PolicyDocument {
+        rules: vec![Rule {
+            id: "no-returns".into(),
+            description: None,
+            when: Conditions::default(),
+            then: Effects { deny: Some("closed".into()), ..Effects::default() },
+        }],
+        ..PolicyDocument::default()
+    };
+    let mut tx = t.db.begin().await.expect("tx");
+    assert_eq!(policies::save(&mut tx, shop.id, &stricter, Timestamp::now()).await.expect("save"), 2);
+    tx.commit().await.expect("commit");
+
+    let mut conn = t.db.conn().await.expect("conn");
+    let stored = returns::get(&mut conn, shop.id, ret.id).await.expect("get").expect("found");
+    let facts = returns::item_facts(&mut conn, shop.id, ret.id).await.expect("facts");
+    let policy = policies::version(&mut conn, shop.id, stored.policy_version).await.expect("v").expect("v1");
+    let again = evaluate(&policy, stored.policy_version, &facts[0]).expect("evaluate");
+    assert_eq!(again, stored.items[0].decision);
+    assert!(again.eligible);
+
+    // New requests are decided under the new version.
+    let refused = open(&t.db, &shop, order_id, line, 1).await;
+    assert!(matches!(refused, Err(OpenFailure::Refused(_))), "{refused:?}");
+}
+crate::both!(decisions_reproduce, super::decisions_reproduce_under_their_policy_version);
+
+async fn every_query_is_scoped_by_shop(t: &TestDb) {
+    let a = shop(&t.db, "shop-a", &PolicyDocument::default()).await;
+    let b = shop(&t.db, "shop-b", &PolicyDocument::default()).await;
+    let (order_a, line_a) = order(&t.db, &a, "#1", 1).await;
+    // The same order number is fine in another shop.
+    let (order_b, _) = order(&t.db, &b, "#1", 1).await;
+    let ret = open(&t.db, &a, order_a, line_a, 1).await.expect("open");
+
+    let mut conn = t.db.conn().await.expect("conn");
+    assert!(orders::get(&mut conn, b.id, order_a).await.expect("get").is_none());
+    assert!(orders::get(&mut conn, a.id, order_b).await.expect("get").is_none());
+    assert!(returns::get(&mut conn, b.id, ret.id).await.expect("get").is_none());
+    assert!(returns::events(&mut conn, b.id, ret.id).await.expect("events").is_empty());
+    drop(conn);
+    // Shop B cannot open a return on shop A's order, nor move shop A's return.
+    assert!(matches!(open(&t.db, &b, order_a, line_a, 1).await, Err(OpenFailure::OrderNotFound)));
+    let mut tx = t.db.begin().await.expect("tx");
+    let moved = returns::transition(&mut tx, b.id, ret.id, None, &Command::Approve { note: None }, &Actor::System, Timestamp::now()).await;
+    assert!(matches!(moved, Err(returns::TransitionFailure::NotFound)));
+}
+crate::both!(scoped_by_shop, super::every_query_is_scoped_by_shop);
+
+async fn concurrent_returns_never_exceed_delivered(t: &TestDb) {
+    let shop = shop(&t.db, "race", &PolicyDocument::default()).await;
+    let (order_id, line) = order(&t.db, &shop, "#7", 3).await;
+    // Two instances over one database, eight shoppers at once, one unit each.
+    let other = t.second_pool().await;
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let db = if n % 2 == 0 { t.db.clone() } else { other.clone() };
+        let shop = shop.clone();
+        tasks.push(tokio::spawn(async move { open(&db, &shop, order_id, line, 1).await }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.expect("join") {
+            Ok(_) => ok += 1,
+            Err(OpenFailure::Refused(_)) => {}
+            Err(e) => panic!("unexpected failure: {e:?}"),
+        }
+    }
+    assert_eq!(ok, 3, "exactly the three delivered units can come back");
+    let mut conn = t.db.conn().await.expect("conn");
+    let held = returns::held_quantities(&mut conn, shop.id, order_id).await.expect("held");
+    assert_eq!(held.get(&line).copied(), Some(3));
+    other.close().await;
+}
+crate::both!(concurrent_returns, super::concurrent_returns_never_exceed_delivered);
+
+async fn stale_versions_lose(t: &TestDb) {
+    let shop = shop(&t.db, "versions", &PolicyDocument::default()).await;
+    let (order_id, line) = order(&t.db, &shop, "#9", 1).await;
+    let ret = open(&t.db, &shop, order_id, line, 1).await.expect("open");
+    let approve = Command::Approve { note: None };
+    let user = Actor::User { id: "agent-1".into() };
+    let mut tx = t.db.begin().await.expect("tx");
+    let (after, _) = returns::transition(&mut tx, shop.id, ret.id, Some(1), &approve, &user, Timestamp::now()).await.expect("approve");
+    tx.commit().await.expect("commit");
+    assert_eq!((after.status, after.version), (ReturnStatus::Approved, 2));
+
+    let mut tx = t.db.begin().await.expect("tx");
+    let cancel = Command::Cancel { reason: None };
+    let stale = returns::transition(&mut tx, shop.id, ret.id, Some(1), &cancel, &user, Timestamp::now()).await;
+    assert!(matches!(stale, Err(returns::TransitionFailure::Conflict { expected: 1, current: 2 })));
+    drop(tx);
+    let mut conn = t.db.conn().await.expect("conn");
+    let events = returns::events(&mut conn, shop.id, ret.id).await.expect("events");
+    assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [ReturnStatus::Requested, ReturnStatus::Approved]);
+    assert_eq!(events[1].actor, user);
+}
+crate::both!(stale_versions, super::stale_versions_lose);
