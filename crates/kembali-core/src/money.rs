@@ -247,7 +247,10 @@ mod tests {
         assert_eq!(pln, Currency::PLN);
         assert_eq!(Money::new(14999, pln).to_string(), "149.99 PLN");
         assert_eq!(Money::new(-5, pln).to_string(), "-0.05 PLN");
-        assert_eq!(Money::new(150, "JPY".parse().unwrap()).to_string(), "150 JPY");
+        assert_eq!(
+            Money::new(150, "JPY".parse().unwrap()).to_string(),
+            "150 JPY"
+        );
         assert!("XYZ".parse::<Currency>().is_err());
     }
 
@@ -255,13 +258,28 @@ mod tests {
     fn refuses_mixed_currencies() {
         let a = Money::new(1, Currency::PLN);
         let b = Money::new(1, Currency::EUR);
-        assert!(matches!(a.checked_add(b), Err(MoneyError::CurrencyMismatch(..))));
+        assert!(matches!(
+            a.checked_add(b),
+            Err(MoneyError::CurrencyMismatch(..))
+        ));
     }
 
     #[test]
     fn percent_rounds_half_up() {
-        assert_eq!(Money::new(1005, Currency::EUR).percent_bps(1000).unwrap().amount, 101);
-        assert_eq!(Money::new(1004, Currency::EUR).percent_bps(1000).unwrap().amount, 100);
+        assert_eq!(
+            Money::new(1005, Currency::EUR)
+                .percent_bps(1000)
+                .unwrap()
+                .amount,
+            101
+        );
+        assert_eq!(
+            Money::new(1004, Currency::EUR)
+                .percent_bps(1000)
+                .unwrap()
+                .amount,
+            100
+        );
     }
 
     proptest! {

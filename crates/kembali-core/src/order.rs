@@ -278,7 +278,10 @@ impl Order {
                 ("tax", l.tax),
             ] {
                 if m.currency != self.currency {
-                    return Err(order_error(f(name), format!("must be in {}", self.currency)));
+                    return Err(order_error(
+                        f(name),
+                        format!("must be in {}", self.currency),
+                    ));
                 }
                 if m.amount < 0 {
                     return Err(order_error(f(name), "cannot be negative"));

@@ -135,7 +135,8 @@ impl Shop {
     }
 
     pub fn tz(&self) -> Result<jiff::tz::TimeZone, ShopError> {
-        jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| ShopError::TimeZone(self.time_zone.clone()))
+        jiff::tz::TimeZone::get(&self.time_zone)
+            .map_err(|_| ShopError::TimeZone(self.time_zone.clone()))
     }
 
     /// The readable number of the shop's `n`-th return.

@@ -214,8 +214,10 @@ impl Db {
     /// Answers whether the database takes queries right now (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn().await?;
-        run!(&mut c, |c| sqlx::query("SELECT 1").execute(&mut *c).await
-    .map(|r| r.rows_affected()))?;
+        run!(&mut c, |c| sqlx::query("SELECT 1")
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -243,7 +245,8 @@ impl Tx {
 fn valid_schema_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !s.as_bytes()[0].is_ascii_digit()
 }
 
@@ -265,7 +268,9 @@ pub fn redact(url: &str) -> String {
 /// clean up after themselves with this).
 pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
     if !valid_schema_name(schema) {
-        return Err(StoreError::Config(format!("`{schema}` is not a valid schema name")));
+        return Err(StoreError::Config(format!(
+            "`{schema}` is not a valid schema name"
+        )));
     }
     let opts = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
@@ -273,7 +278,9 @@ pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
         .await
         .map_err(StoreError::connect)?;
     let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await?;
     let _ = sqlx::Connection::close(conn).await;
     Ok(())
 }

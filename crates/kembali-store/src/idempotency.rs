@@ -59,7 +59,8 @@ pub async fn record(
     response: &Stored,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    run!(ex, |c| sqlx::query(
+    run!(ex, |c| {
+        sqlx::query(
         "INSERT INTO idempotency_keys (shop_id, key, request_hash, status_code, response, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)"
     )
@@ -71,6 +72,7 @@ pub async fn record(
     .bind(millis(now))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }

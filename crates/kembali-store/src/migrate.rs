@@ -36,8 +36,10 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
     let mut tx = db.begin().await?;
     let create = "CREATE TABLE IF NOT EXISTS kembali_migrations (
         version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
-    run!(&mut tx, |c| sqlx::raw_sql(create).execute(&mut *c).await
-    .map(|r| r.rows_affected()))?;
+    run!(&mut tx, |c| sqlx::raw_sql(create)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     tx.commit().await?;
 
     let mut applied_now = Vec::new();
@@ -45,10 +47,12 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
         let mut tx = db.begin().await?;
         if db.backend() == Backend::Postgres {
             // Any constant works; it only has to be the same in every instance.
-            run!(&mut tx, |c| sqlx::query("SELECT pg_advisory_xact_lock(727001)")
-                .execute(&mut *c)
-                .await
-    .map(|r| r.rows_affected()))?;
+            run!(&mut tx, |c| sqlx::query(
+                "SELECT pg_advisory_xact_lock(727001)"
+            )
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         }
         let done: Option<i64> = run!(&mut tx, |c| sqlx::query_scalar(
             "SELECT version FROM kembali_migrations WHERE version = $1"
@@ -63,8 +67,10 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        run!(&mut tx, |c| sqlx::raw_sql(sql).execute(&mut *c).await
-    .map(|r| r.rows_affected()))?;
+        run!(&mut tx, |c| sqlx::raw_sql(sql)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
         let now = jiff::Timestamp::now().as_millisecond();
         run!(&mut tx, |c| sqlx::query(
             "INSERT INTO kembali_migrations (version, name, applied_at) VALUES ($1, $2, $3)"
@@ -74,7 +80,7 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
         .bind(now)
         .execute(&mut *c)
         .await
-    .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected()))?;
         tx.commit().await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         applied_now.push(m.version);

@@ -47,7 +47,8 @@ pub async fn ensure_customer(
         return id.parse().map_err(corrupt);
     }
     let id = CustomerId::new(now, entropy());
-    run!(ex, |c| sqlx::query(
+    run!(ex, |c| {
+        sqlx::query(
         "INSERT INTO customers (shop_id, id, email, name, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(shop.to_string())
@@ -58,7 +59,8 @@ pub async fn ensure_customer(
     .bind(millis(now))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(id)
 }
 
@@ -71,7 +73,8 @@ pub async fn insert(
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     let shop = order.shop_id.to_string();
-    run!(ex, |c| sqlx::query(
+    run!(ex, |c| {
+        sqlx::query(
         "INSERT INTO orders (shop_id, id, number, customer_id, email, locale, currency, placed_at,
             payment_method, taxes_included, shipping_address, shipping_paid, cheapest_shipping, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -92,9 +95,11 @@ pub async fn insert(
     .bind(millis(now))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     for (pos, l) in order.lines.iter().enumerate() {
-        run!(ex, |c| sqlx::query(
+        run!(ex, |c| {
+            sqlx::query(
             "INSERT INTO order_lines (shop_id, id, order_id, position, product_id, variant_id, sku, title,
                 category, tags, final_sale, quantity, unit_price, discount, tax)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
@@ -116,7 +121,8 @@ pub async fn insert(
         .bind(l.tax.amount)
         .execute(&mut *c)
         .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+        })?;
     }
     for s in shipments {
         insert_shipment(ex, order.shop_id, s).await?;
@@ -129,7 +135,8 @@ pub async fn insert_shipment(
     shop: ShopId,
     s: &Shipment,
 ) -> Result<(), StoreError> {
-    run!(ex, |c| sqlx::query(
+    run!(ex, |c| {
+        sqlx::query(
         "INSERT INTO shipments (shop_id, id, order_id, carrier, tracking_number, status, shipped_at,
             delivered_at, promised_by, lines)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -146,7 +153,8 @@ pub async fn insert_shipment(
     .bind(Json(&s.lines))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -198,8 +206,16 @@ struct ShipmentRow {
 fn line_from(r: LineRow, currency: Currency) -> Result<OrderLine, StoreError> {
     Ok(OrderLine {
         id: r.id.parse().map_err(corrupt)?,
-        product_id: r.product_id.map(|p| p.parse()).transpose().map_err(corrupt)?,
-        variant_id: r.variant_id.map(|v| v.parse()).transpose().map_err(corrupt)?,
+        product_id: r
+            .product_id
+            .map(|p| p.parse())
+            .transpose()
+            .map_err(corrupt)?,
+        variant_id: r
+            .variant_id
+            .map(|v| v.parse())
+            .transpose()
+            .map_err(corrupt)?,
         sku: r.sku,
         title: r.title,
         category: r.category,
@@ -251,19 +267,25 @@ async fn load(
     .bind(&r.id)
     .fetch_all(&mut *c)
     .await)?;
-    let shipments: Vec<ShipmentRow> = run!(ex, |c| sqlx::query_as(
+    let shipments: Vec<ShipmentRow> = run!(ex, |c| {
+        sqlx::query_as(
         "SELECT id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, promised_by, lines
          FROM shipments WHERE shop_id = $1 AND order_id = $2 ORDER BY id"
     )
     .bind(shop.to_string())
     .bind(&r.id)
     .fetch_all(&mut *c)
-    .await)?;
+    .await
+    })?;
     let order = Order {
         id: r.id.parse().map_err(corrupt)?,
         shop_id: shop,
         number: r.number,
-        customer_id: r.customer_id.map(|c| c.parse()).transpose().map_err(corrupt)?,
+        customer_id: r
+            .customer_id
+            .map(|c| c.parse())
+            .transpose()
+            .map_err(corrupt)?,
         email: r.email,
         locale: Locale::from_tag(&r.locale).unwrap_or(Locale::En),
         currency,
@@ -296,10 +318,10 @@ pub async fn get(
         order_columns!(),
         " FROM orders WHERE shop_id = $1 AND id = $2"
     ))
-        .bind(shop.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&mut *c)
-        .await)?;
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
     load(ex, shop, row).await
 }
 
@@ -314,10 +336,10 @@ pub async fn get_by_number(
         order_columns!(),
         " FROM orders WHERE shop_id = $1 AND number = $2"
     ))
-        .bind(shop.to_string())
-        .bind(number)
-        .fetch_optional(&mut *c)
-        .await)?;
+    .bind(shop.to_string())
+    .bind(number)
+    .fetch_optional(&mut *c)
+    .await)?;
     load(ex, shop, row).await
 }
 
@@ -328,7 +350,8 @@ pub async fn customer_history(
     email: &str,
 ) -> Result<CustomerHistory, StoreError> {
     let email = email.trim().to_lowercase();
-    let (orders, returns, refused): (i64, i64, i64) = run!(ex, |c| sqlx::query_as(
+    let (orders, returns, refused): (i64, i64, i64) = run!(ex, |c| {
+        sqlx::query_as(
         "SELECT
             (SELECT COUNT(*) FROM orders WHERE shop_id = $1 AND email = $2),
             (SELECT COUNT(*) FROM returns r JOIN orders o ON o.shop_id = r.shop_id AND o.id = r.order_id
@@ -340,7 +363,8 @@ pub async fn customer_history(
     .bind(shop.to_string())
     .bind(&email)
     .fetch_one(&mut *c)
-    .await)?;
+    .await
+    })?;
     let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
     Ok(CustomerHistory {
         orders: n(orders),

@@ -229,7 +229,12 @@ pub async fn open(
         actor,
         at: now,
     })?;
-    insert(tx, &ret, &new_items.iter().map(|(_, f)| f).collect::<Vec<_>>()).await?;
+    insert(
+        tx,
+        &ret,
+        &new_items.iter().map(|(_, f)| f).collect::<Vec<_>>(),
+    )
+    .await?;
     for (n, e) in events.iter().enumerate() {
         append_event(tx, &ret, n as i64 + 1, e).await?;
     }
@@ -238,7 +243,8 @@ pub async fn open(
 
 async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreError> {
     let shop = r.shop_id.to_string();
-    run!(tx, |c| sqlx::query(
+    run!(tx, |c| {
+        sqlx::query(
         "INSERT INTO returns (shop_id, id, number, order_id, status, version, policy_version, method,
             risk, refund_due_by, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -257,7 +263,8 @@ async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreEr
     .bind(millis(r.updated_at))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     for (pos, (item, f)) in r.items.iter().zip(facts).enumerate() {
         run!(tx, |c| sqlx::query(
             "INSERT INTO return_items (shop_id, id, return_id, position, line_id, quantity, reason,
@@ -278,7 +285,7 @@ async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreEr
         .bind(Json(*f))
         .execute(&mut *c)
         .await
-    .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected()))?;
     }
     Ok(())
 }
@@ -343,7 +350,9 @@ pub async fn get(
     shop: ShopId,
     id: ReturnId,
 ) -> Result<Option<Return>, StoreError> {
-    let row: Option<ReturnRow> = run!(ex, |c| sqlx::query_as(
+    let row: Option<ReturnRow> =
+        run!(ex, |c| {
+            sqlx::query_as(
         "SELECT id, number, order_id, status, version, policy_version, method, risk, refund_due_by,
                 created_at, updated_at
            FROM returns WHERE shop_id = $1 AND id = $2"
@@ -351,7 +360,8 @@ pub async fn get(
     .bind(shop.to_string())
     .bind(id.to_string())
     .fetch_optional(&mut *c)
-    .await)?;
+    .await
+        })?;
     let Some(r) = row else { return Ok(None) };
     let items: Vec<ItemRow> = run!(ex, |c| sqlx::query_as(
         "SELECT id, line_id, quantity, reason, comment, resolution, photos, decision, receipt,
@@ -478,7 +488,9 @@ pub async fn transition(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<(Return, Event), TransitionFailure> {
-    let mut ret = get(tx, shop, id).await?.ok_or(TransitionFailure::NotFound)?;
+    let mut ret = get(tx, shop, id)
+        .await?
+        .ok_or(TransitionFailure::NotFound)?;
     let before = ret.version;
     if let Some(expected) = expected_version {
         if expected != before {
@@ -522,7 +534,7 @@ pub async fn transition(
         .bind(item.id.to_string())
         .execute(&mut *c)
         .await
-    .map(|r| r.rows_affected()))
+        .map(|r| r.rows_affected()))
         .map_err(StoreError::from)?;
     }
     append_event(tx, &ret, ret.version, &event).await?;

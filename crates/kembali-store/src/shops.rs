@@ -41,8 +41,13 @@ macro_rules! shop_columns {
     };
 }
 
-pub async fn insert(ex: &mut impl Executor, shop: &Shop, now: jiff::Timestamp) -> Result<(), StoreError> {
-    run!(ex, |c| sqlx::query(
+pub async fn insert(
+    ex: &mut impl Executor,
+    shop: &Shop,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    run!(ex, |c| {
+        sqlx::query(
         "INSERT INTO shops (id, slug, name, currency, time_zone, default_locale, country, return_prefix, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     )
@@ -57,7 +62,8 @@ pub async fn insert(ex: &mut impl Executor, shop: &Shop, now: jiff::Timestamp) -
     .bind(millis(now))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -79,9 +85,9 @@ pub async fn get(ex: &mut impl Executor, id: ShopId) -> Result<Shop, StoreError>
         shop_columns!(),
         " FROM shops WHERE id = $1"
     ))
-        .bind(id.to_string())
-        .fetch_one(&mut *c)
-        .await)?;
+    .bind(id.to_string())
+    .fetch_one(&mut *c)
+    .await)?;
     row.try_into()
 }
 
@@ -91,9 +97,9 @@ pub async fn get_by_slug(ex: &mut impl Executor, slug: &str) -> Result<Shop, Sto
         shop_columns!(),
         " FROM shops WHERE slug = $1"
     ))
-        .bind(slug)
-        .fetch_one(&mut *c)
-        .await)?;
+    .bind(slug)
+    .fetch_one(&mut *c)
+    .await)?;
     row.try_into()
 }
 
@@ -134,7 +140,8 @@ pub async fn create_api_key(
         "kb_{}",
         raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
-    run!(ex, |c| sqlx::query(
+    run!(ex, |c| {
+        sqlx::query(
         "INSERT INTO api_keys (shop_id, id, name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(shop.to_string())
@@ -145,7 +152,8 @@ pub async fn create_api_key(
     .bind(millis(now))
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(NewApiKey { id, secret })
 }
 

@@ -190,7 +190,8 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let problem = self.problem();
-        let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut res = (status, body).into_response();
         res.headers_mut().insert(
@@ -211,9 +212,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Duplicate { constraint } => {
-                ApiError::Conflict(format!("a record with this key already exists ({constraint})"))
-            }
+            StoreError::Duplicate { constraint } => ApiError::Conflict(format!(
+                "a record with this key already exists ({constraint})"
+            )),
             StoreError::VersionConflict => ApiError::Conflict(e.to_string()),
             StoreError::Connect(m) => ApiError::Unavailable(m),
             StoreError::Database(ref d) if matches!(d, sqlx_error::PoolTimedOut) => {
@@ -269,7 +270,9 @@ impl From<OpenFailure> for ApiError {
     fn from(e: OpenFailure) -> Self {
         let item = |i: usize, f: &str| format!("items[{i}]{f}");
         match e {
-            OpenFailure::OrderNotFound => ApiError::invalid("order_id", "no such order in this shop"),
+            OpenFailure::OrderNotFound => {
+                ApiError::invalid("order_id", "no such order in this shop")
+            }
             OpenFailure::LineNotFound { index } => {
                 ApiError::invalid(item(index, ".line_id"), "not a line of this order")
             }

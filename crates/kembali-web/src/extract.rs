@@ -32,20 +32,23 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into()))?;
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into())
+        })?;
         let secret = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into())
+            })?;
         let mut conn = state.db.conn().await?;
         let (shop_id, key) = shops::authenticate(&mut conn, secret)
             .await?
-            .ok_or_else(|| ApiError::Unauthorized("this API key is not valid or was revoked".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("this API key is not valid or was revoked".into())
+            })?;
         let shop = shops::get(&mut conn, shop_id).await?;
         Ok(Auth { shop, key })
     }
@@ -107,7 +110,13 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
         if !is_json {
             return Err(ApiError::UnsupportedMediaType(
@@ -175,7 +184,16 @@ where
             status: status.as_u16(),
             body: text.clone(),
         };
-        if let Err(e) = idempotency::record(&mut tx, shop, &i.key, &i.hash, &stored, jiff::Timestamp::now()).await {
+        if let Err(e) = idempotency::record(
+            &mut tx,
+            shop,
+            &i.key,
+            &i.hash,
+            &stored,
+            jiff::Timestamp::now(),
+        )
+        .await
+        {
             drop(tx);
             let mut conn = state.db.conn().await?;
             if let Some(stored) = idempotency::lookup(&mut conn, shop, &i.key, &i.hash).await? {

@@ -61,8 +61,9 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
     let mut fig = Figment::from(Serialized::defaults(Config::default()));
     match file {
         Some(path) => {
-            std::fs::metadata(path)
-                .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+            std::fs::metadata(path).with_context(|| {
+                format!("cannot read the configuration file {}", path.display())
+            })?;
             fig = fig.merge(Toml::file_exact(path));
         }
         None => {
@@ -74,7 +75,10 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
     fig = fig.merge(Env::prefixed("KEMBALI_").ignore(&["config"]));
     let config: Config = fig.extract().map_err(|e| {
         // figment's message names the key and the source; keep it on one line.
-        anyhow::anyhow!("invalid configuration: {}", e.to_string().replace('\n', " "))
+        anyhow::anyhow!(
+            "invalid configuration: {}",
+            e.to_string().replace('\n', " ")
+        )
     })?;
     if config.max_connections == 0 {
         bail!("invalid configuration: max_connections must be at least 1");

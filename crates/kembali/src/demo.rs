@@ -11,5 +11,7 @@ pub async fn seed(
     _db: &kembali_store::Db,
     _now: jiff::Timestamp,
 ) -> Result<Option<DemoSummary>, kembali_store::StoreError> {
-    Err(kembali_store::StoreError::Config("the demo is not built yet".into()))
+    Err(kembali_store::StoreError::Config(
+        "the demo is not built yet".into(),
+    ))
 }

@@ -14,7 +14,11 @@ use tokio::sync::watch;
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(name = "kembali", version, about = "Self-hosted returns and post-purchase platform")]
+#[command(
+    name = "kembali",
+    version,
+    about = "Self-hosted returns and post-purchase platform"
+)]
 struct Cli {
     /// A TOML configuration file (default: ./kembali.toml when present).
     #[arg(long, global = true, env = "KEMBALI_CONFIG")]
@@ -102,11 +106,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Cmd::Serve { demo, no_worker, .. } => serve(&cfg, demo, !no_worker).await,
+            Cmd::Serve {
+                demo, no_worker, ..
+            } => serve(&cfg, demo, !no_worker).await,
             Cmd::Worker => worker_only(&cfg).await,
             Cmd::Migrate => {
                 let db = open(&cfg).await?;
-                println!("database is up to date ({})", kembali_store::db::redact(&cfg.database_url));
+                println!(
+                    "database is up to date ({})",
+                    kembali_store::db::redact(&cfg.database_url)
+                );
                 db.close().await;
                 Ok(())
             }
@@ -135,7 +144,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     shops::create_api_key(&mut tx, shop.id, &name, jiff::Timestamp::now()).await?;
                 tx.commit().await?;
                 println!("{}", key.secret);
-                eprintln!("API key {} for shop {} — shown only this once.", key.id, shop.slug);
+                eprintln!(
+                    "API key {} for shop {} — shown only this once.",
+                    key.id, shop.slug
+                );
                 db.close().await;
                 Ok(())
             }
@@ -173,7 +185,10 @@ async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
     let base = format!("http://{}", cfg.addr);
     match demo::seed(db, jiff::Timestamp::now()).await? {
         Some(s) => {
-            println!("Demo shop `{}` ({}) seeded: {} orders.", s.shop.slug, s.shop.name, s.orders);
+            println!(
+                "Demo shop `{}` ({}) seeded: {} orders.",
+                s.shop.slug, s.shop.name, s.orders
+            );
             for (status, n) in &s.returns_by_status {
                 println!("  {n:>3} returns {}", status.as_str());
             }
@@ -187,7 +202,9 @@ async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
             );
         }
         None => {
-            println!("The demo shop is already there; a new key: kembali apikey create --shop demo");
+            println!(
+                "The demo shop is already there; a new key: kembali apikey create --shop demo"
+            );
         }
     }
     Ok(())
@@ -225,7 +242,13 @@ async fn serve(cfg: &Config, demo: bool, with_worker: bool) -> anyhow::Result<()
         .await
         .with_context(|| format!("cannot listen on {}", cfg.addr))?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = with_worker.then(|| tokio::spawn(jobs::run_worker(db.clone(), cfg.worker_concurrency, stop_rx)));
+    let worker = with_worker.then(|| {
+        tokio::spawn(jobs::run_worker(
+            db.clone(),
+            cfg.worker_concurrency,
+            stop_rx,
+        ))
+    });
     tracing::info!(addr = %cfg.addr, "Kembali is listening on http://{}", cfg.addr);
     let state = kembali_web::AppState { db: db.clone() };
     let served = kembali_web::serve(listener, state, async move {
@@ -243,7 +266,11 @@ async fn serve(cfg: &Config, demo: bool, with_worker: bool) -> anyhow::Result<()
 async fn worker_only(cfg: &Config) -> anyhow::Result<()> {
     let db = open(cfg).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(jobs::run_worker(db.clone(), cfg.worker_concurrency, stop_rx));
+    let worker = tokio::spawn(jobs::run_worker(
+        db.clone(),
+        cfg.worker_concurrency,
+        stop_rx,
+    ));
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     let _ = worker.await;

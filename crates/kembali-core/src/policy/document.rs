@@ -271,7 +271,9 @@ impl PolicyDocument {
                 return invalid(format!("rules[{n}].id `{}` is used twice", rule.id));
             }
             if rule.then.window_days.is_some_and(|d| d > 3650) {
-                return invalid(format!("rules[{n}].then.window_days is more than ten years"));
+                return invalid(format!(
+                    "rules[{n}].then.window_days is more than ten years"
+                ));
             }
             if rule.then.resolutions.as_ref().is_some_and(Vec::is_empty) {
                 return invalid(format!(
@@ -290,7 +292,10 @@ impl PolicyDocument {
                 }
             }
         }
-        for fee in [&self.defaults.restocking_fee, &self.defaults.return_shipping_fee] {
+        for fee in [
+            &self.defaults.restocking_fee,
+            &self.defaults.return_shipping_fee,
+        ] {
             check_fee(fee).map_err(|m| PolicyError::Invalid(format!("defaults: {m}")))?;
         }
         Ok(())

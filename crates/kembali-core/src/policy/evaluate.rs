@@ -175,7 +175,9 @@ fn days_between(from: Timestamp, to: Timestamp, tz: &TimeZone) -> i64 {
 /// The last day of a window of `days` from `start`, and the first instant after it.
 fn window_end(start: Timestamp, days: u32, tz: &TimeZone) -> (Date, Timestamp) {
     let first = local_date(start, tz);
-    let last = first.checked_add(i64::from(days).days()).unwrap_or(Date::MAX);
+    let last = first
+        .checked_add(i64::from(days).days())
+        .unwrap_or(Date::MAX);
     let after = last
         .checked_add(1.day())
         .ok()
@@ -402,7 +404,10 @@ pub fn evaluate(
     if blocked {
         trace.push(TraceStep {
             source: "lists".into(),
-            set: blocked_why.iter().map(|w| format!("flag_risk={w}")).collect(),
+            set: blocked_why
+                .iter()
+                .map(|w| format!("flag_risk={w}"))
+                .collect(),
         });
         draft.risk.extend(blocked_why);
     }
@@ -424,10 +429,11 @@ pub fn evaluate(
     let mut explanations = Vec::new();
     // Final sale: refused by default, but not against the EU withdrawal right.
     if facts.final_sale && !d.final_sale_returnable {
-        let allowed_by_rule = policy
-            .rules
-            .iter()
-            .any(|r| r.when.final_sale == Some(true) && r.when.matches(facts, &tz, blocked) && r.then.deny.is_none());
+        let allowed_by_rule = policy.rules.iter().any(|r| {
+            r.when.final_sale == Some(true)
+                && r.when.matches(facts, &tz, blocked)
+                && r.then.deny.is_none()
+        });
         if eu {
             trace.push(TraceStep {
                 source: "final_sale".into(),
@@ -550,7 +556,8 @@ pub fn evaluate(
         refund = refund.checked_sub(f.amount)?;
     }
     let refund_preview = refund.floor_zero();
-    let store_credit_preview = refund_preview.checked_add(refund_preview.percent_bps(draft.bonus)?)?;
+    let store_credit_preview =
+        refund_preview.checked_add(refund_preview.percent_bps(draft.bonus)?)?;
 
     let mut methods = draft.methods;
     let mut resolutions = draft.resolutions;

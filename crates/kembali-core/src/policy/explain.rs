@@ -14,7 +14,10 @@ pub enum Explanation {
     /// Every delivered unit is already in another return.
     NothingLeft,
     /// More units asked for than can still be returned.
-    TooMany { requested: u32, available: u32 },
+    TooMany {
+        requested: u32,
+        available: u32,
+    },
     WindowEnded {
         days: u32,
         #[schema(value_type = String, format = Date)]
@@ -28,7 +31,10 @@ pub enum Explanation {
     },
     FinalSale,
     /// A rule refused the item, with the merchant's words.
-    Denied { rule: String, message: String },
+    Denied {
+        rule: String,
+        message: String,
+    },
     /// The EU right of withdrawal keeps the window open at least 14 days from delivery.
     EuWithdrawal {
         #[schema(value_type = String, format = Date)]

@@ -6,7 +6,9 @@ mod evaluate;
 mod explain;
 
 pub use document::*;
-pub use evaluate::{CustomerHistory, Decision, Facts, FeeKind, FeeLine, TraceStep, Window, evaluate};
+pub use evaluate::{
+    CustomerHistory, Decision, Facts, FeeKind, FeeLine, TraceStep, Window, evaluate,
+};
 pub use explain::Explanation;
 
 #[cfg(test)]

@@ -445,7 +445,9 @@ impl Return {
         // Checks first; the return is only touched once everything holds.
         let (next, data) = match (cmd, self.status) {
             (Command::Approve { .. }, S::Requested) => (S::Approved, serde_json::Value::Null),
-            (Command::Approve { .. }, _) => return Err(illegal("only a requested return can be approved")),
+            (Command::Approve { .. }, _) => {
+                return Err(illegal("only a requested return can be approved"));
+            }
             (Command::Reject { reason }, S::Requested) => {
                 if reason.trim().is_empty() {
                     return Err(TransitionError::Invalid(
@@ -454,32 +456,50 @@ impl Return {
                 }
                 (S::Rejected, serde_json::Value::Null)
             }
-            (Command::Reject { .. }, _) => return Err(illegal("only a requested return can be rejected")),
-            (Command::MarkInTransit { carrier, tracking_number }, S::Approved) => {
+            (Command::Reject { .. }, _) => {
+                return Err(illegal("only a requested return can be rejected"));
+            }
+            (
+                Command::MarkInTransit {
+                    carrier,
+                    tracking_number,
+                },
+                S::Approved,
+            ) => {
                 if self.is_keep_item() {
-                    return Err(illegal("nothing is shipped back for a keep-the-item return"));
+                    return Err(illegal(
+                        "nothing is shipped back for a keep-the-item return",
+                    ));
                 }
                 (
                     S::InTransit,
                     serde_json::json!({ "carrier": carrier, "tracking_number": tracking_number }),
                 )
             }
-            (Command::MarkInTransit { .. }, _) => return Err(illegal("only an approved return can go in transit")),
+            (Command::MarkInTransit { .. }, _) => {
+                return Err(illegal("only an approved return can go in transit"));
+            }
             (Command::Receive { items, .. }, S::Approved | S::InTransit) => {
                 if self.is_keep_item() {
-                    return Err(illegal("nothing is shipped back for a keep-the-item return"));
+                    return Err(illegal(
+                        "nothing is shipped back for a keep-the-item return",
+                    ));
                 }
                 self.check_receipts(items)?;
                 (S::Received, serde_json::json!({ "items": items }))
             }
             (Command::Receive { .. }, _) => {
-                return Err(illegal("only an approved or in-transit return can be received"));
+                return Err(illegal(
+                    "only an approved or in-transit return can be received",
+                ));
             }
             (Command::Inspect { items, .. }, S::Received) => {
                 self.check_inspections(items)?;
                 (S::Inspected, serde_json::json!({ "items": items }))
             }
-            (Command::Inspect { .. }, _) => return Err(illegal("only a received return can be inspected")),
+            (Command::Inspect { .. }, _) => {
+                return Err(illegal("only a received return can be inspected"));
+            }
             (Command::Resolve { items, .. }, S::Inspected) => {
                 self.check_resolutions(items)?;
                 (S::Resolved, serde_json::json!({ "items": items }))
@@ -503,7 +523,9 @@ impl Return {
                 (S::Cancelled, serde_json::Value::Null)
             }
             (Command::Cancel { .. }, _) => {
-                return Err(illegal("a return can only be cancelled before it is shipped back"));
+                return Err(illegal(
+                    "a return can only be cancelled before it is shipped back",
+                ));
             }
             (Command::Expire, S::Approved) => {
                 if !matches!(actor, Actor::System) {
@@ -517,7 +539,11 @@ impl Return {
                 }
                 (S::Expired, serde_json::Value::Null)
             }
-            (Command::Expire, _) => return Err(illegal("only an approved return that was not shipped can expire")),
+            (Command::Expire, _) => {
+                return Err(illegal(
+                    "only an approved return that was not shipped can expire",
+                ));
+            }
         };
 
         match cmd {
@@ -593,7 +619,11 @@ impl Return {
                 )));
             }
         }
-        if let Some(missing) = self.items.iter().find(|i| !receipts.iter().any(|r| r.item_id == i.id)) {
+        if let Some(missing) = self
+            .items
+            .iter()
+            .find(|i| !receipts.iter().any(|r| r.item_id == i.id))
+        {
             return Err(TransitionError::Invalid(format!(
                 "say what arrived for {} too (use `missing` if it did not)",
                 missing.id

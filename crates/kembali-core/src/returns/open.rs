@@ -47,7 +47,10 @@ pub enum OpenError {
     #[error("item {index}: the quantity must be between 1 and {available}")]
     Quantity { index: usize, available: u32 },
     #[error("item {index}: `{}` is not offered for this item", .resolution.as_str())]
-    Resolution { index: usize, resolution: Resolution },
+    Resolution {
+        index: usize,
+        resolution: Resolution,
+    },
     #[error("item {index}: `{}` is not offered for this item", .method.as_str())]
     Method { index: usize, method: ReturnMethod },
     #[error("item {index}: photos are required for this item")]
@@ -127,17 +130,13 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         }
     }
     let auto = risk.is_empty() && new.items.iter().all(|i| i.decision.auto_approve);
-    let refund_due_by = new
-        .items
-        .iter()
-        .any(|i| i.decision.eu_withdrawal)
-        .then(|| {
-            new.at
-                .checked_add(jiff::SignedDuration::from_hours(
-                    i64::from(EU_WITHDRAWAL_DAYS) * 24,
-                ))
-                .unwrap_or(new.at)
-        });
+    let refund_due_by = new.items.iter().any(|i| i.decision.eu_withdrawal).then(|| {
+        new.at
+            .checked_add(jiff::SignedDuration::from_hours(
+                i64::from(EU_WITHDRAWAL_DAYS) * 24,
+            ))
+            .unwrap_or(new.at)
+    });
 
     let mut ret = Return {
         id: new.id,

@@ -23,11 +23,16 @@ fn both_folders_hold_the_same_versions_and_all_are_known() {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    assert_eq!(sqlite, known, "a migration file is not listed in migrate.rs");
+    assert_eq!(
+        sqlite, known,
+        "a migration file is not listed in migrate.rs"
+    );
 }
 
 async fn migrate_is_idempotent(t: &TestDb) {
-    let again = kembali_store::migrate::migrate(&t.db).await.expect("migrate again");
+    let again = kembali_store::migrate::migrate(&t.db)
+        .await
+        .expect("migrate again");
     assert!(again.is_empty(), "re-running applied {again:?}");
 }
 crate::both!(migrate_twice, super::migrate_is_idempotent);

@@ -3,7 +3,9 @@
 //! never exceed what was delivered.
 
 use jiff::{Timestamp, ToSpan};
-use kembali_core::order::{Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus};
+use kembali_core::order::{
+    Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
+};
 use kembali_core::policy::{Conditions, Effects, PolicyDocument, Rule, evaluate};
 use kembali_core::returns::{Actor, Command, Resolution, ReturnMethod, ReturnReason, ReturnStatus};
 use kembali_core::shop::{Country, Locale, Shop};
@@ -30,7 +32,9 @@ async fn shop(db: &Db, slug: &str, policy: &PolicyDocument) -> Shop {
         return_prefix: "R-".into(),
     };
     let mut tx = db.begin().await.expect("tx");
-    shops::create(&mut tx, &shop, policy, now).await.expect("shop");
+    shops::create(&mut tx, &shop, policy, now)
+        .await
+        .expect("shop");
     tx.commit().await.expect("commit");
     shop
 }
@@ -91,9 +95,13 @@ async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, L
             quantity,
         }],
     };
-    order.validate(std::slice::from_ref(&shipment)).expect("valid order");
+    order
+        .validate(std::slice::from_ref(&shipment))
+        .expect("valid order");
     let mut tx = db.begin().await.expect("tx");
-    orders::insert(&mut tx, &order, &[shipment], now).await.expect("insert");
+    orders::insert(&mut tx, &order, &[shipment], now)
+        .await
+        .expect("insert");
     tx.commit().await.expect("commit");
     (order.id, line)
 }
@@ -109,9 +117,24 @@ fn item(line: LineId, quantity: u32) -> OpenItem {
     }
 }
 
-async fn open(db: &Db, shop: &Shop, order: OrderId, line: LineId, qty: u32) -> Result<kembali_core::returns::Return, OpenFailure> {
+async fn open(
+    db: &Db,
+    shop: &Shop,
+    order: OrderId,
+    line: LineId,
+    qty: u32,
+) -> Result<kembali_core::returns::Return, OpenFailure> {
     let mut tx = db.begin().await?;
-    let (ret, _) = returns::open(&mut tx, shop, order, ReturnMethod::DropOff, &[item(line, qty)], Actor::Shopper, Timestamp::now()).await?;
+    let (ret, _) = returns::open(
+        &mut tx,
+        shop,
+        order,
+        ReturnMethod::DropOff,
+        &[item(line, qty)],
+        Actor::Shopper,
+        Timestamp::now(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(ret)
 }
@@ -128,27 +151,49 @@ async fn decisions_reproduce_under_their_policy_version(t: &TestDb) {
             id: "no-returns".into(),
             description: None,
             when: Conditions::default(),
-            then: Effects { deny: Some("closed".into()), ..Effects::default() },
+            then: Effects {
+                deny: Some("closed".into()),
+                ..Effects::default()
+            },
         }],
         ..PolicyDocument::default()
     };
     let mut tx = t.db.begin().await.expect("tx");
-    assert_eq!(policies::save(&mut tx, shop.id, &stricter, Timestamp::now()).await.expect("save"), 2);
+    assert_eq!(
+        policies::save(&mut tx, shop.id, &stricter, Timestamp::now())
+            .await
+            .expect("save"),
+        2
+    );
     tx.commit().await.expect("commit");
 
     let mut conn = t.db.conn().await.expect("conn");
-    let stored = returns::get(&mut conn, shop.id, ret.id).await.expect("get").expect("found");
-    let facts = returns::item_facts(&mut conn, shop.id, ret.id).await.expect("facts");
-    let policy = policies::version(&mut conn, shop.id, stored.policy_version).await.expect("v").expect("v1");
+    let stored = returns::get(&mut conn, shop.id, ret.id)
+        .await
+        .expect("get")
+        .expect("found");
+    let facts = returns::item_facts(&mut conn, shop.id, ret.id)
+        .await
+        .expect("facts");
+    let policy = policies::version(&mut conn, shop.id, stored.policy_version)
+        .await
+        .expect("v")
+        .expect("v1");
     let again = evaluate(&policy, stored.policy_version, &facts[0]).expect("evaluate");
     assert_eq!(again, stored.items[0].decision);
     assert!(again.eligible);
 
     // New requests are decided under the new version.
     let refused = open(&t.db, &shop, order_id, line, 1).await;
-    assert!(matches!(refused, Err(OpenFailure::Refused(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(OpenFailure::Refused(_))),
+        "{refused:?}"
+    );
 }
-crate::both!(decisions_reproduce, super::decisions_reproduce_under_their_policy_version);
+crate::both!(
+    decisions_reproduce,
+    super::decisions_reproduce_under_their_policy_version
+);
 
 async fn every_query_is_scoped_by_shop(t: &TestDb) {
     let a = shop(&t.db, "shop-a", &PolicyDocument::default()).await;
@@ -159,15 +204,47 @@ async fn every_query_is_scoped_by_shop(t: &TestDb) {
     let ret = open(&t.db, &a, order_a, line_a, 1).await.expect("open");
 
     let mut conn = t.db.conn().await.expect("conn");
-    assert!(orders::get(&mut conn, b.id, order_a).await.expect("get").is_none());
-    assert!(orders::get(&mut conn, a.id, order_b).await.expect("get").is_none());
-    assert!(returns::get(&mut conn, b.id, ret.id).await.expect("get").is_none());
-    assert!(returns::events(&mut conn, b.id, ret.id).await.expect("events").is_empty());
+    assert!(
+        orders::get(&mut conn, b.id, order_a)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        orders::get(&mut conn, a.id, order_b)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        returns::get(&mut conn, b.id, ret.id)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        returns::events(&mut conn, b.id, ret.id)
+            .await
+            .expect("events")
+            .is_empty()
+    );
     drop(conn);
     // Shop B cannot open a return on shop A's order, nor move shop A's return.
-    assert!(matches!(open(&t.db, &b, order_a, line_a, 1).await, Err(OpenFailure::OrderNotFound)));
+    assert!(matches!(
+        open(&t.db, &b, order_a, line_a, 1).await,
+        Err(OpenFailure::OrderNotFound)
+    ));
     let mut tx = t.db.begin().await.expect("tx");
-    let moved = returns::transition(&mut tx, b.id, ret.id, None, &Command::Approve { note: None }, &Actor::System, Timestamp::now()).await;
+    let moved = returns::transition(
+        &mut tx,
+        b.id,
+        ret.id,
+        None,
+        &Command::Approve { note: None },
+        &Actor::System,
+        Timestamp::now(),
+    )
+    .await;
     assert!(matches!(moved, Err(returns::TransitionFailure::NotFound)));
 }
 crate::both!(scoped_by_shop, super::every_query_is_scoped_by_shop);
@@ -179,9 +256,15 @@ async fn concurrent_returns_never_exceed_delivered(t: &TestDb) {
     let other = t.second_pool().await;
     let mut tasks = Vec::new();
     for n in 0..8 {
-        let db = if n % 2 == 0 { t.db.clone() } else { other.clone() };
+        let db = if n % 2 == 0 {
+            t.db.clone()
+        } else {
+            other.clone()
+        };
         let shop = shop.clone();
-        tasks.push(tokio::spawn(async move { open(&db, &shop, order_id, line, 1).await }));
+        tasks.push(tokio::spawn(async move {
+            open(&db, &shop, order_id, line, 1).await
+        }));
     }
     let mut ok = 0;
     for task in tasks {
@@ -193,31 +276,68 @@ async fn concurrent_returns_never_exceed_delivered(t: &TestDb) {
     }
     assert_eq!(ok, 3, "exactly the three delivered units can come back");
     let mut conn = t.db.conn().await.expect("conn");
-    let held = returns::held_quantities(&mut conn, shop.id, order_id).await.expect("held");
+    let held = returns::held_quantities(&mut conn, shop.id, order_id)
+        .await
+        .expect("held");
     assert_eq!(held.get(&line).copied(), Some(3));
     other.close().await;
 }
-crate::both!(concurrent_returns, super::concurrent_returns_never_exceed_delivered);
+crate::both!(
+    concurrent_returns,
+    super::concurrent_returns_never_exceed_delivered
+);
 
 async fn stale_versions_lose(t: &TestDb) {
     let shop = shop(&t.db, "versions", &PolicyDocument::default()).await;
     let (order_id, line) = order(&t.db, &shop, "#9", 1).await;
     let ret = open(&t.db, &shop, order_id, line, 1).await.expect("open");
     let approve = Command::Approve { note: None };
-    let user = Actor::User { id: "agent-1".into() };
+    let user = Actor::User {
+        id: "agent-1".into(),
+    };
     let mut tx = t.db.begin().await.expect("tx");
-    let (after, _) = returns::transition(&mut tx, shop.id, ret.id, Some(1), &approve, &user, Timestamp::now()).await.expect("approve");
+    let (after, _) = returns::transition(
+        &mut tx,
+        shop.id,
+        ret.id,
+        Some(1),
+        &approve,
+        &user,
+        Timestamp::now(),
+    )
+    .await
+    .expect("approve");
     tx.commit().await.expect("commit");
     assert_eq!((after.status, after.version), (ReturnStatus::Approved, 2));
 
     let mut tx = t.db.begin().await.expect("tx");
     let cancel = Command::Cancel { reason: None };
-    let stale = returns::transition(&mut tx, shop.id, ret.id, Some(1), &cancel, &user, Timestamp::now()).await;
-    assert!(matches!(stale, Err(returns::TransitionFailure::Conflict { expected: 1, current: 2 })));
+    let stale = returns::transition(
+        &mut tx,
+        shop.id,
+        ret.id,
+        Some(1),
+        &cancel,
+        &user,
+        Timestamp::now(),
+    )
+    .await;
+    assert!(matches!(
+        stale,
+        Err(returns::TransitionFailure::Conflict {
+            expected: 1,
+            current: 2
+        })
+    ));
     drop(tx);
     let mut conn = t.db.conn().await.expect("conn");
-    let events = returns::events(&mut conn, shop.id, ret.id).await.expect("events");
-    assert_eq!(events.iter().map(|e| e.kind).collect::<Vec<_>>(), [ReturnStatus::Requested, ReturnStatus::Approved]);
+    let events = returns::events(&mut conn, shop.id, ret.id)
+        .await
+        .expect("events");
+    assert_eq!(
+        events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [ReturnStatus::Requested, ReturnStatus::Approved]
+    );
     assert_eq!(events[1].actor, user);
 }
 crate::both!(stale_versions, super::stale_versions_lose);

@@ -44,7 +44,9 @@ pub async fn sqlite() -> TestDb {
     let db = Db::connect(&ConnectOptions::new(url.clone()))
         .await
         .expect("open SQLite");
-    kembali_store::migrate::migrate(&db).await.expect("migrate SQLite");
+    kembali_store::migrate::migrate(&db)
+        .await
+        .expect("migrate SQLite");
     TestDb {
         db,
         url,
@@ -72,7 +74,9 @@ pub async fn postgres() -> Option<TestDb> {
             })
         }
         Err(e) if !postgres_required() => {
-            eprintln!("SKIPPED: PostgreSQL at {url} is not reachable ({e}); set CI=1 to make this fail");
+            eprintln!(
+                "SKIPPED: PostgreSQL at {url} is not reachable ({e}); set CI=1 to make this fail"
+            );
             None
         }
         Err(e) => panic!("PostgreSQL at {url} is required here but not reachable: {e}"),

@@ -37,7 +37,9 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A shop's API key (`kb_…`), from `kembali apikey create`"))
+                    .description(Some(
+                        "A shop's API key (`kb_…`), from `kembali apikey create`",
+                    ))
                     .build(),
             ),
         );

@@ -1,10 +1,10 @@
 //! `/api/v1/orders`: create and read orders, and ask what the policy says about
 //! their items.
 
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Json;
 use jiff::Timestamp;
 use kembali_core::order::{
     Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
@@ -12,9 +12,7 @@ use kembali_core::order::{
 use kembali_core::policy::Decision;
 use kembali_core::returns::ReturnReason;
 use kembali_core::shop::Locale;
-use kembali_core::{
-    Currency, LineId, Money, OrderId, ProductId, ShipmentId, VariantId,
-};
+use kembali_core::{Currency, LineId, Money, OrderId, ProductId, ShipmentId, VariantId};
 use kembali_store::{StoreError, orders, returns};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -316,7 +314,10 @@ async fn eligibility(
     let only: Option<LineId> = q
         .line_id
         .as_deref()
-        .map(|l| l.parse().map_err(|_| ApiError::invalid("line_id", "not a line id (`line_…`)")))
+        .map(|l| {
+            l.parse()
+                .map_err(|_| ApiError::invalid("line_id", "not a line id (`line_…`)"))
+        })
         .transpose()?;
     if q.quantity == Some(0) {
         return Err(ApiError::invalid("quantity", "must be at least 1"));
@@ -332,7 +333,12 @@ async fn eligibility(
     }
     let now = Timestamp::now();
     let mut lines = Vec::new();
-    for line in ctx.order.lines.iter().filter(|l| only.is_none_or(|o| o == l.id)) {
+    for line in ctx
+        .order
+        .lines
+        .iter()
+        .filter(|l| only.is_none_or(|o| o == l.id))
+    {
         // Price what can still come back unless a quantity was asked for.
         let probe = ctx
             .facts(&auth.shop, line.id, 1, reason, 0, now)
@@ -347,7 +353,11 @@ async fn eligibility(
             line_id: line.id,
             sku: line.sku.clone(),
             quantity,
-            messages: decision.explanations.iter().map(ExplanationView::from).collect(),
+            messages: decision
+                .explanations
+                .iter()
+                .map(ExplanationView::from)
+                .collect(),
             decision,
         });
     }

@@ -83,10 +83,16 @@ async fn create_return(
 ) -> Result<Response, ApiError> {
     let req = &body.value;
     if req.items.is_empty() {
-        return Err(ApiError::invalid("items", "a return needs at least one item"));
+        return Err(ApiError::invalid(
+            "items",
+            "a return needs at least one item",
+        ));
     }
     if req.items.len() > MAX_ITEMS {
-        return Err(ApiError::invalid("items", format!("at most {MAX_ITEMS} items")));
+        return Err(ApiError::invalid(
+            "items",
+            format!("at most {MAX_ITEMS} items"),
+        ));
     }
     for (n, i) in req.items.iter().enumerate() {
         if i.comment.as_ref().is_some_and(|c| c.len() > MAX_TEXT) {
@@ -96,7 +102,10 @@ async fn create_return(
             ));
         }
         if i.photos.len() > 10 {
-            return Err(ApiError::invalid(format!("items[{n}].photos"), "at most 10 photos"));
+            return Err(ApiError::invalid(
+                format!("items[{n}].photos"),
+                "at most 10 photos",
+            ));
         }
     }
     let items: Vec<OpenItem> = req
@@ -159,9 +168,17 @@ fn expected_version(headers: &HeaderMap, body: Option<i64>) -> Result<Option<i64
     let header = match headers.get(header::IF_MATCH) {
         None => None,
         Some(v) => {
-            let s = v.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+            let s = v
+                .to_str()
+                .unwrap_or("")
+                .trim()
+                .trim_start_matches("W/")
+                .trim_matches('"');
             Some(s.parse::<i64>().map_err(|_| {
-                ApiError::invalid("If-Match", "must be the return's version, as given in its ETag")
+                ApiError::invalid(
+                    "If-Match",
+                    "must be the return's version, as given in its ETag",
+                )
             })?)
         }
     };

@@ -35,14 +35,19 @@ async fn walk_a_return_through_its_life(app: &TestApp) {
     let order = app.post("/api/v1/orders", &order_json("#1001", 3)).await;
     assert_eq!(order.status, 201, "{}", order.body);
     let order_id = order.body["id"].as_str().expect("id").to_owned();
-    let line = order.body["lines"][0]["id"].as_str().expect("line").to_owned();
+    let line = order.body["lines"][0]["id"]
+        .as_str()
+        .expect("line")
+        .to_owned();
 
     let got = app.get(&format!("/api/v1/orders/{order_id}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["number"], "#1001");
 
     let el = app
-        .get(&format!("/api/v1/orders/{order_id}/eligibility?line_id={line}&quantity=1"))
+        .get(&format!(
+            "/api/v1/orders/{order_id}/eligibility?line_id={line}&quantity=1"
+        ))
         .await;
     assert_eq!(el.status, 200, "{}", el.body);
     let d = &el.body["lines"][0]["decision"];
@@ -62,22 +67,42 @@ async fn walk_a_return_through_its_life(app: &TestApp) {
     assert_eq!(created.body["status"], "requested");
     assert_eq!(created.body["number"], "R-1001");
     let id = created.body["id"].as_str().expect("id").to_owned();
-    let item = created.body["items"][0]["id"].as_str().expect("item").to_owned();
+    let item = created.body["items"][0]["id"]
+        .as_str()
+        .expect("item")
+        .to_owned();
 
-    let approved = app.post(&format!("/api/v1/returns/{id}/approve"), &json!({"version": 1})).await;
+    let approved = app
+        .post(
+            &format!("/api/v1/returns/{id}/approve"),
+            &json!({"version": 1}),
+        )
+        .await;
     assert_eq!(approved.status, 200, "{}", approved.body);
     assert_eq!(approved.body["status"], "approved");
 
-    let again = app.post(&format!("/api/v1/returns/{id}/approve"), &json!({})).await;
+    let again = app
+        .post(&format!("/api/v1/returns/{id}/approve"), &json!({}))
+        .await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert_eq!(again.body["type"], "urn:kembali:problem:illegal-transition");
 
     for (action, body, status) in [
-        ("receive", json!({"items": [{"item_id": item, "outcome": "received", "quantity": 1}]}), "received"),
-        ("inspect", json!({"items": [{"item_id": item, "accepted_quantity": 1, "condition": "like_new", "disposition": "restock"}]}), "inspected"),
+        (
+            "receive",
+            json!({"items": [{"item_id": item, "outcome": "received", "quantity": 1}]}),
+            "received",
+        ),
+        (
+            "inspect",
+            json!({"items": [{"item_id": item, "accepted_quantity": 1, "condition": "like_new", "disposition": "restock"}]}),
+            "inspected",
+        ),
         ("resolve", json!({}), "resolved"),
     ] {
-        let r = app.post(&format!("/api/v1/returns/{id}/{action}"), &body).await;
+        let r = app
+            .post(&format!("/api/v1/returns/{id}/{action}"), &body)
+            .await;
         assert_eq!(r.status, 200, "{action}: {}", r.body);
         assert_eq!(r.body["status"], status);
     }
@@ -88,7 +113,13 @@ async fn walk_a_return_through_its_life(app: &TestApp) {
         .iter()
         .filter_map(|e| e["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["requested", "approved", "received", "inspected", "resolved"]);
-    assert_eq!(full.headers.get("etag").and_then(|v| v.to_str().ok()), Some("\"5\""));
+    assert_eq!(
+        kinds,
+        ["requested", "approved", "received", "inspected", "resolved"]
+    );
+    assert_eq!(
+        full.headers.get("etag").and_then(|v| v.to_str().ok()),
+        Some("\"5\"")
+    );
 }
 crate::both!(return_life, super::walk_a_return_through_its_life);

@@ -4,10 +4,10 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use jiff::Timestamp;
+use kembali_core::Currency;
 use kembali_core::ShopId;
 use kembali_core::policy::PolicyDocument;
 use kembali_core::shop::{Country, Locale, Shop};
-use kembali_core::{Currency};
 use kembali_store::{ConnectOptions, Db, shops};
 use serde_json::Value;
 
@@ -81,13 +81,17 @@ pub async fn spawn(backend: Backend, policy: PolicyDocument) -> Option<TestApp> 
         return_prefix: "R-".into(),
     };
     let mut tx = db.begin().await.expect("tx");
-    shops::create(&mut tx, &shop, &policy, now).await.expect("shop");
+    shops::create(&mut tx, &shop, &policy, now)
+        .await
+        .expect("shop");
     let key = shops::create_api_key(&mut tx, shop.id, "test", now)
         .await
         .expect("key");
     tx.commit().await.expect("commit");
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let state = kembali_web::AppState { db: db.clone() };
     let server = tokio::spawn(async move {
@@ -171,7 +175,11 @@ impl TestApp {
 #[macro_export]
 macro_rules! both {
     ($name:ident, $test:path) => {
-        $crate::both!($name, $test, kembali_core::policy::PolicyDocument::default());
+        $crate::both!(
+            $name,
+            $test,
+            kembali_core::policy::PolicyDocument::default()
+        );
     };
     ($name:ident, $test:path, $policy:expr) => {
         mod $name {

@@ -1,0 +1,209 @@
+//! The binary as an operator meets it: clear one-line errors with a non-zero exit,
+//! start-up, health, API keys, and a graceful stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn kembali() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kembali"));
+    c.env_remove("KEMBALI_DATABASE_URL")
+        .env_remove("KEMBALI_ADDR")
+        .env_remove("KEMBALI_CONFIG")
+        .env("KEMBALI_LOG", "warn");
+    c
+}
+
+/// Runs to completion and returns (exit code, stdout, stderr).
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run kembali");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_one_clear_line(stderr: &str, needle: &str) {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("kembali: error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_database_urls_fail_in_one_line() {
+    let (code, _, err) = run(kembali().args(["--database-url", "mysql://x/y", "migrate"]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "unsupported database URL");
+
+    let (code, _, err) = run(kembali().args([
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/x",
+        "migrate",
+    ]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "cannot connect");
+
+    let (code, _, err) = run(kembali().args([
+        "--database-url",
+        "sqlite:///nonexistent-dir/sub/k.db",
+        "migrate",
+    ]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "cannot open the database");
+}
+
+#[test]
+fn unreadable_or_invalid_configuration_fails_in_one_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("missing.toml");
+    let (code, _, err) = run(kembali().arg("--config").arg(&missing).arg("migrate"));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "cannot read the configuration file");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "addr = 5\n").expect("write");
+    let (code, _, err) = run(kembali().arg("--config").arg(&bad).arg("migrate"));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "invalid configuration");
+
+    std::fs::write(&bad, "no_such_key = 1\n").expect("write");
+    let (code, _, err) = run(kembali().arg("--config").arg(&bad).arg("migrate"));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "no_such_key");
+}
+
+#[test]
+fn a_port_in_use_fails_in_one_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let (code, _, err) = run(kembali().args(["--database-url", &db, "serve", "--addr", &addr]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, &format!("cannot listen on {addr}"));
+}
+
+#[test]
+fn apikey_for_an_unknown_shop_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let (code, _, err) =
+        run(kembali().args(["--database-url", &db, "apikey", "create", "--shop", "nope"]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "there is no shop `nope`");
+}
+
+/// Waits until `url` answers 200, the process exits, or the deadline passes.
+fn wait_ready(child: &mut std::process::Child, url: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("kembali exited early with {status}");
+        }
+        if let Ok(body) = http_get(url) {
+            if body.0 == 200 {
+                return true;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// A minimal HTTP/1.1 GET over a plain socket: (status, body).
+fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut s = std::net::TcpStream::connect(host)?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf)?;
+    let status = buf
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+#[test]
+fn serve_demo_answers_health_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = kembali()
+        .args(["--database-url", &db, "serve", "--demo", "--addr", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let base = format!("http://{addr}");
+    assert!(
+        wait_ready(&mut child, &format!("{base}/healthz")),
+        "serve did not come up"
+    );
+    let (status, body) = http_get(&format!("{base}/readyz")).expect("readyz");
+    assert_eq!((status, body.trim()), (200, "ready"));
+    let (status, body) = http_get(&format!("{base}/api/v1/openapi.json")).expect("openapi");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"openapi\": \"3.1"), "{body}");
+
+    // SIGTERM: the process finishes and exits 0.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let code = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s.code();
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(code, Some(0));
+    let printed = reader.join().expect("reader").join("\n");
+    assert!(printed.contains("API key (shown once): kb_"), "{printed}");
+    assert!(printed.contains(&format!("{base}/api/v1/")), "{printed}");
+
+    // `apikey create` on the same database prints a fresh key, once.
+    let (code, out, _) =
+        run(kembali().args(["--database-url", &db, "apikey", "create", "--shop", "demo"]));
+    assert_eq!(code, 0);
+    assert!(
+        out.trim().starts_with("kb_") && out.trim().len() > 40,
+        "{out}"
+    );
+}
