@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use kembali_core::order::{LineDelivery, Order, Shipment};
 use kembali_core::policy::{Decision, Facts, PolicyDocument, evaluate};
 use kembali_core::returns::{
-    Actor, Command, Event, ItemInspection, ItemReceipt, NewItem, NewReturn, OpenError, Resolution,
+    Actor, Command, Event, ItemInspection, ItemReceipt, NewItem, NewReturn, OpenError, Quote, Resolution,
     Return, ReturnItem, ReturnMethod, ReturnReason, ReturnStatus, TransitionError,
 };
 use kembali_core::shop::Shop;
@@ -204,6 +204,16 @@ pub async fn open(
             facts,
         ));
     }
+    // EU withdrawal of the whole order refunds the cheapest standard delivery paid.
+    let whole_order = ctx.order.lines.iter().all(|l| {
+        ctx.held.get(&l.id).copied().unwrap_or(0) + taken.get(&l.id).copied().unwrap_or(0)
+            >= l.quantity
+    });
+    let delivery_refund = if whole_order {
+        ctx.order.cheapest_shipping.min(ctx.order.shipping_paid)
+    } else {
+        kembali_core::Money::zero(ctx.order.currency)
+    };
     // Check before taking a number, so a refused request leaves no gap.
     let seq_probe = kembali_core::returns::open(NewReturn {
         id: ReturnId::new(now, 0),
@@ -213,6 +223,7 @@ pub async fn open(
         method,
         policy_version: ctx.policy_version,
         items: new_items.iter().map(|(i, _)| i.clone()).collect(),
+        delivery_refund,
         actor: actor.clone(),
         at: now,
     });
@@ -226,6 +237,7 @@ pub async fn open(
         method,
         policy_version: ctx.policy_version,
         items: new_items.iter().map(|(i, _)| i.clone()).collect(),
+        delivery_refund,
         actor,
         at: now,
     })?;
@@ -246,8 +258,8 @@ async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreEr
     run!(tx, |c| {
         sqlx::query(
         "INSERT INTO returns (shop_id, id, number, order_id, status, version, policy_version, method,
-            risk, refund_due_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            risk, quote, refund_due_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
     )
     .bind(&shop)
     .bind(r.id.to_string())
@@ -258,6 +270,7 @@ async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreEr
     .bind(r.policy_version)
     .bind(r.method.as_str())
     .bind(Json(&r.risk))
+    .bind(Json(&r.quote))
     .bind(r.refund_due_by.map(millis))
     .bind(millis(r.created_at))
     .bind(millis(r.updated_at))
@@ -320,6 +333,7 @@ struct ReturnRow {
     policy_version: i64,
     method: String,
     risk: Json<Vec<String>>,
+    quote: Json<Quote>,
     refund_due_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
@@ -353,7 +367,7 @@ pub async fn get(
     let row: Option<ReturnRow> =
         run!(ex, |c| {
             sqlx::query_as(
-        "SELECT id, number, order_id, status, version, policy_version, method, risk, refund_due_by,
+        "SELECT id, number, order_id, status, version, policy_version, method, risk, quote, refund_due_by,
                 created_at, updated_at
            FROM returns WHERE shop_id = $1 AND id = $2"
     )
@@ -404,6 +418,7 @@ pub async fn get(
         policy_version: r.policy_version,
         method: ReturnMethod::parse(&r.method).ok_or_else(|| bad("method", &r.method))?,
         risk: r.risk.0,
+        quote: r.quote.0,
         refund_due_by: r.refund_due_by.map(from_millis),
         items,
         created_at: from_millis(r.created_at),

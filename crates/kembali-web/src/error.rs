@@ -291,6 +291,7 @@ impl From<OpenFailure> for ApiError {
                     OpenError::Method { .. } => ("method".to_owned(), Vec::new()),
                     OpenError::PhotosRequired { index } => (item(*index, ".photos"), Vec::new()),
                     OpenError::PolicyVersion { index, .. } => (item(*index, ""), Vec::new()),
+                    OpenError::Amount => ("items".to_owned(), Vec::new()),
                 };
                 let mut message = r.to_string();
                 if let Some(first) = explanations.first() {

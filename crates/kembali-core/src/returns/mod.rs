@@ -3,9 +3,11 @@
 
 mod open;
 mod quantity;
+mod quote;
 
 pub use open::{NewItem, NewReturn, OpenError, open};
 pub use quantity::{QuantityError, ReturnableQuantity};
+pub use quote::{Quote, quote};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -306,6 +308,8 @@ pub struct Return {
     /// Under EU withdrawal: the date by which the refund must be paid.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub refund_due_by: Option<Timestamp>,
+    /// The money, as quoted to the shopper when the return was opened.
+    pub quote: Quote,
     pub items: Vec<ReturnItem>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use super::{Actor, Event, Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus};
 use crate::id::{LineId, OrderId, ReturnId, ReturnItemId, ShopId};
 use crate::policy::{Decision, EU_WITHDRAWAL_DAYS, Explanation};
+use crate::money::Money;
 use crate::returns::ReturnReason;
 
 /// One item the shopper wants to send back, with the decision made for it.
@@ -30,6 +31,9 @@ pub struct NewReturn {
     pub method: ReturnMethod,
     pub policy_version: i64,
     pub items: Vec<NewItem>,
+    /// The delivery cost to refund because this return withdraws the whole order
+    /// under EU law (the caller knows the order; zero otherwise).
+    pub delivery_refund: Money,
     pub actor: Actor,
     pub at: Timestamp,
 }
@@ -55,6 +59,8 @@ pub enum OpenError {
     Method { index: usize, method: ReturnMethod },
     #[error("item {index}: photos are required for this item")]
     PhotosRequired { index: usize },
+    #[error("the amounts of this return are too large")]
+    Amount,
     #[error("item {index}: the decision was made under policy version {found}, not {expected}")]
     PolicyVersion {
         index: usize,
@@ -138,6 +144,19 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
             .unwrap_or(new.at)
     });
 
+    let eu = new.items.iter().any(|i| i.decision.eu_withdrawal);
+    let delivery_refund = if eu {
+        new.delivery_refund
+    } else {
+        Money::zero(new.delivery_refund.currency)
+    };
+    let priced: Vec<(Resolution, &Decision)> = new
+        .items
+        .iter()
+        .map(|i| (i.resolution, &i.decision))
+        .collect();
+    let quote = super::quote(&priced, delivery_refund).map_err(|_| OpenError::Amount)?;
+
     let mut ret = Return {
         id: new.id,
         shop_id: new.shop_id,
@@ -149,6 +168,7 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         method,
         risk: risk.clone(),
         refund_due_by,
+        quote,
         items: new
             .items
             .into_iter()

@@ -138,6 +138,7 @@ CREATE TABLE returns (
     policy_version BIGINT NOT NULL,
     method         TEXT NOT NULL,
     risk           JSONB NOT NULL,
+    quote          JSONB NOT NULL,
     refund_due_by  BIGINT,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,

@@ -138,6 +138,7 @@ CREATE TABLE returns (
     policy_version INTEGER NOT NULL,
     method         TEXT NOT NULL,
     risk           TEXT NOT NULL,
+    quote          TEXT NOT NULL,
     refund_due_by  INTEGER,
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,

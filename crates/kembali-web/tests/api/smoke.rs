@@ -123,3 +123,44 @@ async fn walk_a_return_through_its_life(app: &TestApp) {
     );
 }
 crate::both!(return_life, super::walk_a_return_through_its_life);
+
+/// Under the EU preset, withdrawing the whole order refunds the delivery cost and
+/// the refund is due within 14 days; a partial return does not refund delivery.
+async fn eu_full_withdrawal_refunds_delivery(app: &TestApp) {
+    let order = app.post("/api/v1/orders", &order_json("#2001", 2)).await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let order_id = order.body["id"].as_str().expect("id").to_owned();
+    let shirt = order.body["lines"][0]["id"].as_str().expect("line").to_owned();
+    let mug = order.body["lines"][1]["id"].as_str().expect("line").to_owned();
+
+    let partial = app
+        .post(
+            "/api/v1/returns",
+            &json!({"order_id": order_id, "method": "drop_off",
+                "items": [{"line_id": shirt, "quantity": 1, "reason": "changed_mind", "resolution": "refund"}]}),
+        )
+        .await;
+    assert_eq!(partial.status, 201, "{}", partial.body);
+    assert_eq!(partial.body["quote"]["delivery_refund"]["amount"], 0);
+    assert_eq!(partial.body["quote"]["refund_total"]["amount"], 13999);
+    assert!(partial.body["refund_due_by"].is_string(), "{}", partial.body);
+
+    let rest = app
+        .post(
+            "/api/v1/returns",
+            &json!({"order_id": order_id, "method": "drop_off",
+                "items": [{"line_id": shirt, "quantity": 1, "reason": "changed_mind", "resolution": "refund"},
+                          {"line_id": mug, "quantity": 1, "reason": "changed_mind", "resolution": "refund"}]}),
+        )
+        .await;
+    assert_eq!(rest.status, 201, "{}", rest.body);
+    // 139.99 (the other shirt: 299.98 − 20.00 − 139.99) + 39.99 + delivery 14.99.
+    assert_eq!(rest.body["quote"]["items_amount"]["amount"], 13999 + 3999);
+    assert_eq!(rest.body["quote"]["delivery_refund"]["amount"], 1499);
+    assert_eq!(rest.body["quote"]["refund_total"]["amount"], 13999 + 3999 + 1499);
+}
+crate::both!(
+    eu_withdrawal,
+    super::eu_full_withdrawal_refunds_delivery,
+    kembali_core::policy::PolicyDocument::eu_preset()
+);
