@@ -13,15 +13,14 @@ pub async fn current(
     ex: &mut impl Executor,
     shop: ShopId,
 ) -> Result<Option<(i64, PolicyDocument)>, StoreError> {
-    let row: Option<(i64, Json<PolicyDocument>)> =
-        run!(ex, |c| {
-            sqlx::query_as(
+    let row: Option<(i64, Json<PolicyDocument>)> = run!(ex, |c| {
+        sqlx::query_as(
         "SELECT version, document FROM policies WHERE shop_id = $1 ORDER BY version DESC LIMIT 1"
     )
     .bind(shop.to_string())
     .fetch_optional(&mut *c)
     .await
-        })?;
+    })?;
     Ok(row.map(|(v, d)| (v, d.0)))
 }
 

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use kembali_core::order::{LineDelivery, Order, Shipment};
 use kembali_core::policy::{Decision, Facts, PolicyDocument, evaluate};
 use kembali_core::returns::{
-    Actor, Command, Event, ItemInspection, ItemReceipt, NewItem, NewReturn, OpenError, Quote, Resolution,
-    Return, ReturnItem, ReturnMethod, ReturnReason, ReturnStatus, TransitionError,
+    Actor, Command, Event, ItemInspection, ItemReceipt, NewItem, NewReturn, OpenError, Quote,
+    Resolution, Return, ReturnItem, ReturnMethod, ReturnReason, ReturnStatus, TransitionError,
 };
 use kembali_core::shop::Shop;
 use kembali_core::{EventId, LineId, OrderId, ReturnId, ReturnItemId, ShopId};
@@ -364,9 +364,8 @@ pub async fn get(
     shop: ShopId,
     id: ReturnId,
 ) -> Result<Option<Return>, StoreError> {
-    let row: Option<ReturnRow> =
-        run!(ex, |c| {
-            sqlx::query_as(
+    let row: Option<ReturnRow> = run!(ex, |c| {
+        sqlx::query_as(
         "SELECT id, number, order_id, status, version, policy_version, method, risk, quote, refund_due_by,
                 created_at, updated_at
            FROM returns WHERE shop_id = $1 AND id = $2"
@@ -375,7 +374,7 @@ pub async fn get(
     .bind(id.to_string())
     .fetch_optional(&mut *c)
     .await
-        })?;
+    })?;
     let Some(r) = row else { return Ok(None) };
     let items: Vec<ItemRow> = run!(ex, |c| sqlx::query_as(
         "SELECT id, line_id, quantity, reason, comment, resolution, photos, decision, receipt,
@@ -507,13 +506,13 @@ pub async fn transition(
         .await?
         .ok_or(TransitionFailure::NotFound)?;
     let before = ret.version;
-    if let Some(expected) = expected_version {
-        if expected != before {
-            return Err(TransitionFailure::Conflict {
-                expected,
-                current: before,
-            });
-        }
+    if let Some(expected) = expected_version
+        && expected != before
+    {
+        return Err(TransitionFailure::Conflict {
+            expected,
+            current: before,
+        });
     }
     let event = ret.apply(cmd, actor, now)?;
     let updated = run!(tx, |c| sqlx::query(

@@ -158,10 +158,10 @@ where
 {
     let shop = auth.shop.id;
     let mut tx = state.db.begin().await?;
-    if let Some(i) = idem {
-        if let Some(stored) = idempotency::lookup(&mut tx, shop, &i.key, &i.hash).await? {
-            return Ok(replay(stored));
-        }
+    if let Some(i) = idem
+        && let Some(stored) = idempotency::lookup(&mut tx, shop, &i.key, &i.hash).await?
+    {
+        return Ok(replay(stored));
     }
     let outcome = work(&mut tx).await;
     let (status, body) = match outcome {

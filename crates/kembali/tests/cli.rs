@@ -106,10 +106,10 @@ fn wait_ready(child: &mut std::process::Child, url: &str) -> bool {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("kembali exited early with {status}");
         }
-        if let Ok(body) = http_get(url) {
-            if body.0 == 200 {
-                return true;
-            }
+        if let Ok(body) = http_get(url)
+            && body.0 == 200
+        {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -286,10 +286,10 @@ impl PolicyDocument {
             {
                 check_fee(fee).map_err(|m| PolicyError::Invalid(format!("rules[{n}]: {m}")))?;
             }
-            if let Some(p) = &rule.when.price {
-                if p.min.zip(p.max).is_some_and(|(a, b)| a > b) {
-                    return invalid(format!("rules[{n}].when.price: min is above max"));
-                }
+            if let Some(p) = &rule.when.price
+                && p.min.zip(p.max).is_some_and(|(a, b)| a > b)
+            {
+                return invalid(format!("rules[{n}].when.price: min is above max"));
             }
         }
         for fee in [
@@ -326,16 +326,16 @@ impl PolicyDocument {
             });
         }
         for rule in &self.rules {
-            if let Some(days) = rule.then.window_days {
-                if days < EU_WITHDRAWAL_DAYS {
-                    out.push(PolicyWarning {
-                        code: "window_below_eu_minimum".into(),
-                        message: format!(
-                            "rule `{}` sets a {days}-day window, below the EU minimum of 14 days",
-                            rule.id
-                        ),
-                    });
-                }
+            if let Some(days) = rule.then.window_days
+                && days < EU_WITHDRAWAL_DAYS
+            {
+                out.push(PolicyWarning {
+                    code: "window_below_eu_minimum".into(),
+                    message: format!(
+                        "rule `{}` sets a {days}-day window, below the EU minimum of 14 days",
+                        rule.id
+                    ),
+                });
             }
         }
         out

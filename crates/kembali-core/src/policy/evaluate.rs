@@ -195,10 +195,10 @@ impl Conditions {
         if !any(&self.skus, &f.sku) || !any(&self.customer_emails, &f.customer_email) {
             return false;
         }
-        if let Some(tags) = &self.product_tags {
-            if !tags.iter().any(|t| f.tags.iter().any(|x| eq_ci(t, x))) {
-                return false;
-            }
+        if let Some(tags) = &self.product_tags
+            && !tags.iter().any(|t| f.tags.iter().any(|x| eq_ci(t, x)))
+        {
+            return false;
         }
         if let Some(cats) = &self.categories {
             match &f.category {
@@ -464,29 +464,27 @@ pub fn evaluate(
             ends_at,
         }
     });
-    if eu {
-        if let Some(delivered) = facts.delivered_at {
-            let (last_day, ends_at) = window_end(delivered, EU_WITHDRAWAL_DAYS, &tz);
-            let extends = window.as_ref().is_none_or(|w| w.ends_at < ends_at);
-            if extends {
-                window = Some(Window {
-                    days: EU_WITHDRAWAL_DAYS,
-                    from: WindowStart::Delivery,
-                    starts_at: delivered,
-                    last_day,
-                    ends_at,
-                });
-                trace.push(TraceStep {
-                    source: "eu_withdrawal".into(),
-                    set: vec![format!("window=14 days from delivery, until {last_day}")],
-                });
-                explanations.push(Explanation::EuWithdrawal { last_day });
-            } else {
-                trace.push(TraceStep {
-                    source: "eu_withdrawal".into(),
-                    set: vec!["policy window already covers 14 days from delivery".into()],
-                });
-            }
+    if eu && let Some(delivered) = facts.delivered_at {
+        let (last_day, ends_at) = window_end(delivered, EU_WITHDRAWAL_DAYS, &tz);
+        let extends = window.as_ref().is_none_or(|w| w.ends_at < ends_at);
+        if extends {
+            window = Some(Window {
+                days: EU_WITHDRAWAL_DAYS,
+                from: WindowStart::Delivery,
+                starts_at: delivered,
+                last_day,
+                ends_at,
+            });
+            trace.push(TraceStep {
+                source: "eu_withdrawal".into(),
+                set: vec![format!("window=14 days from delivery, until {last_day}")],
+            });
+            explanations.push(Explanation::EuWithdrawal { last_day });
+        } else {
+            trace.push(TraceStep {
+                source: "eu_withdrawal".into(),
+                set: vec!["policy window already covers 14 days from delivery".into()],
+            });
         }
     }
 

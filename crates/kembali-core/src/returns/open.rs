@@ -5,8 +5,8 @@ use jiff::Timestamp;
 
 use super::{Actor, Event, Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus};
 use crate::id::{LineId, OrderId, ReturnId, ReturnItemId, ShopId};
-use crate::policy::{Decision, EU_WITHDRAWAL_DAYS, Explanation};
 use crate::money::Money;
+use crate::policy::{Decision, EU_WITHDRAWAL_DAYS, Explanation};
 use crate::returns::ReturnReason;
 
 /// One item the shopper wants to send back, with the decision made for it.

@@ -51,7 +51,8 @@ pub fn quote(
         }
         restocking = restocking.checked_add(own)?;
         let net = d.item_amount.checked_sub(own)?.floor_zero();
-        credit = credit.checked_add(net.checked_add(net.percent_bps(d.store_credit_bonus_bps)?)?)?;
+        credit =
+            credit.checked_add(net.checked_add(net.percent_bps(d.store_credit_bonus_bps)?)?)?;
     }
     let mut fees = Vec::new();
     if restocking.amount != 0 {

@@ -326,10 +326,10 @@ async fn eligibility(
     let ctx = returns::context(&mut conn, auth.shop.id, id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such order".into()))?;
-    if let Some(l) = only {
-        if ctx.order.line(l).is_none() {
-            return Err(ApiError::invalid("line_id", "not a line of this order"));
-        }
+    if let Some(l) = only
+        && ctx.order.line(l).is_none()
+    {
+        return Err(ApiError::invalid("line_id", "not a line of this order"));
     }
     let now = Timestamp::now();
     let mut lines = Vec::new();

@@ -130,8 +130,14 @@ async fn eu_full_withdrawal_refunds_delivery(app: &TestApp) {
     let order = app.post("/api/v1/orders", &order_json("#2001", 2)).await;
     assert_eq!(order.status, 201, "{}", order.body);
     let order_id = order.body["id"].as_str().expect("id").to_owned();
-    let shirt = order.body["lines"][0]["id"].as_str().expect("line").to_owned();
-    let mug = order.body["lines"][1]["id"].as_str().expect("line").to_owned();
+    let shirt = order.body["lines"][0]["id"]
+        .as_str()
+        .expect("line")
+        .to_owned();
+    let mug = order.body["lines"][1]["id"]
+        .as_str()
+        .expect("line")
+        .to_owned();
 
     let partial = app
         .post(
@@ -143,7 +149,11 @@ async fn eu_full_withdrawal_refunds_delivery(app: &TestApp) {
     assert_eq!(partial.status, 201, "{}", partial.body);
     assert_eq!(partial.body["quote"]["delivery_refund"]["amount"], 0);
     assert_eq!(partial.body["quote"]["refund_total"]["amount"], 13999);
-    assert!(partial.body["refund_due_by"].is_string(), "{}", partial.body);
+    assert!(
+        partial.body["refund_due_by"].is_string(),
+        "{}",
+        partial.body
+    );
 
     let rest = app
         .post(
@@ -157,7 +167,10 @@ async fn eu_full_withdrawal_refunds_delivery(app: &TestApp) {
     // 139.99 (the other shirt: 299.98 − 20.00 − 139.99) + 39.99 + delivery 14.99.
     assert_eq!(rest.body["quote"]["items_amount"]["amount"], 13999 + 3999);
     assert_eq!(rest.body["quote"]["delivery_refund"]["amount"], 1499);
-    assert_eq!(rest.body["quote"]["refund_total"]["amount"], 13999 + 3999 + 1499);
+    assert_eq!(
+        rest.body["quote"]["refund_total"]["amount"],
+        13999 + 3999 + 1499
+    );
 }
 crate::both!(
     eu_withdrawal,
