@@ -68,6 +68,8 @@ pub enum ApiError {
         explanations: Vec<Explanation>,
     },
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     IllegalTransition(String),
     #[error("{0}")]
     Conflict(String),
@@ -110,6 +112,11 @@ impl ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation",
                 "The request is not valid",
+            ),
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
             ),
             ApiError::IllegalTransition(_) => (
                 StatusCode::CONFLICT,

@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         )
         .nest("/api/v1", api)
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
@@ -59,6 +60,10 @@ pub fn app(state: AppState) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("there is nothing at this address".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("this address does not take this method".into())
 }
 
 /// The process is up.

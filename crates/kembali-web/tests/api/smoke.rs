@@ -40,6 +40,12 @@ async fn walk_a_return_through_its_life(app: &TestApp) {
         .expect("line")
         .to_owned();
 
+    let wrong = app
+        .send(app.client.delete(app.url("/api/v1/orders")).bearer_auth(&app.key))
+        .await;
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.body["type"], "urn:kembali:problem:method-not-allowed");
+
     let got = app.get(&format!("/api/v1/orders/{order_id}")).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.body["number"], "#1001");
