@@ -1,1 +1,449 @@
-//! Background jobs (placeholder until the job table lands).
+//! Background jobs in a table: enqueue in the caller's transaction, claim with a
+//! lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite),
+//! retry with exponential back-off, park as `dead` after the last attempt. A job
+//! whose worker died is claimed again once its lease runs out.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use kembali_core::{JobId, ShopId};
+use sqlx::types::Json;
+use tokio::sync::watch;
+
+use crate::db::{Backend, Db, Executor};
+use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Done => "done",
+            JobState::Dead => "dead",
+        }
+    }
+
+    fn parse(s: &str) -> Result<JobState, StoreError> {
+        Ok(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "done" => JobState::Done,
+            "dead" => JobState::Dead,
+            other => return Err(StoreError::Corrupt(format!("unknown job state `{other}`"))),
+        })
+    }
+}
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub shop_id: Option<ShopId>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub run_at: Timestamp,
+    pub max_attempts: u32,
+    /// While a job with this key (and kind, and shop) is pending, another is not added.
+    pub dedupe_key: Option<String>,
+}
+
+impl NewJob {
+    /// A job to run now, with eight attempts.
+    pub fn new(shop_id: Option<ShopId>, kind: &str, payload: serde_json::Value, now: Timestamp) -> NewJob {
+        NewJob {
+            shop_id,
+            kind: kind.to_owned(),
+            payload,
+            run_at: now,
+            max_attempts: 8,
+            dedupe_key: None,
+        }
+    }
+
+    pub fn at(mut self, run_at: Timestamp) -> NewJob {
+        self.run_at = run_at;
+        self
+    }
+
+    pub fn dedupe(mut self, key: impl Into<String>) -> NewJob {
+        self.dedupe_key = Some(key.into());
+        self
+    }
+
+    pub fn attempts(mut self, max: u32) -> NewJob {
+        self.max_attempts = max.max(1);
+        self
+    }
+}
+
+/// A claimed (or listed) job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: JobId,
+    pub shop_id: Option<ShopId>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    pub run_at: Timestamp,
+    /// Attempts so far, this one included when claimed.
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    shop_id: Option<String>,
+    kind: String,
+    payload: Json<serde_json::Value>,
+    state: String,
+    run_at: i64,
+    attempts: i64,
+    max_attempts: i64,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> Result<Job, StoreError> {
+        Ok(Job {
+            id: r.id.parse().map_err(corrupt)?,
+            shop_id: r.shop_id.map(|s| s.parse()).transpose().map_err(corrupt)?,
+            kind: r.kind,
+            payload: r.payload.0,
+            state: JobState::parse(&r.state)?,
+            run_at: from_millis(r.run_at),
+            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            max_attempts: u32::try_from(r.max_attempts).unwrap_or(u32::MAX),
+            locked_by: r.locked_by,
+            last_error: r.last_error,
+        })
+    }
+}
+
+macro_rules! job_columns {
+    () => {
+        "id, shop_id, kind, payload, state, run_at, attempts, max_attempts, locked_by, last_error"
+    };
+}
+
+/// Adds a job inside the caller's transaction, so it exists exactly when the
+/// change that caused it does. Returns `None` when a pending job with the same
+/// dedupe key is already queued.
+pub async fn enqueue(
+    ex: &mut impl Executor,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<Option<JobId>, StoreError> {
+    let id = JobId::new(now, entropy());
+    let inserted = run!(ex, |c| sqlx::query(
+        "INSERT INTO jobs (id, shop_id, kind, payload, state, run_at, attempts, max_attempts,
+            dedupe_key, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)
+         ON CONFLICT DO NOTHING"
+    )
+    .bind(id.to_string())
+    .bind(job.shop_id.map(|s| s.to_string()))
+    .bind(&job.kind)
+    .bind(Json(&job.payload))
+    .bind(millis(job.run_at))
+    .bind(i64::from(job.max_attempts.max(1)))
+    .bind(&job.dedupe_key)
+    .bind(millis(now))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok((inserted == 1).then_some(id))
+}
+
+/// Claims up to `limit` due jobs for `worker`, leasing them until `now + lease`.
+/// Jobs whose lease expired (their worker died) are due again.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    now: Timestamp,
+    lease: Duration,
+    limit: u32,
+) -> Result<Vec<Job>, StoreError> {
+    let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut tx = db.begin().await?;
+    let rows: Vec<JobRow> = match db.backend() {
+        Backend::Postgres => run!(&mut tx, |c| sqlx::query_as(concat!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
+                attempts = attempts + 1, updated_at = $3
+              WHERE id IN (SELECT id FROM jobs
+                            WHERE (state = 'queued' AND run_at <= $3)
+                               OR (state = 'running' AND locked_until < $3)
+                            ORDER BY run_at LIMIT $4
+                            FOR UPDATE SKIP LOCKED)
+             RETURNING ",
+            job_columns!()
+        ))
+        .bind(worker)
+        .bind(until)
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await)?,
+        // One writer at a time: the select and update cannot interleave with another claim.
+        Backend::Sqlite => run!(&mut tx, |c| sqlx::query_as(concat!(
+            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
+                attempts = attempts + 1, updated_at = $3
+              WHERE id IN (SELECT id FROM jobs
+                            WHERE (state = 'queued' AND run_at <= $3)
+                               OR (state = 'running' AND locked_until < $3)
+                            ORDER BY run_at LIMIT $4)
+             RETURNING ",
+            job_columns!()
+        ))
+        .bind(worker)
+        .bind(until)
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await)?,
+    };
+    tx.commit().await?;
+    rows.into_iter().map(Job::try_from).collect()
+}
+
+/// Marks the job done, if `worker` still holds it. Returns whether it did.
+pub async fn complete(db: &Db, job: &Job, worker: &str, now: Timestamp) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let n = run!(&mut tx, |c| sqlx::query(
+        "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL,
+            updated_at = $1, finished_at = $1
+          WHERE id = $2 AND state = 'running' AND locked_by = $3"
+    )
+    .bind(millis(now))
+    .bind(job.id.to_string())
+    .bind(worker)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+/// The wait before attempt `attempts + 1`: 2 s doubling per attempt, at most an hour.
+pub fn backoff(attempts: u32) -> SignedDuration {
+    let exp = attempts.saturating_sub(1).min(11);
+    SignedDuration::from_secs((2i64 << exp).min(3600))
+}
+
+/// Records a failed attempt: back to the queue after the back-off, or `dead` once
+/// the attempts are used up. Only if `worker` still holds the job.
+pub async fn fail(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    error: &str,
+    now: Timestamp,
+) -> Result<JobState, StoreError> {
+    let dead = job.attempts >= job.max_attempts;
+    let state = if dead { JobState::Dead } else { JobState::Queued };
+    let next = now.checked_add(backoff(job.attempts)).unwrap_or(now);
+    let error: String = error.chars().take(2000).collect();
+    let mut tx = db.begin().await?;
+    run!(&mut tx, |c| sqlx::query(
+        "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, locked_by = NULL,
+            locked_until = NULL, updated_at = $4, finished_at = $5
+          WHERE id = $6 AND state = 'running' AND locked_by = $7"
+    )
+    .bind(state.as_str())
+    .bind(millis(next))
+    .bind(&error)
+    .bind(millis(now))
+    .bind(dead.then_some(millis(now)))
+    .bind(job.id.to_string())
+    .bind(worker)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(state)
+}
+
+/// Extends the lease of a job still held by `worker`.
+pub async fn heartbeat(db: &Db, job: JobId, worker: &str, now: Timestamp, lease: Duration) -> Result<bool, StoreError> {
+    let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+    let mut tx = db.begin().await?;
+    let n = run!(&mut tx, |c| sqlx::query(
+        "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3"
+    )
+    .bind(until)
+    .bind(job.to_string())
+    .bind(worker)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+/// Jobs in a state, oldest first (for operators).
+pub async fn list(db: &Db, state: JobState, limit: u32) -> Result<Vec<Job>, StoreError> {
+    let mut conn = db.conn().await?;
+    let rows: Vec<JobRow> = run!(&mut conn, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE state = $1 ORDER BY run_at, id LIMIT $2"
+    ))
+    .bind(state.as_str())
+    .bind(i64::from(limit))
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter().map(Job::try_from).collect()
+}
+
+pub async fn get(db: &Db, id: JobId) -> Result<Option<Job>, StoreError> {
+    let mut conn = db.conn().await?;
+    let row: Option<JobRow> = run!(&mut conn, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    row.map(Job::try_from).transpose()
+}
+
+/// Puts a dead job back in the queue with fresh attempts (an operator's retry).
+pub async fn retry_dead(db: &Db, id: JobId, now: Timestamp) -> Result<bool, StoreError> {
+    let mut tx = db.begin().await?;
+    let n = run!(&mut tx, |c| sqlx::query(
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $1, finished_at = NULL
+          WHERE id = $2 AND state = 'dead'"
+    )
+    .bind(millis(now))
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
+/// What a handler returns: `Err` is the message kept as the job's last error.
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+type Handler = Arc<dyn Fn(Db, Job) -> JobFuture + Send + Sync>;
+
+/// Job kinds and the code that runs them.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    by_kind: HashMap<String, Handler>,
+}
+
+impl Handlers {
+    pub fn new() -> Handlers {
+        Handlers::default()
+    }
+
+    pub fn on<F, Fut>(mut self, kind: &str, f: F) -> Handlers
+    where
+        F: Fn(Db, Job) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.by_kind
+            .insert(kind.to_owned(), Arc::new(move |db, job| Box::pin(f(db, job))));
+        self
+    }
+}
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    pub id: String,
+    pub concurrency: usize,
+    pub poll: Duration,
+    pub lease: Duration,
+}
+
+impl WorkerOptions {
+    pub fn new(concurrency: usize) -> WorkerOptions {
+        WorkerOptions {
+            id: format!("worker-{}-{:08x}", std::process::id(), entropy() as u32),
+            concurrency: concurrency.max(1),
+            poll: Duration::from_millis(500),
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Runs jobs until `stop` turns true, then waits for the jobs it is running.
+pub async fn work(db: Db, handlers: Handlers, opts: WorkerOptions, mut stop: watch::Receiver<bool>) {
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        while running.try_join_next().is_some() {}
+        let free = opts.concurrency.saturating_sub(running.len());
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(&db, &opts.id, Timestamp::now(), opts.lease, free as u32).await {
+                Ok(jobs) => {
+                    claimed = jobs.len();
+                    for job in jobs {
+                        running.spawn(run_one(db.clone(), handlers.clone(), opts.clone(), job));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot claim jobs"),
+            }
+        }
+        if claimed == 0 || running.len() >= opts.concurrency {
+            tokio::select! {
+                _ = tokio::time::sleep(opts.poll) => {}
+                _ = stop.changed() => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+    }
+    // Graceful: let running jobs finish.
+    while running.join_next().await.is_some() {}
+}
+
+async fn run_one(db: Db, handlers: Handlers, opts: WorkerOptions, job: Job) {
+    let Some(handler) = handlers.by_kind.get(&job.kind).cloned() else {
+        let msg = format!("no handler for job kind `{}`", job.kind);
+        let _ = fail(&db, &job, &opts.id, &msg, Timestamp::now()).await;
+        return;
+    };
+    // The handler runs in its own task so a panic is caught as a failure.
+    let mut task = tokio::spawn(handler(db.clone(), job.clone()));
+    let beat = opts.lease / 3;
+    let outcome = loop {
+        tokio::select! {
+            r = &mut task => break r,
+            _ = tokio::time::sleep(beat) => {
+                let _ = heartbeat(&db, job.id, &opts.id, Timestamp::now(), opts.lease).await;
+            }
+        }
+    };
+    let now = Timestamp::now();
+    let result = match outcome {
+        Ok(Ok(())) => complete(&db, &job, &opts.id, now).await.map(|_| ()),
+        Ok(Err(msg)) => fail(&db, &job, &opts.id, &msg, now).await.map(|_| ()),
+        Err(join) => fail(&db, &job, &opts.id, &format!("the job panicked: {join}"), now)
+            .await
+            .map(|_| ()),
+    };
+    if let Err(e) = result {
+        tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");
+    }
+}
