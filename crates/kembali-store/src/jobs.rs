@@ -60,7 +60,12 @@ pub struct NewJob {
 
 impl NewJob {
     /// A job to run now, with eight attempts.
-    pub fn new(shop_id: Option<ShopId>, kind: &str, payload: serde_json::Value, now: Timestamp) -> NewJob {
+    pub fn new(
+        shop_id: Option<ShopId>,
+        kind: &str,
+        payload: serde_json::Value,
+        now: Timestamp,
+    ) -> NewJob {
         NewJob {
             shop_id,
             kind: kind.to_owned(),
@@ -222,7 +227,12 @@ pub async fn claim(
 }
 
 /// Marks the job done, if `worker` still holds it. Returns whether it did.
-pub async fn complete(db: &Db, job: &Job, worker: &str, now: Timestamp) -> Result<bool, StoreError> {
+pub async fn complete(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
     let n = run!(&mut tx, |c| sqlx::query(
         "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL,
@@ -255,7 +265,11 @@ pub async fn fail(
     now: Timestamp,
 ) -> Result<JobState, StoreError> {
     let dead = job.attempts >= job.max_attempts;
-    let state = if dead { JobState::Dead } else { JobState::Queued };
+    let state = if dead {
+        JobState::Dead
+    } else {
+        JobState::Queued
+    };
     let next = now.checked_add(backoff(job.attempts)).unwrap_or(now);
     let error: String = error.chars().take(2000).collect();
     let mut tx = db.begin().await?;
@@ -279,10 +293,18 @@ pub async fn fail(
 }
 
 /// Extends the lease of a job still held by `worker`.
-pub async fn heartbeat(db: &Db, job: JobId, worker: &str, now: Timestamp, lease: Duration) -> Result<bool, StoreError> {
+pub async fn heartbeat(
+    db: &Db,
+    job: JobId,
+    worker: &str,
+    now: Timestamp,
+    lease: Duration,
+) -> Result<bool, StoreError> {
     let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
     let mut tx = db.begin().await?;
-    let n = run!(&mut tx, |c| sqlx::query(
+    let n =
+        run!(&mut tx, |c| {
+            sqlx::query(
         "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3"
     )
     .bind(until)
@@ -290,7 +312,8 @@ pub async fn heartbeat(db: &Db, job: JobId, worker: &str, now: Timestamp, lease:
     .bind(worker)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+        })?;
     tx.commit().await?;
     Ok(n == 1)
 }
@@ -326,7 +349,8 @@ pub async fn get(db: &Db, id: JobId) -> Result<Option<Job>, StoreError> {
 /// Puts a dead job back in the queue with fresh attempts (an operator's retry).
 pub async fn retry_dead(db: &Db, id: JobId, now: Timestamp) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
-    let n = run!(&mut tx, |c| sqlx::query(
+    let n = run!(&mut tx, |c| {
+        sqlx::query(
         "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $1, finished_at = NULL
           WHERE id = $2 AND state = 'dead'"
     )
@@ -334,7 +358,8 @@ pub async fn retry_dead(db: &Db, id: JobId, now: Timestamp) -> Result<bool, Stor
     .bind(id.to_string())
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     tx.commit().await?;
     Ok(n == 1)
 }
@@ -359,8 +384,10 @@ impl Handlers {
         F: Fn(Db, Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.by_kind
-            .insert(kind.to_owned(), Arc::new(move |db, job| Box::pin(f(db, job))));
+        self.by_kind.insert(
+            kind.to_owned(),
+            Arc::new(move |db, job| Box::pin(f(db, job))),
+        );
         self
     }
 }
@@ -386,7 +413,12 @@ impl WorkerOptions {
 }
 
 /// Runs jobs until `stop` turns true, then waits for the jobs it is running.
-pub async fn work(db: Db, handlers: Handlers, opts: WorkerOptions, mut stop: watch::Receiver<bool>) {
+pub async fn work(
+    db: Db,
+    handlers: Handlers,
+    opts: WorkerOptions,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut running = tokio::task::JoinSet::new();
     loop {
         if *stop.borrow() {
@@ -439,9 +471,15 @@ async fn run_one(db: Db, handlers: Handlers, opts: WorkerOptions, job: Job) {
     let result = match outcome {
         Ok(Ok(())) => complete(&db, &job, &opts.id, now).await.map(|_| ()),
         Ok(Err(msg)) => fail(&db, &job, &opts.id, &msg, now).await.map(|_| ()),
-        Err(join) => fail(&db, &job, &opts.id, &format!("the job panicked: {join}"), now)
-            .await
-            .map(|_| ()),
+        Err(join) => fail(
+            &db,
+            &job,
+            &opts.id,
+            &format!("the job panicked: {join}"),
+            now,
+        )
+        .await
+        .map(|_| ()),
     };
     if let Err(e) = result {
         tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");

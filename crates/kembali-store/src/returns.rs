@@ -14,7 +14,8 @@ use kembali_core::shop::Shop;
 use kembali_core::{EventId, LineId, OrderId, ReturnId, ReturnItemId, ShopId};
 use sqlx::types::Json;
 
-use crate::db::{Backend, Executor, Tx};
+use crate::db::{Backend, Db, Executor, Tx};
+use crate::jobs::{self, Job, NewJob};
 use crate::{StoreError, corrupt, entropy, from_millis, millis, orders, policies, run, shops};
 
 /// Units of each line of the order held by returns that still hold them.
@@ -249,6 +250,9 @@ pub async fn open(
     .await?;
     for (n, e) in events.iter().enumerate() {
         append_event(tx, &ret, n as i64 + 1, e).await?;
+    }
+    if ret.status == ReturnStatus::Approved {
+        schedule_expiry(tx, &ret, now).await?;
     }
     Ok((ret, events))
 }
@@ -552,5 +556,68 @@ pub async fn transition(
         .map_err(StoreError::from)?;
     }
     append_event(tx, &ret, ret.version, &event).await?;
+    if ret.status == ReturnStatus::Approved {
+        schedule_expiry(tx, &ret, now).await?;
+    }
     Ok((ret, event))
+}
+
+/// The job that expires an approved return nobody shipped in time.
+pub const EXPIRE_JOB: &str = "return.expire";
+
+/// Schedules the expiry of a just-approved return at the end of its ship-by days
+/// (the shortest of its items'), in the approving transaction.
+async fn schedule_expiry(tx: &mut Tx, ret: &Return, now: Timestamp) -> Result<(), StoreError> {
+    if ret.is_keep_item() {
+        return Ok(());
+    }
+    let days = ret
+        .items
+        .iter()
+        .map(|i| i.decision.ship_by_days)
+        .min()
+        .unwrap_or(14);
+    let at = now
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(days) * 24))
+        .unwrap_or(now);
+    let job = NewJob::new(
+        Some(ret.shop_id),
+        EXPIRE_JOB,
+        serde_json::json!({ "return_id": ret.id }),
+        now,
+    )
+    .at(at)
+    .dedupe(ret.id.to_string());
+    jobs::enqueue(tx, &job, now).await?;
+    Ok(())
+}
+
+/// Runs an expiry job: the return expires if it is still approved and unshipped;
+/// if it moved on meanwhile there is nothing to do.
+pub async fn run_expire_job(db: Db, job: Job) -> Result<(), String> {
+    let shop = job.shop_id.ok_or("an expiry job needs its shop")?;
+    let id: ReturnId = job
+        .payload
+        .get("return_id")
+        .and_then(|v| v.as_str())
+        .ok_or("the payload has no return_id")?
+        .parse()
+        .map_err(|e| format!("bad return_id: {e}"))?;
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    match transition(
+        &mut tx,
+        shop,
+        id,
+        None,
+        &Command::Expire,
+        &Actor::System,
+        Timestamp::now(),
+    )
+    .await
+    {
+        Ok(_) => tx.commit().await.map_err(|e| e.to_string()),
+        Err(TransitionFailure::Refused(TransitionError::Illegal { .. })) => Ok(()),
+        Err(TransitionFailure::NotFound) => Ok(()),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -279,12 +279,19 @@ async fn worker_only(cfg: &Config) -> anyhow::Result<()> {
 }
 
 mod jobs {
-    //! Wires the job kinds to their handlers (filled in with the job table).
+    //! The job kinds this binary runs, and the worker loop.
+    use kembali_store::jobs::{Handlers, WorkerOptions, work};
+    use kembali_store::returns;
+
+    pub fn handlers() -> Handlers {
+        Handlers::new().on(returns::EXPIRE_JOB, returns::run_expire_job)
+    }
+
     pub async fn run_worker(
-        _db: kembali_store::Db,
-        _concurrency: usize,
-        mut stop: tokio::sync::watch::Receiver<bool>,
+        db: kembali_store::Db,
+        concurrency: usize,
+        stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let _ = stop.wait_for(|s| *s).await;
+        work(db, handlers(), WorkerOptions::new(concurrency), stop).await;
     }
 }

@@ -341,3 +341,98 @@ async fn stale_versions_lose(t: &TestDb) {
     assert_eq!(events[1].actor, user);
 }
 crate::both!(stale_versions, super::stale_versions_lose);
+
+async fn unshipped_approved_returns_expire_through_the_job_table(t: &TestDb) {
+    let shop = shop(&t.db, "expiry", &PolicyDocument::default()).await;
+    let (order_id, line) = order(&t.db, &shop, "#11", 2).await;
+    let first = open(&t.db, &shop, order_id, line, 1).await.expect("open");
+    let second = open(&t.db, &shop, order_id, line, 1).await.expect("open");
+    let agent = Actor::User { id: "agent".into() };
+    for id in [first.id, second.id] {
+        let mut tx = t.db.begin().await.expect("tx");
+        returns::transition(
+            &mut tx,
+            shop.id,
+            id,
+            None,
+            &Command::Approve { note: None },
+            &agent,
+            Timestamp::now(),
+        )
+        .await
+        .expect("approve");
+        tx.commit().await.expect("commit");
+    }
+    // The second one ships in time.
+    let mut tx = t.db.begin().await.expect("tx");
+    let ship = Command::MarkInTransit {
+        carrier: Some("JNE".into()),
+        tracking_number: None,
+    };
+    returns::transition(
+        &mut tx,
+        shop.id,
+        second.id,
+        None,
+        &ship,
+        &Actor::Shopper,
+        Timestamp::now(),
+    )
+    .await
+    .expect("ship");
+    tx.commit().await.expect("commit");
+
+    use kembali_store::jobs::{self, JobState};
+    let queued = jobs::list(&t.db, JobState::Queued, 10).await.expect("list");
+    assert_eq!(queued.len(), 2, "one expiry per approval");
+    assert!(queued.iter().all(|j| j.kind == returns::EXPIRE_JOB));
+    // Due after the default 14 ship-by days, not before.
+    let soon = Timestamp::now() + jiff::SignedDuration::from_hours(13 * 24);
+    assert!(
+        jobs::claim(&t.db, "w", soon, std::time::Duration::from_secs(30), 10)
+            .await
+            .expect("claim")
+            .is_empty()
+    );
+    let later = Timestamp::now() + jiff::SignedDuration::from_hours(15 * 24);
+    let due = jobs::claim(&t.db, "w", later, std::time::Duration::from_secs(30), 10)
+        .await
+        .expect("claim");
+    assert_eq!(due.len(), 2);
+    for job in due {
+        returns::run_expire_job(t.db.clone(), job)
+            .await
+            .expect("run");
+    }
+    let mut conn = t.db.conn().await.expect("conn");
+    let expired = returns::get(&mut conn, shop.id, first.id)
+        .await
+        .expect("get")
+        .expect("ret");
+    assert_eq!(expired.status, ReturnStatus::Expired);
+    let events = returns::events(&mut conn, shop.id, first.id)
+        .await
+        .expect("events");
+    assert_eq!(
+        events.last().map(|e| (&e.kind, &e.actor)),
+        Some((&ReturnStatus::Expired, &Actor::System))
+    );
+    let shipped = returns::get(&mut conn, shop.id, second.id)
+        .await
+        .expect("get")
+        .expect("ret");
+    assert_eq!(
+        shipped.status,
+        ReturnStatus::InTransit,
+        "a shipped return does not expire"
+    );
+    // The expired return gave its unit back.
+    let held = returns::held_quantities(&mut conn, shop.id, order_id)
+        .await
+        .expect("held");
+    assert_eq!(held.get(&line).copied(), Some(1));
+}
+crate::both!(
+    expiry_job,
+    super::unshipped_approved_returns_expire_through_the_job_table
+);

@@ -41,7 +41,11 @@ async fn walk_a_return_through_its_life(app: &TestApp) {
         .to_owned();
 
     let wrong = app
-        .send(app.client.delete(app.url("/api/v1/orders")).bearer_auth(&app.key))
+        .send(
+            app.client
+                .delete(app.url("/api/v1/orders"))
+                .bearer_auth(&app.key),
+        )
         .await;
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.body["type"], "urn:kembali:problem:method-not-allowed");
