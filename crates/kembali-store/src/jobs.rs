@@ -302,9 +302,8 @@ pub async fn heartbeat(
 ) -> Result<bool, StoreError> {
     let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
     let mut tx = db.begin().await?;
-    let n =
-        run!(&mut tx, |c| {
-            sqlx::query(
+    let n = run!(&mut tx, |c| {
+        sqlx::query(
         "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND state = 'running' AND locked_by = $3"
     )
     .bind(until)
@@ -313,7 +312,7 @@ pub async fn heartbeat(
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     tx.commit().await?;
     Ok(n == 1)
 }

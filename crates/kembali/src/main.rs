@@ -196,10 +196,12 @@ async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
             println!("API:      {base}/api/v1/");
             println!("OpenAPI:  {base}/api/v1/openapi.json");
             println!("Health:   {base}/healthz");
-            println!(
-                "Try:      curl -H 'Authorization: Bearer {}' '{base}/api/v1/orders/<ord_…>/eligibility'",
-                s.api_key
-            );
+            if let Some(order) = s.sample_order {
+                println!(
+                    "Try:      curl -H 'Authorization: Bearer {}' {base}/api/v1/orders/{order}/eligibility",
+                    s.api_key
+                );
+            }
         }
         None => {
             println!(
