@@ -270,12 +270,12 @@ async fn two_workers_run_each_job_once(t: &TestDb) {
     stop_tx.send(true).expect("stop");
     a.await.expect("a");
     b.await.expect("b");
+    other.close().await;
     let runs = runs.lock().expect("lock");
     assert_eq!(runs.len(), N, "every job ran");
     assert!(runs.values().all(|w| w.len() == 1), "a job ran twice");
     let by_a = runs.values().filter(|w| w[0] == "a").count();
     assert!(by_a > 0 && by_a < N, "both workers took work (a: {by_a})");
-    other.close().await;
 }
 crate::both!(two_workers, super::two_workers_run_each_job_once);
 

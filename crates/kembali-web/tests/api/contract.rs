@@ -195,7 +195,8 @@ async fn bad_orders_are_refused_whole(app: &TestApp) {
         .await;
     problem(&too_big, 413, "payload-too-large");
 
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("unknown field", Box::new(|o| o["colour"] = json!("red"))),
         (
             "missing email",
