@@ -352,13 +352,15 @@ pub async fn customer_history(
     let email = email.trim().to_lowercase();
     let (orders, returns, refused): (i64, i64, i64) = run!(ex, |c| {
         sqlx::query_as(
+        // Written so the customer's orders (by email) drive every count: each
+        // subquery is an index look-up, never a scan of the shop's returns.
         "SELECT
             (SELECT COUNT(*) FROM orders WHERE shop_id = $1 AND email = $2),
-            (SELECT COUNT(*) FROM returns r JOIN orders o ON o.shop_id = r.shop_id AND o.id = r.order_id
-              WHERE r.shop_id = $1 AND o.email = $2),
-            (SELECT COUNT(*) FROM shipments s JOIN orders o ON o.shop_id = s.shop_id AND o.id = s.order_id
-              WHERE s.shop_id = $1 AND o.email = $2 AND s.status = 'returned_to_sender'
-                AND o.payment_method = 'cash_on_delivery')"
+            (SELECT COUNT(*) FROM returns WHERE shop_id = $1 AND order_id IN
+                (SELECT id FROM orders WHERE shop_id = $1 AND email = $2)),
+            (SELECT COUNT(*) FROM shipments WHERE shop_id = $1 AND status = 'returned_to_sender'
+                AND order_id IN (SELECT id FROM orders WHERE shop_id = $1 AND email = $2
+                                   AND payment_method = 'cash_on_delivery'))"
     )
     .bind(shop.to_string())
     .bind(&email)

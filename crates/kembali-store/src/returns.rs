@@ -24,25 +24,25 @@ pub async fn held_quantities(
     shop: ShopId,
     order: OrderId,
 ) -> Result<HashMap<LineId, u32>, StoreError> {
+    // Summed here rather than with GROUP BY, which would tempt SQLite into
+    // walking the shop's whole line index instead of this order's returns.
     let rows: Vec<(String, i64)> = run!(ex, |c| sqlx::query_as(
-        "SELECT i.line_id, CAST(SUM(i.quantity) AS BIGINT) FROM return_items i
-           JOIN returns r ON r.shop_id = i.shop_id AND r.id = i.return_id
-          WHERE i.shop_id = $1 AND r.order_id = $2
-            AND r.status NOT IN ('rejected', 'cancelled', 'expired')
-          GROUP BY i.line_id"
+        "SELECT line_id, quantity FROM return_items
+          WHERE shop_id = $1 AND return_id IN
+            (SELECT id FROM returns WHERE shop_id = $1 AND order_id = $2
+               AND status NOT IN ('rejected', 'cancelled', 'expired'))"
     )
     .bind(shop.to_string())
     .bind(order.to_string())
     .fetch_all(&mut *c)
     .await)?;
-    rows.into_iter()
-        .map(|(l, q)| {
-            Ok((
-                l.parse().map_err(corrupt)?,
-                u32::try_from(q).map_err(corrupt)?,
-            ))
-        })
-        .collect()
+    let mut held: HashMap<LineId, u32> = HashMap::new();
+    for (line, qty) in rows {
+        let qty = u32::try_from(qty).map_err(corrupt)?;
+        let slot = held.entry(line.parse().map_err(corrupt)?).or_default();
+        *slot = slot.saturating_add(qty);
+    }
+    Ok(held)
 }
 
 /// Everything needed to decide about items of one order.
