@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
-use kembali_core::order::{Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus};
+use kembali_core::order::{
+    Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
+};
 use kembali_core::policy::PolicyDocument;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::shop::{Country, Locale, Shop};
@@ -40,6 +42,9 @@ struct Args {
     duration: u64,
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     postgres_url: String,
+    /// Keep the PostgreSQL schema afterwards (to inspect query plans).
+    #[arg(long)]
+    keep: bool,
 }
 
 struct Stats {
@@ -78,7 +83,13 @@ fn entropy(n: u64) -> u128 {
 }
 
 /// One synthetic order: 1–3 lines, delivered two days ago.
-fn make_order(shop: ShopId, n: usize, customer: CustomerId, country: &Country, now: Timestamp) -> (Order, Vec<Shipment>) {
+fn make_order(
+    shop: ShopId,
+    n: usize,
+    customer: CustomerId,
+    country: &Country,
+    now: Timestamp,
+) -> (Order, Vec<Shipment>) {
     let pln = |v| Money::new(v, Currency::PLN);
     let placed = now - SignedDuration::from_hours(24 * 5);
     let lines: Vec<OrderLine> = (0..(1 + n % 3))
@@ -106,7 +117,11 @@ fn make_order(shop: ShopId, n: usize, customer: CustomerId, country: &Country, n
         locale: Locale::Pl,
         currency: Currency::PLN,
         placed_at: placed,
-        payment_method: if n.is_multiple_of(5) { PaymentMethod::CashOnDelivery } else { PaymentMethod::Card },
+        payment_method: if n.is_multiple_of(5) {
+            PaymentMethod::CashOnDelivery
+        } else {
+            PaymentMethod::Card
+        },
         taxes_included: true,
         shipping_address: Address {
             name: "Jan Kowalski".into(),
@@ -130,7 +145,14 @@ fn make_order(shop: ShopId, n: usize, customer: CustomerId, country: &Country, n
         shipped_at: Some(placed + SignedDuration::from_hours(12)),
         delivered_at: Some(now - SignedDuration::from_hours(48)),
         promised_by: None,
-        lines: order.lines.iter().map(|l| ShipmentLine { line_id: l.id, quantity: l.quantity }).collect(),
+        lines: order
+            .lines
+            .iter()
+            .map(|l| ShipmentLine {
+                line_id: l.id,
+                quantity: l.quantity,
+            })
+            .collect(),
     };
     (order, vec![shipment])
 }
@@ -170,7 +192,15 @@ async fn build(which: Which, args: &Args) -> anyhow::Result<Dataset> {
     let mut customers = Vec::with_capacity(1000);
     for c in 0..1000 {
         customers.push(
-            orders::ensure_customer(&mut tx, shop.id, &format!("customer{c}@example.pl"), "Jan", Locale::Pl, now).await?,
+            orders::ensure_customer(
+                &mut tx,
+                shop.id,
+                &format!("customer{c}@example.pl"),
+                "Jan",
+                Locale::Pl,
+                now,
+            )
+            .await?,
         );
     }
     tx.commit().await?;
@@ -191,7 +221,8 @@ async fn build(which: Which, args: &Args) -> anyhow::Result<Dataset> {
             let mut ids = Vec::with_capacity(range.len());
             let mut tx = db.begin().await?;
             for (i, n) in range.enumerate() {
-                let (order, shipments) = make_order(shop_id, n, customers[n % customers.len()], &country, now);
+                let (order, shipments) =
+                    make_order(shop_id, n, customers[n % customers.len()], &country, now);
                 orders::insert(&mut tx, &order, &shipments, now).await?;
                 ids.push((n, order.id, order.lines[0].id));
                 if i % 2000 == 1999 {
@@ -225,10 +256,16 @@ async fn build(which: Which, args: &Args) -> anyhow::Result<Dataset> {
 }
 
 /// Runs `op` from `concurrency` tasks until the deadline; `op` gets (task, i).
-async fn measure<F, Fut>(db: &'static str, name: &'static str, concurrency: usize, secs: u64, op: F) -> Stats
+async fn measure<F, Fut>(
+    db: &'static str,
+    name: &'static str,
+    concurrency: usize,
+    secs: u64,
+    op: F,
+) -> Stats
 where
     F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
+    Fut: std::future::Future<Output = Option<bool>> + Send,
 {
     let op = Arc::new(op);
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -242,10 +279,13 @@ where
             let mut i = 0usize;
             while Instant::now() < deadline {
                 let s = Instant::now();
-                if op(t, i).await {
-                    lat.push(u32::try_from(s.elapsed().as_micros()).unwrap_or(u32::MAX));
-                } else {
-                    errors += 1;
+                match op(t, i).await {
+                    Some(true) => {
+                        lat.push(u32::try_from(s.elapsed().as_micros()).unwrap_or(u32::MAX))
+                    }
+                    Some(false) => errors += 1,
+                    // This task has used up its share of the data set.
+                    None => break,
                 }
                 i += 1;
             }
@@ -262,7 +302,14 @@ where
     }
     let elapsed = started.elapsed().as_secs_f64();
     lat_us.sort_unstable();
-    Stats { db, op: name, count: lat_us.len(), errors, secs: elapsed, lat_us }
+    Stats {
+        db,
+        op: name,
+        count: lat_us.len(),
+        errors,
+        secs: elapsed,
+        lat_us,
+    }
 }
 
 async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Result<Vec<Stats>> {
@@ -282,12 +329,17 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
             let s = s.clone();
             async move {
                 let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
-                let Ok(mut conn) = s.db.conn().await else { return false };
-                let Ok(Some(ctx)) = returns::context(&mut conn, s.shop.id, order).await else { return false };
+                let Ok(mut conn) = s.db.conn().await else {
+                    return Some(false);
+                };
+                let Ok(Some(ctx)) = returns::context(&mut conn, s.shop.id, order).await else {
+                    return Some(false);
+                };
                 let now = Timestamp::now();
-                ctx.order.lines.iter().all(|l| {
-                    ctx.facts(&s.shop, l.id, 1, None, 0, now).is_some_and(|f| ctx.decide(&f).is_ok())
-                })
+                Some(ctx.order.lines.iter().all(|l| {
+                    ctx.facts(&s.shop, l.id, 1, None, 0, now)
+                        .is_some_and(|f| ctx.decide(&f).is_ok())
+                }))
             }
         })
         .await,
@@ -299,10 +351,12 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
             let s = s.clone();
             async move {
                 if i >= slice {
-                    return false;
+                    return None;
                 }
                 let (order, line) = s.orders[t * slice + i];
-                let Ok(mut tx) = s.db.begin().await else { return false };
+                let Ok(mut tx) = s.db.begin().await else {
+                    return Some(false);
+                };
                 let item = OpenItem {
                     line_id: line,
                     quantity: 1,
@@ -311,10 +365,47 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
                     photos: vec![],
                     resolution: Resolution::Refund,
                 };
-                let opened = returns::open(&mut tx, &s.shop, order, ReturnMethod::DropOff, &[item], Actor::System, Timestamp::now()).await;
-                opened.is_ok() && tx.commit().await.is_ok()
+                let opened = returns::open(
+                    &mut tx,
+                    &s.shop,
+                    order,
+                    ReturnMethod::DropOff,
+                    &[item],
+                    Actor::System,
+                    Timestamp::now(),
+                )
+                .await;
+                Some(opened.is_ok() && tx.commit().await.is_ok())
             }
         })
+        .await,
+    );
+
+    let s = ds.clone();
+    out.push(
+        measure(
+            label,
+            "lookup + eligibility, after returns (direct)",
+            c,
+            d,
+            move |t, i| {
+                let s = s.clone();
+                async move {
+                    let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
+                    let Ok(mut conn) = s.db.conn().await else {
+                        return Some(false);
+                    };
+                    let Ok(Some(ctx)) = returns::context(&mut conn, s.shop.id, order).await else {
+                        return Some(false);
+                    };
+                    let now = Timestamp::now();
+                    Some(ctx.order.lines.iter().all(|l| {
+                        ctx.facts(&s.shop, l.id, 1, None, 0, now)
+                            .is_some_and(|f| ctx.decide(&f).is_ok())
+                    }))
+                }
+            },
+        )
         .await,
     );
 
@@ -329,23 +420,40 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
         })
         .await;
     });
-    let client = reqwest::Client::builder().pool_max_idle_per_host(c).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(c)
+        .build()?;
 
     let (cl, b) = (client.clone(), base.clone());
     out.push(
         measure(label, "GET /healthz (HTTP)", c, d, move |_, _| {
             let (cl, url) = (cl.clone(), format!("{b}/healthz"));
-            async move { cl.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+            async move {
+                Some(
+                    cl.get(url)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success()),
+                )
+            }
         })
         .await,
     );
     let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
     out.push(
-        measure(label, "GET /orders/{id}/eligibility (HTTP)", c, d, move |t, i| {
-            let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
-            let req = cl.get(format!("{b}/api/v1/orders/{order}/eligibility")).bearer_auth(&s.key);
-            async move { req.send().await.is_ok_and(|r| r.status().is_success()) }
-        })
+        measure(
+            label,
+            "GET /orders/{id}/eligibility (HTTP)",
+            c,
+            d,
+            move |t, i| {
+                let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
+                let req = cl
+                    .get(format!("{b}/api/v1/orders/{order}/eligibility"))
+                    .bearer_auth(&s.key);
+                async move { Some(req.send().await.is_ok_and(|r| r.status().is_success())) }
+            },
+        )
         .await,
     );
     let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
@@ -353,10 +461,16 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
         measure(label, "POST /returns (HTTP)", c, d, move |t, i| {
             let ok = i < slice && half + t * slice + i < n;
             let (order, line) = s.orders[if ok { half + t * slice + i } else { 0 }];
+            let req_ok = ok;
             let body = serde_json::json!({"order_id": order, "method": "drop_off",
                 "items": [{"line_id": line, "quantity": 1, "reason": "wrong_size", "resolution": "refund"}]});
             let req = cl.post(format!("{b}/api/v1/returns")).bearer_auth(&s.key).json(&body);
-            async move { ok && req.send().await.is_ok_and(|r| r.status().as_u16() == 201) }
+            async move {
+                if !req_ok {
+                    return None;
+                }
+                Some(req.send().await.is_ok_and(|r| r.status().as_u16() == 201))
+            }
         })
         .await,
     );
@@ -364,7 +478,11 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
     let _ = server.await;
     ds.db.close().await;
     if let Some(schema) = &ds.schema {
-        kembali_store::db::drop_schema(&args.postgres_url, schema).await?;
+        if args.keep {
+            eprintln!("kept schema {schema}");
+        } else {
+            kembali_store::db::drop_schema(&args.postgres_url, schema).await?;
+        }
     }
     Ok(out)
 }
@@ -374,7 +492,9 @@ fn print(results: &[Stats], args: &Args) {
         "\n{} orders, {} concurrent clients, {} s per row\n",
         args.orders, args.concurrency, args.duration
     );
-    println!("| database | operation | ops | errors | ops/s | p50 ms | p99 ms | max ms | ÷ /healthz |");
+    println!(
+        "| database | operation | ops | errors | ops/s | p50 ms | p99 ms | max ms | ÷ /healthz |"
+    );
     println!("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in results {
         let ceiling = results

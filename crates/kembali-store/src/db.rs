@@ -140,6 +140,9 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            let readers = std::thread::available_parallelism()
+                .map_or(2, |n| u32::try_from(n.get()).unwrap_or(2))
+                .max(2);
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
@@ -147,7 +150,9 @@ impl Db {
                 .await
                 .map_err(StoreError::connect)?;
             let reader = SqlitePoolOptions::new()
-                .max_connections(opts.max_connections.max(1))
+                // SQLite readers contend on the WAL index locks: a few
+                // connections (one per core) serve more than many (BENCHMARKS.md).
+                .max_connections(opts.max_connections.clamp(1, readers))
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base)
                 .await

@@ -24,13 +24,14 @@ pub async fn held_quantities(
     shop: ShopId,
     order: OrderId,
 ) -> Result<HashMap<LineId, u32>, StoreError> {
-    // Summed here rather than with GROUP BY, which would tempt SQLite into
-    // walking the shop's whole line index instead of this order's returns.
+    // Driven by the order's own items (an index on both databases whatever
+    // the statistics say), and summed here rather than with GROUP BY, which
+    // tempts SQLite into walking a whole index of the shop.
     let rows: Vec<(String, i64)> = run!(ex, |c| sqlx::query_as(
-        "SELECT line_id, quantity FROM return_items
-          WHERE shop_id = $1 AND return_id IN
-            (SELECT id FROM returns WHERE shop_id = $1 AND order_id = $2
-               AND status NOT IN ('rejected', 'cancelled', 'expired'))"
+        "SELECT i.line_id, i.quantity FROM return_items i
+           JOIN returns r ON r.shop_id = i.shop_id AND r.id = i.return_id
+          WHERE i.shop_id = $1 AND i.order_id = $2
+            AND r.status NOT IN ('rejected', 'cancelled', 'expired')"
     )
     .bind(shop.to_string())
     .bind(order.to_string())
@@ -245,6 +246,7 @@ pub async fn open(
     insert(
         tx,
         &ret,
+        &ctx.order.email,
         &new_items.iter().map(|(_, f)| f).collect::<Vec<_>>(),
     )
     .await?;
@@ -257,18 +259,19 @@ pub async fn open(
     Ok((ret, events))
 }
 
-async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreError> {
+async fn insert(tx: &mut Tx, r: &Return, email: &str, facts: &[&Facts]) -> Result<(), StoreError> {
     let shop = r.shop_id.to_string();
     run!(tx, |c| {
         sqlx::query(
-        "INSERT INTO returns (shop_id, id, number, order_id, status, version, policy_version, method,
-            risk, quote, refund_due_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO returns (shop_id, id, number, order_id, email, status, version, policy_version,
+            method, risk, quote, refund_due_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     )
     .bind(&shop)
     .bind(r.id.to_string())
     .bind(&r.number)
     .bind(r.order_id.to_string())
+    .bind(email)
     .bind(r.status.as_str())
     .bind(r.version)
     .bind(r.policy_version)
@@ -283,14 +286,16 @@ async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreEr
     .map(|r| r.rows_affected())
     })?;
     for (pos, (item, f)) in r.items.iter().zip(facts).enumerate() {
-        run!(tx, |c| sqlx::query(
-            "INSERT INTO return_items (shop_id, id, return_id, position, line_id, quantity, reason,
-                comment, resolution, photos, decision, facts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        run!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO return_items (shop_id, id, return_id, order_id, position, line_id, quantity,
+                reason, comment, resolution, photos, decision, facts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         )
         .bind(&shop)
         .bind(item.id.to_string())
         .bind(r.id.to_string())
+        .bind(r.order_id.to_string())
         .bind(pos as i64)
         .bind(item.line_id.to_string())
         .bind(i64::from(item.quantity))
@@ -302,7 +307,8 @@ async fn insert(tx: &mut Tx, r: &Return, facts: &[&Facts]) -> Result<(), StoreEr
         .bind(Json(*f))
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }

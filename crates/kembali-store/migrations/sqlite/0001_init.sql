@@ -133,6 +133,8 @@ CREATE TABLE returns (
     id             TEXT NOT NULL,
     number         TEXT NOT NULL,
     order_id       TEXT NOT NULL,
+    -- The customer's email, copied from the order: their return count is one look-up.
+    email          TEXT NOT NULL,
     status         TEXT NOT NULL,
     version        INTEGER NOT NULL,
     policy_version INTEGER NOT NULL,
@@ -148,12 +150,15 @@ CREATE TABLE returns (
     FOREIGN KEY (shop_id, policy_version) REFERENCES policies (shop_id, version)
 );
 CREATE INDEX returns_order ON returns (shop_id, order_id);
+CREATE INDEX returns_email ON returns (shop_id, email);
 CREATE INDEX returns_status ON returns (shop_id, status, created_at);
 
 CREATE TABLE return_items (
     shop_id          TEXT NOT NULL,
     id               TEXT NOT NULL,
     return_id        TEXT NOT NULL,
+    -- The order, copied from the return, so held quantities are one index look-up.
+    order_id         TEXT NOT NULL,
     position         INTEGER NOT NULL,
     line_id          TEXT NOT NULL,
     quantity         INTEGER NOT NULL,
@@ -171,7 +176,7 @@ CREATE TABLE return_items (
     FOREIGN KEY (shop_id, line_id) REFERENCES order_lines (shop_id, id)
 );
 CREATE INDEX return_items_return ON return_items (shop_id, return_id, position);
-CREATE INDEX return_items_line ON return_items (shop_id, line_id);
+CREATE INDEX return_items_order ON return_items (shop_id, order_id);
 
 -- Append-only timeline of a return.
 CREATE TABLE return_events (
