@@ -289,3 +289,21 @@ pub async fn drop_schema(url: &str, schema: &str) -> Result<(), StoreError> {
     let _ = sqlx::Connection::close(conn).await;
     Ok(())
 }
+
+impl Db {
+    /// Refreshes the planner's statistics. Worth running after a bulk import:
+    /// PostgreSQL keeps plans made while a table was nearly empty (including
+    /// those of its foreign-key checks) until the statistics change.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let sql = match self.backend() {
+            Backend::Sqlite => "PRAGMA optimize",
+            Backend::Postgres => "ANALYZE",
+        };
+        crate::run!(&mut tx, |c| sqlx::raw_sql(sql)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        tx.commit().await
+    }
+}
