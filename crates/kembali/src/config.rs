@@ -72,7 +72,15 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
             }
         }
     }
-    fig = fig.merge(Env::prefixed("KEMBALI_").ignore(&["config"]));
+    // Only the configuration's own keys: other KEMBALI_* variables (the test
+    // suite's, say) share the prefix and are not configuration.
+    fig = fig.merge(Env::prefixed("KEMBALI_").only(&[
+        "addr",
+        "database_url",
+        "max_connections",
+        "worker_concurrency",
+        "log",
+    ]));
     let config: Config = fig.extract().map_err(|e| {
         // figment's message names the key and the source; keep it on one line.
         anyhow::anyhow!(

@@ -10,7 +10,9 @@ fn kembali() -> Command {
     c.env_remove("KEMBALI_DATABASE_URL")
         .env_remove("KEMBALI_ADDR")
         .env_remove("KEMBALI_CONFIG")
-        .env("KEMBALI_LOG", "warn");
+        .env("KEMBALI_LOG", "warn")
+        // Not configuration: must not upset the configuration loader.
+        .env("KEMBALI_REQUIRE_POSTGRES", "1");
     c
 }
 
@@ -69,6 +71,12 @@ fn unreadable_or_invalid_configuration_fails_in_one_line() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "addr = 5\n").expect("write");
     let (code, _, err) = run(kembali().arg("--config").arg(&bad).arg("migrate"));
+    assert_ne!(code, 0);
+    assert_one_clear_line(&err, "invalid configuration");
+
+    let (code, _, err) = run(kembali()
+        .env("KEMBALI_MAX_CONNECTIONS", "many")
+        .arg("migrate"));
     assert_ne!(code, 0);
     assert_one_clear_line(&err, "invalid configuration");
 
