@@ -317,6 +317,36 @@ where
     }
 }
 
+/// Order look-ups with a decision for every line, on random orders.
+async fn lookups(
+    ds: &Arc<Dataset>,
+    label: &'static str,
+    name: &'static str,
+    c: usize,
+    d: u64,
+) -> Stats {
+    let s = ds.clone();
+    let n = ds.orders.len();
+    measure(label, name, c, d, move |t, i| {
+        let s = s.clone();
+        async move {
+            let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
+            let Ok(mut conn) = s.db.conn().await else {
+                return Some(false);
+            };
+            let Ok(Some(ctx)) = returns::context(&mut conn, s.shop.id, order).await else {
+                return Some(false);
+            };
+            let now = Timestamp::now();
+            Some(ctx.order.lines.iter().all(|l| {
+                ctx.facts(&s.shop, l.id, 1, None, 0, now)
+                    .is_some_and(|f| ctx.decide(&f).is_ok())
+            }))
+        }
+    })
+    .await
+}
+
 async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Result<Vec<Stats>> {
     let ds = Arc::new(build(which, args).await?);
     let c = args.concurrency;
@@ -328,27 +358,7 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
     let half = n / 2;
     let slice = (half / c).max(1);
 
-    let s = ds.clone();
-    out.push(
-        measure(label, "lookup + eligibility (direct)", c, d, move |t, i| {
-            let s = s.clone();
-            async move {
-                let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
-                let Ok(mut conn) = s.db.conn().await else {
-                    return Some(false);
-                };
-                let Ok(Some(ctx)) = returns::context(&mut conn, s.shop.id, order).await else {
-                    return Some(false);
-                };
-                let now = Timestamp::now();
-                Some(ctx.order.lines.iter().all(|l| {
-                    ctx.facts(&s.shop, l.id, 1, None, 0, now)
-                        .is_some_and(|f| ctx.decide(&f).is_ok())
-                }))
-            }
-        })
-        .await,
-    );
+    out.push(lookups(&ds, label, "lookup + eligibility (direct)", c, d).await);
 
     let s = ds.clone();
     out.push(
@@ -389,30 +399,13 @@ async fn run_suite(which: Which, label: &'static str, args: &Args) -> anyhow::Re
     // What autovacuum's ANALYZE does within a minute in production: without it,
     // PostgreSQL keeps plans made while the return tables were empty.
     ds.db.analyze().await?;
-    let s = ds.clone();
     out.push(
-        measure(
+        lookups(
+            &ds,
             label,
             "lookup + eligibility, after returns (direct)",
             c,
             d,
-            move |t, i| {
-                let s = s.clone();
-                async move {
-                    let (order, _) = s.orders[(t * 7919 + i * 104_729) % n];
-                    let Ok(mut conn) = s.db.conn().await else {
-                        return Some(false);
-                    };
-                    let Ok(Some(ctx)) = returns::context(&mut conn, s.shop.id, order).await else {
-                        return Some(false);
-                    };
-                    let now = Timestamp::now();
-                    Some(ctx.order.lines.iter().all(|l| {
-                        ctx.facts(&s.shop, l.id, 1, None, 0, now)
-                            .is_some_and(|f| ctx.decide(&f).is_ok())
-                    }))
-                }
-            },
         )
         .await,
     );

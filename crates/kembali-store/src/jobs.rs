@@ -186,42 +186,33 @@ pub async fn claim(
 ) -> Result<Vec<Job>, StoreError> {
     let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
     let mut tx = db.begin().await?;
-    let rows: Vec<JobRow> = match db.backend() {
-        Backend::Postgres => run!(&mut tx, |c| sqlx::query_as(concat!(
-            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
-                attempts = attempts + 1, updated_at = $3
-              WHERE id IN (SELECT id FROM jobs
-                            WHERE (state = 'queued' AND run_at <= $3)
-                               OR (state = 'running' AND locked_until < $3)
-                            ORDER BY run_at LIMIT $4
-                            FOR UPDATE SKIP LOCKED)
-             RETURNING ",
-            job_columns!()
-        ))
-        .bind(worker)
-        .bind(until)
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *c)
-        .await)?,
+    macro_rules! claim_sql {
+        ($lock:literal) => {
+            concat!(
+                "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
+                    attempts = attempts + 1, updated_at = $3
+                  WHERE id IN (SELECT id FROM jobs
+                                WHERE (state = 'queued' AND run_at <= $3)
+                                   OR (state = 'running' AND locked_until < $3)
+                                ORDER BY run_at LIMIT $4 ",
+                $lock,
+                ") RETURNING ",
+                job_columns!()
+            )
+        };
+    }
+    let sql = match db.backend() {
+        Backend::Postgres => claim_sql!("FOR UPDATE SKIP LOCKED"),
         // One writer at a time: the select and update cannot interleave with another claim.
-        Backend::Sqlite => run!(&mut tx, |c| sqlx::query_as(concat!(
-            "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
-                attempts = attempts + 1, updated_at = $3
-              WHERE id IN (SELECT id FROM jobs
-                            WHERE (state = 'queued' AND run_at <= $3)
-                               OR (state = 'running' AND locked_until < $3)
-                            ORDER BY run_at LIMIT $4)
-             RETURNING ",
-            job_columns!()
-        ))
+        Backend::Sqlite => claim_sql!(""),
+    };
+    let rows: Vec<JobRow> = run!(&mut tx, |c| sqlx::query_as(sql)
         .bind(worker)
         .bind(until)
         .bind(millis(now))
         .bind(i64::from(limit))
         .fetch_all(&mut *c)
-        .await)?,
-    };
+        .await)?;
     tx.commit().await?;
     rows.into_iter().map(Job::try_from).collect()
 }

@@ -644,17 +644,7 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
     tx.commit().await?;
 
     // Returns, walked to every state through the real lifecycle.
-    const TARGETS: [ReturnStatus; 9] = [
-        ReturnStatus::Requested,
-        ReturnStatus::Approved,
-        ReturnStatus::Rejected,
-        ReturnStatus::InTransit,
-        ReturnStatus::Received,
-        ReturnStatus::Inspected,
-        ReturnStatus::Resolved,
-        ReturnStatus::Cancelled,
-        ReturnStatus::Expired,
-    ];
+    const TARGETS: [ReturnStatus; 9] = ReturnStatus::ALL;
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut target_index = 0usize;
     let agent = Actor::User {
