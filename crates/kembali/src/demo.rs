@@ -860,9 +860,13 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
         .iter()
         .map(|s| (*s, counts.get(s.as_str()).copied().unwrap_or(0)))
         .collect();
+    // An order still inside its window, so the first look shows a live decision.
     let sample_order = seeded
         .iter()
-        .find(|s| s.delivered_at.is_some())
+        .find(|s| {
+            s.delivered_at
+                .is_some_and(|d| now - d < SignedDuration::from_hours(24 * 10))
+        })
         .map(|s| s.order);
     Ok(Some(DemoSummary {
         shop,
