@@ -81,6 +81,8 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("the database is not available")]
     Unavailable(String),
+    #[error("the request took longer than the server allows; try again")]
+    Timeout,
     #[error("internal error")]
     Internal(String),
 }
@@ -143,6 +145,11 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
                 "Temporarily unavailable",
+            ),
+            ApiError::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "The request took too long",
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
