@@ -10,6 +10,3 @@ pub use evaluate::{
     CustomerHistory, Decision, Facts, FeeKind, FeeLine, TraceStep, Window, evaluate,
 };
 pub use explain::Explanation;
-
-#[cfg(test)]
-mod tests;

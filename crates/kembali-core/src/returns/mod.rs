@@ -691,6 +691,3 @@ impl Return {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests;
