@@ -359,27 +359,13 @@ fn demo_policy() -> PolicyDocument {
                     ..Effects::default()
                 },
             },
+            // The shop's own faults come back free, with photos as evidence.
             Rule {
-                id: "our-fault-is-free".into(),
-                description: Some("Damaged, defective or wrong items come back free".into()),
-                when: Conditions {
-                    reasons: Some(vec![
-                        ReturnReason::Damaged,
-                        ReturnReason::Defective,
-                        ReturnReason::WrongItem,
-                    ]),
-                    ..Conditions::default()
-                },
                 then: Effects {
-                    return_shipping_fee: Some(Fee::default()),
-                    resolutions: Some(vec![
-                        Resolution::Refund,
-                        Resolution::Replacement,
-                        Resolution::StoreCredit,
-                    ]),
                     require_photos: Some(true),
-                    ..Effects::default()
+                    ..Rule::merchant_fault_is_free().then
                 },
+                ..Rule::merchant_fault_is_free()
             },
             Rule {
                 id: "quick-approve".into(),

@@ -207,6 +207,35 @@ pub struct Rule {
     pub then: Effects,
 }
 
+impl Rule {
+    /// The preset rule for the shop's own faults: damaged, defective or wrong items
+    /// come back without fees, for a refund, a replacement or store credit.
+    pub fn merchant_fault_is_free() -> Rule {
+        Rule {
+            id: "merchant-fault-is-free".into(),
+            description: Some("Damaged, defective or wrong items come back free".into()),
+            when: Conditions {
+                reasons: Some(vec![
+                    ReturnReason::Damaged,
+                    ReturnReason::Defective,
+                    ReturnReason::WrongItem,
+                ]),
+                ..Conditions::default()
+            },
+            then: Effects {
+                return_shipping_fee: Some(Fee::default()),
+                restocking_fee: Some(Fee::default()),
+                resolutions: Some(vec![
+                    Resolution::Refund,
+                    Resolution::Replacement,
+                    Resolution::StoreCredit,
+                ]),
+                ..Effects::default()
+            },
+        }
+    }
+}
+
 /// Allow and block lists against abuse. A blocked customer's returns go to review;
 /// an allowed email is never flagged by a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -349,28 +378,7 @@ impl PolicyDocument {
                 window_days: EU_WITHDRAWAL_DAYS,
                 ..Defaults::default()
             },
-            rules: vec![Rule {
-                id: "defective-free".into(),
-                description: Some("Damaged, defective or wrong items come back free".into()),
-                when: Conditions {
-                    reasons: Some(vec![
-                        ReturnReason::Damaged,
-                        ReturnReason::Defective,
-                        ReturnReason::WrongItem,
-                    ]),
-                    ..Conditions::default()
-                },
-                then: Effects {
-                    return_shipping_fee: Some(Fee::default()),
-                    restocking_fee: Some(Fee::default()),
-                    resolutions: Some(vec![
-                        Resolution::Refund,
-                        Resolution::Replacement,
-                        Resolution::StoreCredit,
-                    ]),
-                    ..Effects::default()
-                },
-            }],
+            rules: vec![Rule::merchant_fault_is_free()],
             eu_withdrawal: true,
             lists: Lists::default(),
         }
