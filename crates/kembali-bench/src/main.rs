@@ -34,6 +34,9 @@ struct Args {
     orders: usize,
     #[arg(long, value_enum, default_value_t = Which::Both)]
     database: Which,
+    /// Customers the orders are spread over (default: one per four orders).
+    #[arg(long)]
+    customers: Option<usize>,
     /// Concurrent clients (tasks) per measurement.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -87,6 +90,7 @@ fn make_order(
     shop: ShopId,
     n: usize,
     customer: CustomerId,
+    customers_len: usize,
     country: &Country,
     now: Timestamp,
 ) -> (Order, Vec<Shipment>) {
@@ -113,7 +117,7 @@ fn make_order(
         shop_id: shop,
         number: format!("B{n}"),
         customer_id: Some(customer),
-        email: format!("customer{}@example.pl", n % 1000),
+        email: format!("customer{}@example.pl", n % customers_len),
         locale: Locale::Pl,
         currency: Currency::PLN,
         placed_at: placed,
@@ -189,8 +193,9 @@ async fn build(which: Which, args: &Args) -> anyhow::Result<Dataset> {
     let mut tx = db.begin().await?;
     shops::create(&mut tx, &shop, &PolicyDocument::eu_preset(), now).await?;
     let key = shops::create_api_key(&mut tx, shop.id, "bench", now).await?;
-    let mut customers = Vec::with_capacity(1000);
-    for c in 0..1000 {
+    let n_customers = args.customers.unwrap_or(args.orders / 4).max(1);
+    let mut customers = Vec::with_capacity(n_customers);
+    for c in 0..n_customers {
         customers.push(
             orders::ensure_customer(
                 &mut tx,
@@ -221,8 +226,14 @@ async fn build(which: Which, args: &Args) -> anyhow::Result<Dataset> {
             let mut ids = Vec::with_capacity(range.len());
             let mut tx = db.begin().await?;
             for (i, n) in range.enumerate() {
-                let (order, shipments) =
-                    make_order(shop_id, n, customers[n % customers.len()], &country, now);
+                let (order, shipments) = make_order(
+                    shop_id,
+                    n,
+                    customers[n % customers.len()],
+                    customers.len(),
+                    &country,
+                    now,
+                );
                 orders::insert(&mut tx, &order, &shipments, now).await?;
                 ids.push((n, order.id, order.lines[0].id));
                 if i % 500 == 499 {

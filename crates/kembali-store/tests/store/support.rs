@@ -5,6 +5,7 @@
 //! PostgreSQL half of a test says so and passes as skipped, unless `CI` or
 //! `KEMBALI_REQUIRE_POSTGRES` is set: then it fails.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use kembali_store::{ConnectOptions, Db};
@@ -74,7 +75,9 @@ pub async fn postgres() -> Option<TestDb> {
             })
         }
         Err(e) if !postgres_required() => {
-            eprintln!(
+            // Straight to stderr, past the test harness's capture, so it is seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: PostgreSQL at {url} is not reachable ({e}); set CI=1 to make this fail"
             );
             None

@@ -1,6 +1,7 @@
 //! Starts the real application on port 0 over a fresh database (a temp SQLite
 //! file or a fresh PostgreSQL schema), with one shop and its API key.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use jiff::Timestamp;
@@ -63,7 +64,11 @@ pub async fn spawn(backend: Backend, policy: PolicyDocument) -> Option<TestApp> 
     let db = match Db::connect(&opts).await {
         Ok(db) => db,
         Err(e) if backend == Backend::Postgres && !postgres_required() => {
-            eprintln!("SKIPPED: PostgreSQL is not reachable ({e}); set CI=1 to make this fail");
+            // Straight to stderr, past the test harness's capture, so it is seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED: PostgreSQL is not reachable ({e}); set CI=1 to make this fail"
+            );
             return None;
         }
         Err(e) => panic!("cannot open the test database: {e}"),
