@@ -112,6 +112,8 @@ ids! {
     PolicyId = "pol";
     ApiKeyId = "key";
     JobId = "job";
+    /// A message in the outbox; also the `webhook-id` of what it becomes.
+    MessageId = "msg";
 }
 
 #[cfg(test)]

@@ -51,12 +51,12 @@ pub enum Inner<'a> {
 }
 
 /// Anything a query can run on: a transaction or a plain connection.
-pub trait Executor {
+pub trait Session {
     fn inner(&mut self) -> Inner<'_>;
     fn backend(&self) -> Backend;
 }
 
-impl Executor for Tx {
+impl Session for Tx {
     fn inner(&mut self) -> Inner<'_> {
         match self {
             Tx::Sqlite(t) => Inner::Sqlite(t),
@@ -71,7 +71,7 @@ impl Executor for Tx {
     }
 }
 
-impl Executor for Conn {
+impl Session for Conn {
     fn inner(&mut self) -> Inner<'_> {
         match self {
             Conn::Sqlite(c) => Inner::Sqlite(c),
@@ -92,7 +92,7 @@ impl Executor for Conn {
 #[macro_export]
 macro_rules! run {
     ($exec:expr, |$c:ident| $body:expr) => {
-        match $crate::db::Executor::inner($exec) {
+        match $crate::db::Session::inner($exec) {
             $crate::db::Inner::Sqlite($c) => $body,
             $crate::db::Inner::Postgres($c) => $body,
         }

@@ -4,7 +4,7 @@
 
 use kembali_core::ShopId;
 
-use crate::db::Executor;
+use crate::db::Session;
 use crate::{StoreError, millis, run};
 
 /// A response kept for replay.
@@ -26,7 +26,7 @@ pub enum KeyError {
 /// `Ok(None)` means go ahead and call [`record`] before committing. On PostgreSQL a
 /// concurrent request with the same key waits here until the first one commits.
 pub async fn lookup(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     key: &str,
     request_hash: &str,
@@ -52,7 +52,7 @@ pub async fn lookup(
 /// Keeps the response to `key`. A concurrent first use of the same key makes this
 /// fail with [`StoreError::Duplicate`]; the caller rolls back and replays.
 pub async fn record(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     key: &str,
     request_hash: &str,

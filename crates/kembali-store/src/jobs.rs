@@ -2,6 +2,10 @@
 //! lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite),
 //! retry with exponential back-off, park as `dead` after the last attempt. A job
 //! whose worker died is claimed again once its lease runs out.
+//!
+//! Delivery is at least once: a worker that loses its lease (it stalled, or the
+//! database was unreachable when it tried to record the outcome) may see its job
+//! run again elsewhere, so handlers must be safe to repeat.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,9 +18,12 @@ use kembali_core::{JobId, ShopId};
 use sqlx::types::Json;
 use tokio::sync::watch;
 
-use crate::db::{Backend, Db, Executor};
+use crate::db::{Backend, Db, Session};
 use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
 
+/// Where a job is in its life: `queued` (waiting for its `run_at`), `running`
+/// (leased to a worker), `done`, or `dead` (attempts used up; an operator may
+/// retry it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
     Queued,
@@ -76,16 +83,20 @@ impl NewJob {
         }
     }
 
+    /// Scheduled work: not claimed before `run_at`.
     pub fn at(mut self, run_at: Timestamp) -> NewJob {
         self.run_at = run_at;
         self
     }
 
+    /// At most one pending (queued or running) job per shop, kind and key: the
+    /// same scheduled work is not queued twice.
     pub fn dedupe(mut self, key: impl Into<String>) -> NewJob {
         self.dedupe_key = Some(key.into());
         self
     }
 
+    /// How many attempts before the job is parked as `dead` (at least one).
     pub fn attempts(mut self, max: u32) -> NewJob {
         self.max_attempts = max.max(1);
         self
@@ -150,7 +161,7 @@ macro_rules! job_columns {
 /// change that caused it does. Returns `None` when a pending job with the same
 /// dedupe key is already queued.
 pub async fn enqueue(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     job: &NewJob,
     now: Timestamp,
 ) -> Result<Option<JobId>, StoreError> {
@@ -241,30 +252,42 @@ pub async fn complete(
 }
 
 /// The wait before attempt `attempts + 1`: 2 s doubling per attempt, at most an hour.
+/// [`fail`] adds up to a tenth more at random, so jobs that failed together
+/// (a carrier's API was down) do not all come back in the same instant.
 pub fn backoff(attempts: u32) -> SignedDuration {
     let exp = attempts.saturating_sub(1).min(11);
     SignedDuration::from_secs((2i64 << exp).min(3600))
 }
 
-/// Records a failed attempt: back to the queue after the back-off, or `dead` once
-/// the attempts are used up. Only if `worker` still holds the job.
+/// A random wait between zero and a tenth of `base`.
+fn jitter(base: SignedDuration) -> SignedDuration {
+    let span = u128::try_from(base.as_millis() / 10).unwrap_or(0);
+    let ms = i64::try_from(entropy() % (span + 1)).unwrap_or(0);
+    SignedDuration::from_millis(ms)
+}
+
+/// Records a failed attempt: back to the queue after the back-off (with jitter),
+/// or `dead` once the attempts are used up, keeping `error` as the last error.
+/// Only if `worker` still holds the job: `None` when its lease was taken over,
+/// and then nothing changes.
 pub async fn fail(
     db: &Db,
     job: &Job,
     worker: &str,
     error: &str,
     now: Timestamp,
-) -> Result<JobState, StoreError> {
+) -> Result<Option<JobState>, StoreError> {
     let dead = job.attempts >= job.max_attempts;
     let state = if dead {
         JobState::Dead
     } else {
         JobState::Queued
     };
-    let next = now.checked_add(backoff(job.attempts)).unwrap_or(now);
+    let wait = backoff(job.attempts);
+    let next = now.checked_add(wait + jitter(wait)).unwrap_or(now);
     let error: String = error.chars().take(2000).collect();
     let mut tx = db.begin().await?;
-    run!(&mut tx, |c| sqlx::query(
+    let n = run!(&mut tx, |c| sqlx::query(
         "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, locked_by = NULL,
             locked_until = NULL, updated_at = $4, finished_at = $5
           WHERE id = $6 AND state = 'running' AND locked_by = $7"
@@ -280,10 +303,11 @@ pub async fn fail(
     .await
     .map(|r| r.rows_affected()))?;
     tx.commit().await?;
-    Ok(state)
+    Ok((n == 1).then_some(state))
 }
 
-/// Extends the lease of a job still held by `worker`.
+/// Extends the lease of a job still held by `worker` (the worker calls it while a
+/// long handler runs). `false` when the lease was already taken over.
 pub async fn heartbeat(
     db: &Db,
     job: JobId,
@@ -323,6 +347,7 @@ pub async fn list(db: &Db, state: JobState, limit: u32) -> Result<Vec<Job>, Stor
     rows.into_iter().map(Job::try_from).collect()
 }
 
+/// One job by id, in whatever state.
 pub async fn get(db: &Db, id: JobId) -> Result<Option<Job>, StoreError> {
     let mut conn = db.conn().await?;
     let row: Option<JobRow> = run!(&mut conn, |c| sqlx::query_as(concat!(
@@ -336,7 +361,9 @@ pub async fn get(db: &Db, id: JobId) -> Result<Option<Job>, StoreError> {
     row.map(Job::try_from).transpose()
 }
 
-/// Puts a dead job back in the queue with fresh attempts (an operator's retry).
+/// Puts a dead job back in the queue with fresh attempts (an operator's retry);
+/// `false` when the job is not dead. Fails with [`StoreError::Duplicate`] when a
+/// pending job with the same dedupe key was queued since it died.
 pub async fn retry_dead(db: &Db, id: JobId, now: Timestamp) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
     let n = run!(&mut tx, |c| {
@@ -358,7 +385,8 @@ pub async fn retry_dead(db: &Db, id: JobId, now: Timestamp) -> Result<bool, Stor
 pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 type Handler = Arc<dyn Fn(Db, Job) -> JobFuture + Send + Sync>;
 
-/// Job kinds and the code that runs them.
+/// Job kinds and the code that runs them. A kind without a handler fails (and so
+/// ends up `dead`) rather than staying queued unnoticed.
 #[derive(Clone, Default)]
 pub struct Handlers {
     by_kind: HashMap<String, Handler>,
@@ -369,6 +397,7 @@ impl Handlers {
         Handlers::default()
     }
 
+    /// Runs `f` for jobs of `kind`; its `Err` becomes the job's last error.
     pub fn on<F, Fut>(mut self, kind: &str, f: F) -> Handlers
     where
         F: Fn(Db, Job) -> Fut + Send + Sync + 'static,
@@ -385,13 +414,20 @@ impl Handlers {
 /// How a worker behaves.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
+    /// Names the worker in `locked_by`; unique per running worker.
     pub id: String,
+    /// Jobs run at the same time.
     pub concurrency: usize,
+    /// How often to look for due jobs when there were none.
     pub poll: Duration,
+    /// How long a claim holds without a heartbeat; the worker renews it every
+    /// third of this while a handler runs. A dead worker's jobs wait this long.
     pub lease: Duration,
 }
 
 impl WorkerOptions {
+    /// A minute's lease, polling twice a second, and an id from the process id
+    /// and a random part.
     pub fn new(concurrency: usize) -> WorkerOptions {
         WorkerOptions {
             id: format!("worker-{}-{:08x}", std::process::id(), entropy() as u32),
@@ -402,7 +438,9 @@ impl WorkerOptions {
     }
 }
 
-/// Runs jobs until `stop` turns true, then waits for the jobs it is running.
+/// Runs jobs until `stop` turns true, then waits for the jobs it is running
+/// (graceful shutdown). Aborting the task instead stops its handlers at once and
+/// leaves their jobs to be claimed again when the lease runs out.
 pub async fn work(
     db: Db,
     handlers: Handlers,
@@ -418,7 +456,8 @@ pub async fn work(
         let free = opts.concurrency.saturating_sub(running.len());
         let mut claimed = 0;
         if free > 0 {
-            match claim(&db, &opts.id, Timestamp::now(), opts.lease, free as u32).await {
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            match claim(&db, &opts.id, Timestamp::now(), opts.lease, limit).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
@@ -443,35 +482,66 @@ pub async fn work(
 async fn run_one(db: Db, handlers: Handlers, opts: WorkerOptions, job: Job) {
     let Some(handler) = handlers.by_kind.get(&job.kind).cloned() else {
         let msg = format!("no handler for job kind `{}`", job.kind);
-        let _ = fail(&db, &job, &opts.id, &msg, Timestamp::now()).await;
+        tracing::warn!(job = %job.id, "{msg}");
+        if let Err(e) = fail(&db, &job, &opts.id, &msg, Timestamp::now()).await {
+            tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");
+        }
         return;
     };
-    // The handler runs in its own task so a panic is caught as a failure.
+    // The handler runs in its own task so a panic is caught as a failure; the
+    // guard stops it if this task is aborted, so a killed worker leaves nothing
+    // running that could race the worker who takes the job over.
     let mut task = tokio::spawn(handler(db.clone(), job.clone()));
-    let beat = opts.lease / 3;
+    let _stop_handler = AbortOnDrop(task.abort_handle());
+    let beat = (opts.lease / 3).max(Duration::from_millis(10));
+    let mut held = true;
     let outcome = loop {
         tokio::select! {
             r = &mut task => break r,
             _ = tokio::time::sleep(beat) => {
-                let _ = heartbeat(&db, job.id, &opts.id, Timestamp::now(), opts.lease).await;
+                match heartbeat(&db, job.id, &opts.id, Timestamp::now(), opts.lease).await {
+                    Ok(true) => {}
+                    Ok(false) if held => {
+                        held = false;
+                        tracing::warn!(job = %job.id, "lost the job's lease; another worker may run it");
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(job = %job.id, error = %e, "cannot renew the job's lease"),
+                }
             }
         }
     };
     let now = Timestamp::now();
-    let result = match outcome {
-        Ok(Ok(())) => complete(&db, &job, &opts.id, now).await.map(|_| ()),
-        Ok(Err(msg)) => fail(&db, &job, &opts.id, &msg, now).await.map(|_| ()),
-        Err(join) => fail(
-            &db,
-            &job,
-            &opts.id,
-            &format!("the job panicked: {join}"),
-            now,
-        )
-        .await
-        .map(|_| ()),
+    let recorded = match outcome {
+        Ok(Ok(())) => complete(&db, &job, &opts.id, now).await,
+        Ok(Err(msg)) => {
+            tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %msg, "job failed");
+            fail(&db, &job, &opts.id, &msg, now)
+                .await
+                .map(|s| s.is_some())
+        }
+        Err(join) => {
+            let msg = format!("the job panicked: {join}");
+            tracing::warn!(job = %job.id, kind = %job.kind, error = %msg, "job panicked");
+            fail(&db, &job, &opts.id, &msg, now)
+                .await
+                .map(|s| s.is_some())
+        }
     };
-    if let Err(e) = result {
-        tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(job = %job.id, "the job's lease had passed to another worker; outcome not recorded");
+        }
+        Err(e) => tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome"),
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

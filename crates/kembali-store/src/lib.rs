@@ -10,7 +10,7 @@ pub mod policies;
 pub mod returns;
 pub mod shops;
 
-pub use db::{Backend, Conn, ConnectOptions, Db, Executor, Tx};
+pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;
 
 /// Milliseconds since the epoch: how every time is stored, in both databases, so

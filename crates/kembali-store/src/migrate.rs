@@ -23,7 +23,11 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first. A test checks both folders hold exactly these.
-const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init"), migration!(2, "0002_jobs")];
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_init"),
+    migration!(2, "0002_jobs"),
+    migration!(3, "0003_intake_outbox_reporting"),
+];
 
 /// The file names this build knows, for the folder-consistency test.
 pub fn known_names() -> Vec<&'static str> {

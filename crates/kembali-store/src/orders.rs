@@ -9,7 +9,7 @@ use kembali_core::shop::Locale;
 use kembali_core::{Currency, CustomerId, Money, OrderId, ShopId};
 use sqlx::types::Json;
 
-use crate::db::Executor;
+use crate::db::Session;
 use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
 
 fn payment_str(p: PaymentMethod) -> &'static str {
@@ -28,7 +28,7 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> 
 
 /// Finds the shop's customer with this email, creating them on first sight.
 pub async fn ensure_customer(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     email: &str,
     name: &str,
@@ -67,7 +67,7 @@ pub async fn ensure_customer(
 /// Stores a new order with its lines and shipments. The order must be valid
 /// (`Order::validate`); a duplicate order number is a [`StoreError::Duplicate`].
 pub async fn insert(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     order: &Order,
     shipments: &[Shipment],
     now: jiff::Timestamp,
@@ -131,7 +131,7 @@ pub async fn insert(
 }
 
 pub async fn insert_shipment(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     s: &Shipment,
 ) -> Result<(), StoreError> {
@@ -250,7 +250,7 @@ macro_rules! order_columns {
 }
 
 async fn load(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     row: Option<OrderRow>,
 ) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
@@ -309,7 +309,7 @@ async fn load(
 
 /// The order with its lines and shipments, if it is this shop's.
 pub async fn get(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     id: OrderId,
 ) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
@@ -327,7 +327,7 @@ pub async fn get(
 
 /// The order the shopper knows by its number.
 pub async fn get_by_number(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     number: &str,
 ) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
@@ -345,7 +345,7 @@ pub async fn get_by_number(
 
 /// What the customer (known by email) did before: orders, returns, refused COD parcels.
 pub async fn customer_history(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     email: &str,
 ) -> Result<CustomerHistory, StoreError> {

@@ -4,13 +4,13 @@ use kembali_core::ShopId;
 use kembali_core::policy::PolicyDocument;
 use sqlx::types::Json;
 
-use crate::db::Executor;
+use crate::db::Session;
 use crate::{StoreError, millis, run};
 
 /// The newest version of the shop's policy; a shop without one gets the defaults
 /// saved as version 1 on its first save.
 pub async fn current(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
 ) -> Result<Option<(i64, PolicyDocument)>, StoreError> {
     let row: Option<(i64, Json<PolicyDocument>)> = run!(ex, |c| {
@@ -26,7 +26,7 @@ pub async fn current(
 
 /// A past version, to reproduce a decision made under it.
 pub async fn version(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     version: i64,
 ) -> Result<Option<PolicyDocument>, StoreError> {
@@ -42,7 +42,7 @@ pub async fn version(
 
 /// Saves a new version (the document must be valid) and returns its number.
 pub async fn save(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     doc: &PolicyDocument,
     now: jiff::Timestamp,

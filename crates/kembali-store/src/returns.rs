@@ -14,13 +14,13 @@ use kembali_core::shop::Shop;
 use kembali_core::{EventId, LineId, OrderId, ReturnId, ReturnItemId, ShopId};
 use sqlx::types::Json;
 
-use crate::db::{Backend, Db, Executor, Tx};
+use crate::db::{Backend, Db, Session, Tx};
 use crate::jobs::{self, Job, NewJob};
 use crate::{StoreError, corrupt, entropy, from_millis, millis, orders, policies, run, shops};
 
 /// Units of each line of the order held by returns that still hold them.
 pub async fn held_quantities(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     order: OrderId,
 ) -> Result<HashMap<LineId, u32>, StoreError> {
@@ -58,7 +58,7 @@ pub struct Context {
 
 /// Loads the order and what its decisions depend on; `None` if there is no such order.
 pub async fn context(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     order: OrderId,
 ) -> Result<Option<Context>, StoreError> {
@@ -370,7 +370,7 @@ fn bad(what: &str, v: &str) -> StoreError {
 
 /// The return with its items, if it is this shop's.
 pub async fn get(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     id: ReturnId,
 ) -> Result<Option<Return>, StoreError> {
@@ -437,7 +437,7 @@ pub async fn get(
 
 /// The stored facts of each item, in item order, to reproduce its decision.
 pub async fn item_facts(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     id: ReturnId,
 ) -> Result<Vec<Facts>, StoreError> {
@@ -462,7 +462,7 @@ struct EventRow {
 
 /// The return's timeline, oldest first.
 pub async fn events(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     id: ReturnId,
 ) -> Result<Vec<Event>, StoreError> {

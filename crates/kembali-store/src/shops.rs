@@ -4,7 +4,7 @@ use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{ApiKeyId, ShopId};
 use sha2::{Digest, Sha256};
 
-use crate::db::Executor;
+use crate::db::Session;
 use crate::{StoreError, corrupt, entropy, millis, run};
 
 #[derive(sqlx::FromRow)]
@@ -42,7 +42,7 @@ macro_rules! shop_columns {
 }
 
 pub async fn insert(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: &Shop,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
@@ -69,7 +69,7 @@ pub async fn insert(
 
 /// Creates the shop with its first return policy (version 1).
 pub async fn create(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: &Shop,
     policy: &kembali_core::policy::PolicyDocument,
     now: jiff::Timestamp,
@@ -79,7 +79,7 @@ pub async fn create(
     Ok(())
 }
 
-pub async fn get(ex: &mut impl Executor, id: ShopId) -> Result<Shop, StoreError> {
+pub async fn get(ex: &mut impl Session, id: ShopId) -> Result<Shop, StoreError> {
     let row: ShopRow = run!(ex, |c| sqlx::query_as(concat!(
         "SELECT ",
         shop_columns!(),
@@ -91,7 +91,7 @@ pub async fn get(ex: &mut impl Executor, id: ShopId) -> Result<Shop, StoreError>
     row.try_into()
 }
 
-pub async fn get_by_slug(ex: &mut impl Executor, slug: &str) -> Result<Shop, StoreError> {
+pub async fn get_by_slug(ex: &mut impl Session, slug: &str) -> Result<Shop, StoreError> {
     let row: ShopRow = run!(ex, |c| sqlx::query_as(concat!(
         "SELECT ",
         shop_columns!(),
@@ -105,7 +105,7 @@ pub async fn get_by_slug(ex: &mut impl Executor, slug: &str) -> Result<Shop, Sto
 
 /// Takes the shop's next readable return number. The row lock this takes on
 /// PostgreSQL also serialises return creation within a shop.
-pub async fn next_return_seq(ex: &mut impl Executor, shop: ShopId) -> Result<i64, StoreError> {
+pub async fn next_return_seq(ex: &mut impl Session, shop: ShopId) -> Result<i64, StoreError> {
     let n: i64 = run!(ex, |c| sqlx::query_scalar(
         "UPDATE shops SET return_seq = return_seq + 1 WHERE id = $1 RETURNING return_seq"
     )
@@ -128,7 +128,7 @@ fn hash_secret(secret: &str) -> String {
 }
 
 pub async fn create_api_key(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     shop: ShopId,
     name: &str,
     now: jiff::Timestamp,
@@ -159,7 +159,7 @@ pub async fn create_api_key(
 
 /// The shop and key a bearer secret belongs to, if it is a live key.
 pub async fn authenticate(
-    ex: &mut impl Executor,
+    ex: &mut impl Session,
     secret: &str,
 ) -> Result<Option<(ShopId, ApiKeyId)>, StoreError> {
     if !secret.starts_with("kb_") || secret.len() > 100 {

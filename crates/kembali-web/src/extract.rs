@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use kembali_core::shop::Shop;
 use kembali_core::{ApiKeyId, returns::Actor};
 use kembali_store::idempotency::{self, Stored};
-use kembali_store::{Executor, Tx, shops};
+use kembali_store::{Session, Tx, shops};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -35,11 +35,13 @@ impl FromRequestParts<AppState> for Auth {
         let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into())
         })?;
+        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`.
         let secret = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+            .map(|(_, key)| key.trim())
             .ok_or_else(|| {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into())
             })?;
@@ -133,6 +135,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
             }
         })?;
         let value = serde_json::from_slice(&bytes).map_err(json_error)?;
+        reject_nul(&bytes)?;
         let idempotency = key.map(|key| {
             let mut h = Sha256::new();
             h.update(fingerprint.as_bytes());
@@ -143,6 +146,65 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
         });
         Ok(Body { value, idempotency })
     }
+}
+
+/// Refuses a body whose strings hold U+0000: PostgreSQL cannot store it in text
+/// or JSON columns, and no field of ours has a use for it.
+fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
+    // Only a `\u0000` escape can put a NUL in a JSON string; most bodies have none.
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    fn find(v: &serde_json::Value, path: &mut String) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().enumerate().any(|(i, x)| {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                let found = find(x, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            serde_json::Value::Object(m) => m.iter().any(|(k, x)| {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&k.replace('\0', ""));
+                let found = k.contains('\0') || find(x, path);
+                if !found {
+                    path.truncate(len);
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(json_error)?;
+    let mut path = String::new();
+    if find(&value, &mut path) {
+        if path.is_empty() {
+            path.push_str("body");
+        }
+        return Err(ApiError::invalid(
+            path,
+            "must not contain the NUL character (U+0000)",
+        ));
+    }
+    Ok(())
+}
+
+/// The current time at the precision the database keeps (milliseconds), so an
+/// answer shows exactly what a later read returns.
+pub fn now() -> jiff::Timestamp {
+    to_millis(jiff::Timestamp::now())
+}
+
+/// `t` truncated to whole milliseconds, the precision times are stored at.
+pub fn to_millis(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
 }
 
 /// Runs a write with Idempotency-Key semantics: a retry gets the first response,
@@ -232,6 +294,6 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiErro
 }
 
 /// Reads a connection for reads scoped to the shop in `auth`.
-pub async fn read_conn(state: &AppState) -> Result<impl Executor, ApiError> {
+pub async fn read_conn(state: &AppState) -> Result<impl Session, ApiError> {
     Ok(state.db.conn().await?)
 }

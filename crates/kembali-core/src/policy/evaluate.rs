@@ -175,8 +175,11 @@ fn days_between(from: Timestamp, to: Timestamp, tz: &TimeZone) -> i64 {
 /// The last day of a window of `days` from `start`, and the first instant after it.
 fn window_end(start: Timestamp, days: u32, tz: &TimeZone) -> (Date, Timestamp) {
     let first = local_date(start, tz);
-    let last = first
-        .checked_add(i64::from(days).days())
+    // `days` comes from the document unchecked: past jiff's span limit it is simply
+    // "forever", never a panic.
+    let last = jiff::Span::new()
+        .try_days(i64::from(days))
+        .and_then(|span| first.checked_add(span))
         .unwrap_or(Date::MAX);
     let after = last
         .checked_add(1.day())
@@ -451,6 +454,17 @@ pub fn evaluate(
     // The window.
     let start = match draft.window_from {
         WindowStart::Delivery => facts.delivered_at,
+        // A delivered parcel was shipped by the time it arrived: with no shipping time
+        // on record the window counts from delivery instead of never closing.
+        WindowStart::Fulfillment if facts.first_shipped_at.is_none() => {
+            if facts.delivered_at.is_some() {
+                trace.push(TraceStep {
+                    source: "window".into(),
+                    set: vec!["no shipping time known: counted from delivery".into()],
+                });
+            }
+            facts.delivered_at
+        }
         WindowStart::Fulfillment => facts.first_shipped_at,
         WindowStart::Order => Some(facts.placed_at),
     };

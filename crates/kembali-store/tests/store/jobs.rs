@@ -108,19 +108,26 @@ async fn failures_back_off_then_die_and_can_be_retried(t: &TestDb) {
             .await
             .expect("fail");
         let stored = jobs::get(&t.db, id).await.expect("get").expect("job");
+        assert_eq!(stored.attempts, attempt);
         if attempt < 3 {
-            assert_eq!(state, JobState::Queued);
-            assert_eq!(stored.run_at, now + jobs::backoff(attempt));
+            assert_eq!(state, Some(JobState::Queued));
+            assert_eq!(stored.state, JobState::Queued);
+            assert_eq!(stored.last_error, Some(format!("boom {attempt}")));
+            // The back-off, plus at most a tenth of it as jitter.
+            let base = jobs::backoff(attempt);
+            let wait = stored.run_at.duration_since(now);
+            assert!(wait >= base && wait <= base + base / 10, "{wait:?}");
             // Not due again before the back-off has passed.
+            let just_before = stored.run_at - SignedDuration::from_millis(1);
             assert!(
-                jobs::claim(&t.db, "w", now, Duration::from_secs(30), 1)
+                jobs::claim(&t.db, "w", just_before, Duration::from_secs(30), 1)
                     .await
                     .expect("claim")
                     .is_empty()
             );
             now = stored.run_at;
         } else {
-            assert_eq!(state, JobState::Dead);
+            assert_eq!(state, Some(JobState::Dead));
             assert_eq!(stored.state, JobState::Dead);
             assert_eq!(stored.last_error.as_deref(), Some("boom 3"));
         }
@@ -175,9 +182,18 @@ async fn an_expired_lease_passes_the_job_on(t: &TestDb) {
             .await
             .expect("complete")
     );
-    jobs::fail(&t.db, &first[0], "old", "late", later)
-        .await
-        .expect("fail");
+    assert_eq!(
+        jobs::fail(&t.db, &first[0], "old", "late", later)
+            .await
+            .expect("fail"),
+        None
+    );
+    // Nor keep it alive: the lease is the new worker's.
+    assert!(
+        !jobs::heartbeat(&t.db, first[0].id, "old", later, Duration::from_secs(10))
+            .await
+            .expect("heartbeat")
+    );
     assert_eq!(
         jobs::get(&t.db, second[0].id)
             .await
@@ -279,6 +295,15 @@ async fn two_workers_run_each_job_once(t: &TestDb) {
 }
 crate::both!(two_workers, super::two_workers_run_each_job_once);
 
+/// Says when the value (and the future holding it) is dropped.
+struct SignalOnDrop(watch::Sender<bool>);
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
+}
+
 async fn a_killed_worker_s_job_is_picked_up_again(t: &TestDb) {
     let now = now();
     let mut tx = t.db.begin().await.expect("tx");
@@ -290,9 +315,12 @@ async fn a_killed_worker_s_job_is_picked_up_again(t: &TestDb) {
 
     // The first worker's handler never returns; then the worker is killed.
     let (started_tx, mut started) = watch::channel(false);
+    let (dropped_tx, mut dropped) = watch::channel(false);
     let first = Handlers::new().on("stuck-once", move |_db, _job| {
         let started_tx = started_tx.clone();
+        let on_drop = SignalOnDrop(dropped_tx.clone());
         async move {
+            let _on_drop = on_drop;
             let _ = started_tx.send(true);
             std::future::pending::<()>().await;
             Ok(())
@@ -307,6 +335,11 @@ async fn a_killed_worker_s_job_is_picked_up_again(t: &TestDb) {
     started.wait_for(|s| *s).await.expect("started");
     doomed.abort(); // killed mid-job: no completion, no failure, no more heartbeats
     let _ = doomed.await;
+    // Its handler dies with it rather than running on unleased beside the rescuer.
+    tokio::time::timeout(Duration::from_secs(5), dropped.wait_for(|d| *d))
+        .await
+        .expect("the killed worker's handler was stopped")
+        .expect("signal");
     assert_eq!(
         jobs::get(&t.db, id).await.expect("get").expect("job").state,
         JobState::Running

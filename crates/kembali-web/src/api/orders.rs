@@ -21,7 +21,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ExplanationView, Problem};
-use crate::extract::{Auth, Body, once, path_id};
+use crate::extract::{Auth, Body, once, path_id, to_millis};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -137,7 +137,7 @@ async fn create_order(
     auth: Auth,
     body: Body<NewOrder>,
 ) -> Result<Response, ApiError> {
-    let now = Timestamp::now();
+    let now = crate::extract::now();
     let shop = &auth.shop;
     let input = body.value;
     let currency = input.currency;
@@ -182,14 +182,15 @@ async fn create_order(
             carrier: s.carrier.clone(),
             tracking_number: s.tracking_number.clone(),
             status: s.status,
-            shipped_at: s.shipped_at,
-            delivered_at: s.delivered_at,
-            promised_by: s.promised_by,
+            // Stored to the millisecond: the answer shows what a read will.
+            shipped_at: s.shipped_at.map(to_millis),
+            delivered_at: s.delivered_at.map(to_millis),
+            promised_by: s.promised_by.map(to_millis),
             lines: slines,
         });
     }
     let locale = input.locale.unwrap_or(shop.default_locale);
-    let mut order = Order {
+    let order = Order {
         id: order_id,
         shop_id: shop.id,
         number: input.number.trim().to_owned(),
@@ -197,7 +198,7 @@ async fn create_order(
         email: input.email.trim().to_lowercase(),
         locale,
         currency,
-        placed_at: input.placed_at,
+        placed_at: to_millis(input.placed_at),
         payment_method: input.payment_method,
         taxes_included: input.taxes_included,
         shipping_address: input.shipping_address,
@@ -209,26 +210,47 @@ async fn create_order(
         .validate(&shipments)
         .map_err(|e| ApiError::invalid(e.field, e.message))?;
     let name = input.customer_name.unwrap_or_default();
-    once(&state, &auth, body.idempotency.as_ref(), async |tx| {
-        let customer =
-            orders::ensure_customer(tx, shop.id, &order.email, &name, locale, now).await?;
-        order.customer_id = Some(customer);
-        orders::insert(tx, &order, &shipments, now)
-            .await
-            .map_err(|e| match e {
-                StoreError::Duplicate { .. } => ApiError::Conflict(format!(
-                    "order {} already exists in this shop",
-                    order.number
-                )),
-                other => other.into(),
-            })?;
-        let view = OrderView {
-            order: order.clone(),
-            shipments: shipments.clone(),
-        };
-        Ok((StatusCode::CREATED, to_json(&view)?))
-    })
-    .await
+    // Two first orders of one new shopper at once both try to create the
+    // customer; the one that loses that race tries again and finds them.
+    let raced = std::sync::atomic::AtomicBool::new(false);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let order = order.clone();
+        let result = once(&state, &auth, body.idempotency.as_ref(), async |tx| {
+            let mut order = order;
+            let customer = orders::ensure_customer(tx, shop.id, &order.email, &name, locale, now)
+                .await
+                .inspect_err(|e| {
+                    if matches!(e, StoreError::Duplicate { .. }) {
+                        raced.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })?;
+            order.customer_id = Some(customer);
+            orders::insert(tx, &order, &shipments, now)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Duplicate { .. } => ApiError::Conflict(format!(
+                        "order {} already exists in this shop",
+                        order.number
+                    )),
+                    other => other.into(),
+                })?;
+            let view = OrderView {
+                order,
+                shipments: shipments.clone(),
+            };
+            Ok((StatusCode::CREATED, to_json(&view)?))
+        })
+        .await;
+        if result.is_err()
+            && attempts < 3
+            && raced.swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            continue;
+        }
+        return result;
+    }
 }
 
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError> {

@@ -4,7 +4,6 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
 use kembali_core::returns::{
     Command, Event, ItemInspection, ItemReceipt, ItemResolution, Resolution, Return, ReturnMethod,
     ReturnReason,
@@ -66,6 +65,9 @@ pub struct ReturnView {
 
 const MAX_ITEMS: usize = 100;
 const MAX_TEXT: usize = 2000;
+/// No order line has more units (see `Order::validate`); it also keeps the sums
+/// of a request's quantities far from overflowing.
+const MAX_QUANTITY: u32 = 100_000;
 
 #[utoipa::path(post, path = "/returns", tag = "returns",
     request_body = NewReturnRequest,
@@ -101,6 +103,12 @@ async fn create_return(
                 format!("at most {MAX_TEXT} characters"),
             ));
         }
+        if i.quantity > MAX_QUANTITY {
+            return Err(ApiError::invalid(
+                format!("items[{n}].quantity"),
+                format!("at most {MAX_QUANTITY} units"),
+            ));
+        }
         if i.photos.len() > 10 {
             return Err(ApiError::invalid(
                 format!("items[{n}].photos"),
@@ -120,7 +128,7 @@ async fn create_return(
             resolution: i.resolution,
         })
         .collect();
-    let now = Timestamp::now();
+    let now = crate::extract::now();
     once(&state, &auth, body.idempotency.as_ref(), async |tx| {
         let (ret, timeline) = returns::open(
             tx,
@@ -202,7 +210,7 @@ async fn act(
 ) -> Result<Response, ApiError> {
     let id: ReturnId = path_id(&return_id, "return")?;
     let expected = expected_version(&headers, version)?;
-    let now = Timestamp::now();
+    let now = crate::extract::now();
     once(&state, &auth, idem, async |tx| {
         let (ret, _event) =
             returns::transition(tx, auth.shop.id, id, expected, &cmd, &auth.actor(), now).await?;

@@ -4,3 +4,11 @@ mod support;
 
 mod contract;
 mod smoke;
+
+mod eligibility;
+mod fixtures;
+mod idempotency;
+mod isolation;
+mod openapi;
+mod orders;
+mod returns;

@@ -210,3 +210,79 @@ macro_rules! both {
         }
     };
 }
+
+/// Asserts that `r` is an RFC 9457 problem document with this status and
+/// `urn:kembali:problem:<slug>` type, and a non-empty `detail`.
+#[track_caller]
+pub fn assert_problem(r: &Reply, status: u16, slug: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(
+        r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/problem+json"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["type"],
+        format!("urn:kembali:problem:{slug}"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["status"], status, "{}", r.body);
+    assert!(
+        r.body["title"].as_str().is_some_and(|t| !t.is_empty()),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{}",
+        r.body
+    );
+}
+
+impl TestApp {
+    /// Creates another shop (with the default policy) and returns its API key.
+    pub async fn other_shop(&self, slug: &str) -> String {
+        let now = Timestamp::now();
+        let shop = Shop {
+            id: ShopId::new(now, kembali_store::entropy()),
+            slug: slug.into(),
+            name: format!("Shop {slug}"),
+            currency: Currency::EUR,
+            time_zone: "Europe/Dublin".into(),
+            default_locale: Locale::En,
+            country: Country::try_from("IE".to_owned()).expect("country"),
+            return_prefix: "X-".into(),
+        };
+        let mut tx = self.db.begin().await.expect("tx");
+        shops::create(&mut tx, &shop, &PolicyDocument::default(), now)
+            .await
+            .expect("shop");
+        let key = shops::create_api_key(&mut tx, shop.id, slug, now)
+            .await
+            .expect("key");
+        tx.commit().await.expect("commit");
+        key.secret
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path)).bearer_auth(key))
+            .await
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: &Value) -> Reply {
+        self.send(self.client.post(self.url(path)).bearer_auth(key).json(body))
+            .await
+    }
+
+    /// Orders and returns this shop holds for the customer `email`, read
+    /// straight from the database.
+    pub async fn counts(&self, email: &str) -> (u32, u32) {
+        let mut conn = self.db.conn().await.expect("conn");
+        let h = kembali_store::orders::customer_history(&mut conn, self.shop.id, email)
+            .await
+            .expect("history");
+        (h.orders, h.returns)
+    }
+}

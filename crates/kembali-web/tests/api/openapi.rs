@@ -1,0 +1,243 @@
+//! The OpenAPI document describes the API that is served, and the health and
+//! fallback routes answer as documented.
+
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, assert_problem};
+
+const OPERATIONS: [(&str, &str); 12] = [
+    ("/orders", "post"),
+    ("/orders/{order_id}", "get"),
+    ("/orders/{order_id}/eligibility", "get"),
+    ("/returns", "post"),
+    ("/returns/{return_id}", "get"),
+    ("/returns/{return_id}/approve", "post"),
+    ("/returns/{return_id}/reject", "post"),
+    ("/returns/{return_id}/mark-in-transit", "post"),
+    ("/returns/{return_id}/receive", "post"),
+    ("/returns/{return_id}/inspect", "post"),
+    ("/returns/{return_id}/resolve", "post"),
+    ("/returns/{return_id}/cancel", "post"),
+];
+
+fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push(r),
+                    _ => refs(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+async fn the_document_describes_the_api(app: &TestApp) {
+    // Public: no key needed.
+    let r = app
+        .send(app.client.get(app.url("/api/v1/openapi.json")))
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
+    let doc = &r.body;
+    let version = doc["openapi"].as_str().expect("openapi");
+    assert!(version.starts_with("3.1."), "{version}");
+    assert_eq!(doc["info"]["title"], "Kembali API");
+    assert!(doc["info"]["version"].is_string());
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in OPERATIONS {
+        let op = paths
+            .get(path)
+            .and_then(|p| p.get(method))
+            .unwrap_or_else(|| panic!("{method} {path} is not documented"));
+        // Each names the key it needs and the problem documents it answers with.
+        assert_eq!(op["security"], json!([{"api_key": []}]), "{method} {path}");
+        let responses = op["responses"].as_object().expect("responses");
+        assert!(
+            responses.keys().any(|c| c.starts_with('2')),
+            "{method} {path}: no success response"
+        );
+        let problem_refs: Vec<&str> = responses
+            .iter()
+            .filter(|(c, _)| c.starts_with('4'))
+            .map(|(_, r)| {
+                r.pointer("/content/application~1json/schema/$ref")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            })
+            .collect();
+        assert!(
+            !problem_refs.is_empty(),
+            "{method} {path}: no error response"
+        );
+        assert!(
+            problem_refs
+                .iter()
+                .all(|r| *r == "#/components/schemas/Problem"),
+            "{method} {path}: {problem_refs:?}"
+        );
+        if path.contains('{') {
+            let name = &path[path.find('{').expect("{") + 1..path.find('}').expect("}")];
+            assert!(
+                op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path")),
+                "{method} {path}: path parameter {name} undocumented"
+            );
+        }
+        if method == "post" {
+            assert!(op["requestBody"].is_object(), "{method} {path}: no body");
+            assert!(
+                op["parameters"].as_array().is_some_and(|ps| ps
+                    .iter()
+                    .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")),
+                "{method} {path}: Idempotency-Key undocumented"
+            );
+        }
+    }
+    // Only the documented methods exist on these paths.
+    assert!(paths["/orders"].get("get").is_none());
+    assert!(paths["/returns/{return_id}"].get("post").is_none());
+
+    let scheme = &doc["components"]["securitySchemes"]["api_key"];
+    assert_eq!(scheme["type"], "http");
+    assert_eq!(scheme["scheme"], "bearer");
+
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let problem = &schemas["Problem"];
+    for field in [
+        "type",
+        "title",
+        "status",
+        "detail",
+        "errors",
+        "explanations",
+    ] {
+        assert!(
+            problem["properties"].get(field).is_some(),
+            "Problem.{field} missing: {problem}"
+        );
+    }
+    let required: Vec<&str> = problem["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for field in ["type", "title", "status", "detail"] {
+        assert!(required.contains(&field), "Problem.{field} not required");
+    }
+    for name in [
+        "FieldError",
+        "NewOrder",
+        "OrderView",
+        "EligibilityView",
+        "NewReturnRequest",
+        "ReturnView",
+        "Decision",
+        "Explanation",
+        "Money",
+    ] {
+        assert!(schemas.contains_key(name), "schema {name} missing");
+    }
+    // Every reference points at something that exists.
+    let mut all = Vec::new();
+    refs(doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external ref {r}"));
+        assert!(doc.pointer(pointer).is_some(), "dangling $ref {r}");
+    }
+
+    // Every documented operation is routed: it never reaches the fallback.
+    for (path, method) in OPERATIONS {
+        let url = app.url(&format!(
+            "/api/v1{}",
+            path.replace("{order_id}", "ord_01jd4x7v8k2m3n4p5q6r7s8t9v")
+                .replace("{return_id}", "ret_01jd4x7v8k2m3n4p5q6r7s8t9v")
+        ));
+        let req = match method {
+            "get" => app.client.get(url),
+            _ => app.client.post(url).json(&json!({})),
+        };
+        let r = app.send(req.bearer_auth(&app.key)).await;
+        assert_ne!(r.status, 405, "{method} {path}");
+        assert_ne!(
+            r.body["detail"], "there is nothing at this address",
+            "{method} {path} is documented but not served"
+        );
+    }
+}
+crate::both!(document, super::the_document_describes_the_api);
+
+async fn health_and_fallbacks(app: &TestApp) {
+    let h = app.send(app.client.get(app.url("/healthz"))).await;
+    assert_eq!((h.status, h.body.clone()), (200, json!("ok")));
+    let r = app.send(app.client.get(app.url("/readyz"))).await;
+    assert_eq!((r.status, r.body.clone()), (200, json!("ready")));
+
+    for path in [
+        "/",
+        "/nothing",
+        "/api/v1",
+        "/api/v1/",
+        "/api/v2/orders",
+        "/api/v1/orders/ord_01jd4x7v8k2m3n4p5q6r7s8t9v/lines",
+        "/api/v1/returns/ret_01jd4x7v8k2m3n4p5q6r7s8t9v/explode",
+    ] {
+        // With or without a key: not found, as a problem document.
+        assert_problem(
+            &app.send(app.client.get(app.url(path))).await,
+            404,
+            "not-found",
+        );
+        assert_problem(&app.get(path).await, 404, "not-found");
+        assert_problem(&app.post(path, &json!({})).await, 404, "not-found");
+    }
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/api/v1/orders"),
+        (reqwest::Method::GET, "/api/v1/orders"),
+        (
+            reqwest::Method::PUT,
+            "/api/v1/orders/ord_01jd4x7v8k2m3n4p5q6r7s8t9v",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/v1/returns/ret_01jd4x7v8k2m3n4p5q6r7s8t9v/approve",
+        ),
+        (reqwest::Method::POST, "/healthz"),
+    ] {
+        let r = app
+            .send(
+                app.client
+                    .request(method.clone(), app.url(path))
+                    .bearer_auth(&app.key),
+            )
+            .await;
+        assert_problem(&r, 405, "method-not-allowed");
+        // RFC 9110 §15.5.6: a 405 says which methods the address takes.
+        let allow = r
+            .headers
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{method} {path}: no Allow header"));
+        assert!(!allow.is_empty(), "{method} {path}");
+        assert!(
+            !allow.contains(method.as_str()),
+            "{method} {path}: Allow: {allow}"
+        );
+    }
+}
+crate::both!(fallbacks, super::health_and_fallbacks);
