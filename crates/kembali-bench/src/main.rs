@@ -16,7 +16,9 @@ use kembali_core::policy::PolicyDocument;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
-use kembali_store::returns::{self, OpenItem};
+use kembali_app::App;
+use kembali_app::eligibility::{self, Question};
+use kembali_app::returns::{ItemRequest, ReturnRequest};
 use kembali_store::{ConnectOptions, Db, orders, shops};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -270,7 +272,12 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
                     &country,
                     now,
                 );
-                orders::insert(&mut tx, &order, &shipments, now).await?;
+                let origin = orders::Origin {
+                    source: kembali_app::orders::API_SOURCE.to_owned(),
+                    external_id: order.number.clone(),
+                    updated_at: None,
+                };
+                orders::insert(&mut tx, &order, &shipments, &origin, now).await?;
                 ids.push((n, order.id, order.lines[0].id));
                 if (i + 1) % batch == 0 {
                     tx.commit().await?;
@@ -430,51 +437,31 @@ async fn lookups(
 }
 
 async fn lookup(s: &Dataset, order: OrderId) -> Result<(), String> {
-    let mut conn = s.db.conn().await.map_err(|e| e.to_string())?;
-    let ctx = returns::context(&mut conn, s.shop.id, order)
+    let app = App::new(s.db.clone());
+    eligibility::eligibility(&app, &s.shop, order, &Question::default())
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("no such order")?;
-    drop(conn);
-    let now = Timestamp::now();
-    for l in &ctx.order.lines {
-        let probe = ctx
-            .facts(&s.shop, l.id, 1, None, 0, now)
-            .ok_or("line vanished")?;
-        let available = ctx
-            .decide(&probe)
-            .map_err(|e| e.to_string())?
-            .returnable_quantity
-            .max(1);
-        let facts = ctx
-            .facts(&s.shop, l.id, available, None, 0, now)
-            .ok_or("line vanished")?;
-        ctx.decide(&facts).map_err(|e| e.to_string())?;
-    }
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 
 async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), String> {
+    let app = App::new(s.db.clone());
     let mut tx = s.db.begin().await.map_err(|e| e.to_string())?;
-    let item = OpenItem {
-        line_id: line,
-        quantity: 1,
-        reason: ReturnReason::WrongSize,
-        comment: None,
-        photos: vec![],
-        resolution: Resolution::Refund,
+    let req = ReturnRequest {
+        order_id: order,
+        method: ReturnMethod::DropOff,
+        items: vec![ItemRequest {
+            line_id: line,
+            quantity: 1,
+            reason: ReturnReason::WrongSize,
+            comment: None,
+            photos: vec![],
+            resolution: Resolution::Refund,
+        }],
     };
-    returns::open(
-        &mut tx,
-        &s.shop,
-        order,
-        ReturnMethod::DropOff,
-        &[item],
-        Actor::System,
-        Timestamp::now(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    kembali_app::returns::open(&app, &mut tx, &s.shop, &req, Actor::System)
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())
 }
 
@@ -555,7 +542,9 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let state = kembali_web::AppState { db: ds.db.clone() };
+    let state = kembali_web::AppState {
+        app: App::new(ds.db.clone()),
+    };
     let server = tokio::spawn(async move {
         kembali_web::serve(listener, state, async move {
             let _ = stop_rx.await;

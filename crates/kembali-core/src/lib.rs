@@ -2,6 +2,7 @@
 //! policy engine. No I/O, no async, no SQL or HTTP types; time and randomness come
 //! in as arguments.
 
+pub mod clock;
 pub mod id;
 pub mod money;
 pub mod order;
@@ -9,5 +10,6 @@ pub mod policy;
 pub mod returns;
 pub mod shop;
 
+pub use clock::{Clock, IdSource};
 pub use id::*;
 pub use money::{Currency, Money, MoneyError};

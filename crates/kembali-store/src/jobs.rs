@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use kembali_core::{JobId, ShopId};
+use kembali_core::{Clock, JobId, ShopId};
 use sqlx::types::Json;
 use tokio::sync::watch;
 
@@ -266,6 +266,33 @@ fn jitter(base: SignedDuration) -> SignedDuration {
     SignedDuration::from_millis(ms)
 }
 
+/// Why a handler did not finish its job, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// Try again after `after` (the default back-off when `None`), unless the
+    /// attempts are used up.
+    Retry {
+        error: String,
+        after: Option<SignedDuration>,
+    },
+    /// Trying again cannot help (a malformed payload): park the job as `dead`.
+    GiveUp(String),
+}
+
+impl From<String> for Failure {
+    fn from(error: String) -> Failure {
+        Failure::Retry { error, after: None }
+    }
+}
+
+impl Failure {
+    fn message(&self) -> &str {
+        match self {
+            Failure::Retry { error, .. } | Failure::GiveUp(error) => error,
+        }
+    }
+}
+
 /// Records a failed attempt: back to the queue after the back-off (with jitter),
 /// or `dead` once the attempts are used up, keeping `error` as the last error.
 /// Only if `worker` still holds the job: `None` when its lease was taken over,
@@ -277,15 +304,32 @@ pub async fn fail(
     error: &str,
     now: Timestamp,
 ) -> Result<Option<JobState>, StoreError> {
-    let dead = job.attempts >= job.max_attempts;
+    record_failure(db, job, worker, &Failure::from(error.to_owned()), now).await
+}
+
+/// Records a failed attempt as `failure` says: retried after its wait (with
+/// jitter), or `dead` when it gives up or the attempts are used up.
+pub async fn record_failure(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    failure: &Failure,
+    now: Timestamp,
+) -> Result<Option<JobState>, StoreError> {
+    let (dead, wait) = match failure {
+        Failure::GiveUp(_) => (true, SignedDuration::ZERO),
+        Failure::Retry { after, .. } => (
+            job.attempts >= job.max_attempts,
+            after.unwrap_or_else(|| backoff(job.attempts)),
+        ),
+    };
     let state = if dead {
         JobState::Dead
     } else {
         JobState::Queued
     };
-    let wait = backoff(job.attempts);
     let next = now.checked_add(wait + jitter(wait)).unwrap_or(now);
-    let error: String = error.chars().take(2000).collect();
+    let error: String = failure.message().chars().take(2000).collect();
     let mut tx = db.begin().await?;
     let n = run!(&mut tx, |c| sqlx::query(
         "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, locked_by = NULL,
@@ -347,6 +391,22 @@ pub async fn list(db: &Db, state: JobState, limit: u32) -> Result<Vec<Job>, Stor
     rows.into_iter().map(Job::try_from).collect()
 }
 
+/// Jobs that are due and not done at `now` (queued or running), and dead ones:
+/// what a test must find empty once the worker has caught up.
+pub async fn outstanding(db: &Db, now: Timestamp) -> Result<Vec<Job>, StoreError> {
+    let mut conn = db.conn().await?;
+    let rows: Vec<JobRow> = run!(&mut conn, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        job_columns!(),
+        " FROM jobs WHERE (state = 'queued' AND run_at <= $1) OR state IN ('running', 'dead')
+          ORDER BY run_at, id"
+    ))
+    .bind(millis(now))
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter().map(Job::try_from).collect()
+}
+
 /// One job by id, in whatever state.
 pub async fn get(db: &Db, id: JobId) -> Result<Option<Job>, StoreError> {
     let mut conn = db.conn().await?;
@@ -381,8 +441,9 @@ pub async fn retry_dead(db: &Db, id: JobId, now: Timestamp) -> Result<bool, Stor
     Ok(n == 1)
 }
 
-/// What a handler returns: `Err` is the message kept as the job's last error.
-pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// What a handler returns: `Err` says whether to retry, and is kept as the job's
+/// last error.
+pub type JobFuture = Pin<Box<dyn Future<Output = Result<(), Failure>> + Send>>;
 type Handler = Arc<dyn Fn(Db, Job) -> JobFuture + Send + Sync>;
 
 /// Job kinds and the code that runs them. A kind without a handler fails (and so
@@ -397,17 +458,27 @@ impl Handlers {
         Handlers::default()
     }
 
-    /// Runs `f` for jobs of `kind`; its `Err` becomes the job's last error.
-    pub fn on<F, Fut>(mut self, kind: &str, f: F) -> Handlers
+    /// Runs `f` for jobs of `kind`; its `Err` becomes the job's last error (a
+    /// plain `String` error is retried with the default back-off).
+    pub fn on<F, Fut, E>(mut self, kind: &str, f: F) -> Handlers
     where
         F: Fn(Db, Job) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), String>> + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Into<Failure> + 'static,
     {
         self.by_kind.insert(
             kind.to_owned(),
-            Arc::new(move |db, job| Box::pin(f(db, job))),
+            Arc::new(move |db, job| {
+                let fut = f(db, job);
+                Box::pin(async move { fut.await.map_err(Into::into) })
+            }),
         );
         self
+    }
+
+    /// The kinds that have a handler.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.by_kind.keys().map(String::as_str)
     }
 }
 
@@ -423,6 +494,8 @@ pub struct WorkerOptions {
     /// How long a claim holds without a heartbeat; the worker renews it every
     /// third of this while a handler runs. A dead worker's jobs wait this long.
     pub lease: Duration,
+    /// What decides which jobs are due; tests move it instead of waiting.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl WorkerOptions {
@@ -434,6 +507,7 @@ impl WorkerOptions {
             concurrency: concurrency.max(1),
             poll: Duration::from_millis(500),
             lease: Duration::from_secs(60),
+            clock: Arc::new(crate::SystemClock),
         }
     }
 }
@@ -457,7 +531,7 @@ pub async fn work(
         let mut claimed = 0;
         if free > 0 {
             let limit = u32::try_from(free).unwrap_or(u32::MAX);
-            match claim(&db, &opts.id, Timestamp::now(), opts.lease, limit).await {
+            match claim(&db, &opts.id, opts.clock.now(), opts.lease, limit).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
                     for job in jobs {
@@ -483,7 +557,8 @@ async fn run_one(db: Db, handlers: Handlers, opts: WorkerOptions, job: Job) {
     let Some(handler) = handlers.by_kind.get(&job.kind).cloned() else {
         let msg = format!("no handler for job kind `{}`", job.kind);
         tracing::warn!(job = %job.id, "{msg}");
-        if let Err(e) = fail(&db, &job, &opts.id, &msg, Timestamp::now()).await {
+        let failure = Failure::GiveUp(msg);
+        if let Err(e) = record_failure(&db, &job, &opts.id, &failure, opts.clock.now()).await {
             tracing::warn!(job = %job.id, error = %e, "cannot record the job's outcome");
         }
         return;
@@ -499,7 +574,7 @@ async fn run_one(db: Db, handlers: Handlers, opts: WorkerOptions, job: Job) {
         tokio::select! {
             r = &mut task => break r,
             _ = tokio::time::sleep(beat) => {
-                match heartbeat(&db, job.id, &opts.id, Timestamp::now(), opts.lease).await {
+                match heartbeat(&db, job.id, &opts.id, opts.clock.now(), opts.lease).await {
                     Ok(true) => {}
                     Ok(false) if held => {
                         held = false;
@@ -511,12 +586,12 @@ async fn run_one(db: Db, handlers: Handlers, opts: WorkerOptions, job: Job) {
             }
         }
     };
-    let now = Timestamp::now();
+    let now = opts.clock.now();
     let recorded = match outcome {
         Ok(Ok(())) => complete(&db, &job, &opts.id, now).await,
-        Ok(Err(msg)) => {
-            tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %msg, "job failed");
-            fail(&db, &job, &opts.id, &msg, now)
+        Ok(Err(failure)) => {
+            tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %failure.message(), "job failed");
+            record_failure(&db, &job, &opts.id, &failure, now)
                 .await
                 .map(|s| s.is_some())
         }

@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
 pub mod orders;
+pub mod outbox;
 pub mod policies;
 pub mod returns;
 pub mod shops;
@@ -40,6 +41,26 @@ pub fn entropy() -> u128 {
         b[..8].copy_from_slice(&n.to_le_bytes());
     }
     u128::from_le_bytes(b)
+}
+
+/// The system's clock: what runs in production.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl kembali_core::Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// The operating system's random source, through [`entropy`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsEntropy;
+
+impl kembali_core::IdSource for OsEntropy {
+    fn entropy(&self) -> u128 {
+        entropy()
+    }
 }
 
 /// Maps a parse failure of stored data to [`StoreError::Corrupt`].

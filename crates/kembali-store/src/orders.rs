@@ -26,7 +26,9 @@ fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> 
     serde_json::from_value(serde_json::Value::String(s.to_owned())).map_err(corrupt)
 }
 
-/// Finds the shop's customer with this email, creating them on first sight.
+/// Finds the shop's customer with this email, creating them on first sight. An
+/// upsert: two first orders of one new shopper at once both end with the same
+/// customer, on either database.
 pub async fn ensure_customer(
     ex: &mut impl Session,
     shop: ShopId,
@@ -36,32 +38,75 @@ pub async fn ensure_customer(
     now: jiff::Timestamp,
 ) -> Result<CustomerId, StoreError> {
     let email = email.trim().to_lowercase();
-    let existing: Option<String> = run!(ex, |c| sqlx::query_scalar(
+    let id = CustomerId::new(now, entropy());
+    run!(ex, |c| {
+        sqlx::query(
+            "INSERT INTO customers (shop_id, id, email, name, locale, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (shop_id, email) DO NOTHING",
+        )
+        .bind(shop.to_string())
+        .bind(id.to_string())
+        .bind(&email)
+        .bind(name)
+        .bind(locale.code())
+        .bind(millis(now))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    let found: String = run!(ex, |c| sqlx::query_scalar(
         "SELECT id FROM customers WHERE shop_id = $1 AND email = $2"
     )
     .bind(shop.to_string())
     .bind(&email)
-    .fetch_optional(&mut *c)
+    .fetch_one(&mut *c)
     .await)?;
-    if let Some(id) = existing {
-        return id.parse().map_err(corrupt);
-    }
-    let id = CustomerId::new(now, entropy());
-    run!(ex, |c| {
-        sqlx::query(
-        "INSERT INTO customers (shop_id, id, email, name, locale, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+    found.parse().map_err(corrupt)
+}
+
+/// Where an order came from: `api`, `csv`, or a platform source, with the
+/// platform's own id of the order and its last-change time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub source: String,
+    pub external_id: String,
+    pub updated_at: Option<jiff::Timestamp>,
+}
+
+/// The order a source's own id names, with the source's last-change time stored.
+pub async fn find_by_origin(
+    ex: &mut impl Session,
+    shop: ShopId,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<(OrderId, Option<jiff::Timestamp>)>, StoreError> {
+    let row: Option<(String, Option<i64>)> = run!(ex, |c| sqlx::query_as(
+        "SELECT id, source_updated_at FROM orders
+          WHERE shop_id = $1 AND source = $2 AND external_id = $3"
     )
     .bind(shop.to_string())
-    .bind(id.to_string())
-    .bind(&email)
-    .bind(name)
-    .bind(locale.code())
-    .bind(millis(now))
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
-    Ok(id)
+    .bind(source)
+    .bind(external_id)
+    .fetch_optional(&mut *c)
+    .await)?;
+    row.map(|(id, at)| Ok((id.parse().map_err(corrupt)?, at.map(from_millis))))
+        .transpose()
+}
+
+/// Locks the order row until the transaction ends (PostgreSQL; SQLite's single
+/// writer already serialises). `false` when there is no such order.
+pub async fn lock(ex: &mut impl Session, shop: ShopId, id: OrderId) -> Result<bool, StoreError> {
+    let sql = match ex.backend() {
+        crate::Backend::Postgres => "SELECT id FROM orders WHERE shop_id = $1 AND id = $2 FOR UPDATE",
+        crate::Backend::Sqlite => "SELECT id FROM orders WHERE shop_id = $1 AND id = $2",
+    };
+    let found: Option<String> = run!(ex, |c| sqlx::query_scalar(sql)
+        .bind(shop.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await)?;
+    Ok(found.is_some())
 }
 
 /// Stores a new order with its lines and shipments. The order must be valid
@@ -70,14 +115,16 @@ pub async fn insert(
     ex: &mut impl Session,
     order: &Order,
     shipments: &[Shipment],
+    origin: &Origin,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     let shop = order.shop_id.to_string();
     run!(ex, |c| {
         sqlx::query(
         "INSERT INTO orders (shop_id, id, number, customer_id, email, locale, currency, placed_at,
-            payment_method, taxes_included, shipping_address, shipping_paid, cheapest_shipping, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            payment_method, taxes_included, shipping_address, shipping_paid, cheapest_shipping, created_at,
+            source, external_id, source_updated_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14)"
     )
     .bind(&shop)
     .bind(order.id.to_string())
@@ -93,16 +140,76 @@ pub async fn insert(
     .bind(order.shipping_paid.amount)
     .bind(order.cheapest_shipping.amount)
     .bind(millis(now))
+    .bind(&origin.source)
+    .bind(&origin.external_id)
+    .bind(origin.updated_at.map(millis))
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
     })?;
+    save_lines(ex, order).await?;
+    for s in shipments {
+        save_shipment(ex, order.shop_id, s).await?;
+    }
+    Ok(())
+}
+
+/// Stores a changed order: its header, its lines (new ones added, known ones
+/// changed; none removed, since returns may name them) and its shipments.
+pub async fn update(
+    ex: &mut impl Session,
+    order: &Order,
+    shipments: &[Shipment],
+    origin: &Origin,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    run!(ex, |c| {
+        sqlx::query(
+            "UPDATE orders SET number = $3, customer_id = $4, email = $5, locale = $6,
+                payment_method = $7, taxes_included = $8, shipping_address = $9,
+                shipping_paid = $10, cheapest_shipping = $11, source_updated_at = $12,
+                updated_at = $13
+              WHERE shop_id = $1 AND id = $2",
+        )
+        .bind(order.shop_id.to_string())
+        .bind(order.id.to_string())
+        .bind(&order.number)
+        .bind(order.customer_id.map(|c| c.to_string()))
+        .bind(order.email.trim().to_lowercase())
+        .bind(order.locale.code())
+        .bind(payment_str(order.payment_method))
+        .bind(order.taxes_included)
+        .bind(Json(&order.shipping_address))
+        .bind(order.shipping_paid.amount)
+        .bind(order.cheapest_shipping.amount)
+        .bind(origin.updated_at.map(millis))
+        .bind(millis(now))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    save_lines(ex, order).await?;
+    for s in shipments {
+        save_shipment(ex, order.shop_id, s).await?;
+    }
+    Ok(())
+}
+
+/// Inserts or updates every line of `order` by its id.
+async fn save_lines(ex: &mut impl Session, order: &Order) -> Result<(), StoreError> {
+    let shop = order.shop_id.to_string();
     for (pos, l) in order.lines.iter().enumerate() {
         run!(ex, |c| {
             sqlx::query(
             "INSERT INTO order_lines (shop_id, id, order_id, position, product_id, variant_id, sku, title,
                 category, tags, final_sale, quantity, unit_price, discount, tax)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (shop_id, id) DO UPDATE SET position = excluded.position,
+                product_id = excluded.product_id, variant_id = excluded.variant_id,
+                sku = excluded.sku, title = excluded.title, category = excluded.category,
+                tags = excluded.tags, final_sale = excluded.final_sale,
+                quantity = excluded.quantity, unit_price = excluded.unit_price,
+                discount = excluded.discount, tax = excluded.tax"
         )
         .bind(&shop)
         .bind(l.id.to_string())
@@ -124,13 +231,11 @@ pub async fn insert(
     .map(|r| r.rows_affected())
         })?;
     }
-    for s in shipments {
-        insert_shipment(ex, order.shop_id, s).await?;
-    }
     Ok(())
 }
 
-pub async fn insert_shipment(
+/// Inserts or updates a shipment by its id.
+pub async fn save_shipment(
     ex: &mut impl Session,
     shop: ShopId,
     s: &Shipment,
@@ -139,7 +244,11 @@ pub async fn insert_shipment(
         sqlx::query(
         "INSERT INTO shipments (shop_id, id, order_id, carrier, tracking_number, status, shipped_at,
             delivered_at, promised_by, lines)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (shop_id, id) DO UPDATE SET carrier = excluded.carrier,
+            tracking_number = excluded.tracking_number, status = excluded.status,
+            shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,
+            promised_by = excluded.promised_by, lines = excluded.lines"
     )
     .bind(shop.to_string())
     .bind(s.id.to_string())

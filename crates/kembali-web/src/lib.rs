@@ -1,9 +1,13 @@
-//! Kembali's HTTP layer: the JSON API with its OpenAPI document, health
-//! endpoints, and the one mapping from errors to responses.
+//! Kembali's HTTP layer, split by audience: `api/` (JSON and problem documents),
+//! `portal/` (the shopper's pages), `desk/` (the merchant's pages) and `hooks/`
+//! (platform webhooks, raw bodies). Each renders its own errors; all of them call
+//! the application layer.
 
 pub mod api;
-pub mod error;
-pub mod extract;
+pub mod desk;
+pub mod hooks;
+pub mod page;
+pub mod portal;
 
 use std::time::Duration;
 
@@ -12,45 +16,34 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use kembali_store::Db;
-use tower_http::catch_panic::CatchPanicLayer;
+use kembali_app::App;
 use tower_http::trace::TraceLayer;
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 
 /// The most a request body may carry.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// What every handler shares: the database. Instances share nothing else.
+/// What every handler shares: the application. Instances share nothing else.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
+    pub app: App,
 }
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
-    let (api, openapi) = api::router();
-    let openapi_json = serde_json::to_string_pretty(&openapi).unwrap_or_default();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route(
-            "/api/v1/openapi.json",
-            get(move || {
-                let body = openapi_json.clone();
-                async move { ([("content-type", "application/json")], body) }
-            }),
-        )
-        .nest("/api/v1", api)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        .nest("/api/v1", api::router())
+        .nest("/portal", portal::router())
+        .nest("/desk", desk::router())
+        .nest("/hooks", hooks::router())
+        .merge(page::pages(Router::new()))
         .with_state(state)
         // Enforced by the body extractors, so an oversized body is our 413 problem.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(deadline))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Internal("a handler panicked".into()).into_response()
-        }))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -64,14 +57,6 @@ async fn deadline(req: axum::extract::Request, next: axum::middleware::Next) -> 
     }
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("there is nothing at this address".into())
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed("this address does not take this method".into())
-}
-
 /// The process is up.
 async fn healthz() -> &'static str {
     "ok"
@@ -79,7 +64,7 @@ async fn healthz() -> &'static str {
 
 /// The process can serve: the database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
+    match state.app.db.ping().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");

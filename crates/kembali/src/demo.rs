@@ -23,7 +23,8 @@ use kembali_core::returns::{
 };
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
-use kembali_store::returns::{self, OpenFailure, OpenItem};
+use kembali_app::returns::{ItemRequest, ReturnRequest};
+use kembali_app::{App, AppError, clock::ManualClock};
 use kembali_store::{Db, StoreError, Tx, orders, shops};
 
 pub struct DemoSummary {
@@ -1192,7 +1193,10 @@ enum Step {
 /// Tries to tell `story` with the order `o`: opens the return at a plausible time
 /// and moves it to the story's state. `None` when the order does not fit (nothing
 /// is written then); an error if the lifecycle refuses a step it was expected to take.
+#[allow(clippy::too_many_arguments)]
 async fn tell(
+    app: &App,
+    clock: &ManualClock,
     tx: &mut Tx,
     rng: &mut Rng,
     shop: &Shop,
@@ -1206,9 +1210,9 @@ async fn tell(
     let risky = flags & RISKY != 0;
     let odd = flags & ODD != 0;
     let m = &MARKETS[o.market];
-    let Some(ctx) = returns::context(tx, shop.id, o.order).await? else {
-        return Err(err("a seeded order is missing"));
-    };
+    let ctx = kembali_app::eligibility::Context::load(tx, shop.id, o.order)
+        .await
+        .map_err(err)?;
 
     // The lines to send back, as the policy sees them a day after delivery.
     let mut candidates: Vec<&SeededLine> = o
@@ -1235,7 +1239,7 @@ async fn tell(
         else {
             continue;
         };
-        let d = ctx.decide(&facts)?;
+        let d = ctx.decide(&facts).map_err(err)?;
         if !d.eligible || d.keep_item != keep || d.risk.is_empty() == risky {
             continue;
         }
@@ -1359,7 +1363,7 @@ async fn tell(
             } else {
                 Vec::new()
             };
-        items.push(OpenItem {
+        items.push(ItemRequest {
             line_id: l.id,
             quantity: *quantity,
             reason,
@@ -1378,14 +1382,19 @@ async fn tell(
     } else {
         offered[0]
     };
-    let (ret, _) =
-        match returns::open(tx, shop, o.order, method, &items, Actor::Shopper, opened).await {
-            Ok(r) => r,
-            // Refused before anything is written (e.g. the window closed that day).
-            Err(OpenFailure::Refused(_)) => return Ok(None),
-            Err(OpenFailure::Store(e)) => return Err(e),
-            Err(e) => return Err(err(e)),
-        };
+    clock.set(opened);
+    let request = ReturnRequest {
+        order_id: o.order,
+        method,
+        items,
+    };
+    let ret = match kembali_app::returns::open(app, tx, shop, &request, Actor::Shopper).await {
+        Ok(view) => view.ret,
+        // Refused before anything is written (e.g. the window closed that day).
+        Err(AppError::Refused(_)) => return Ok(None),
+        Err(AppError::Store(e)) => return Err(e),
+        Err(e) => return Err(err(e)),
+    };
     if (ret.status == S::Approved) != auto {
         return Err(err(format!(
             "{}: the policy did not approve it as predicted",
@@ -1529,10 +1538,11 @@ async fn tell(
             ),
             Step::Expire => (Command::Expire, Actor::System),
         };
-        let (after, _) = returns::transition(tx, shop.id, ret.id, None, &cmd, &actor, at)
+        clock.set(at);
+        let after = kembali_app::returns::transition(app, tx, shop.id, ret.id, None, &cmd, &actor)
             .await
             .map_err(|e| err(format!("{} {}: {e}", ret.number, cmd.name())))?;
-        status = after.status;
+        status = after.ret.status;
     }
     if status != target {
         return Err(err(format!(
@@ -1610,7 +1620,12 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
         order
             .validate(&shipments)
             .map_err(|e| err(format!("order {} is invalid: {e}", order.number)))?;
-        orders::insert(&mut tx, &order, &shipments, plan.placed).await?;
+        let origin = kembali_store::orders::Origin {
+            source: kembali_app::orders::API_SOURCE.to_owned(),
+            external_id: order.number.clone(),
+            updated_at: None,
+        };
+        orders::insert(&mut tx, &order, &shipments, &origin, plan.placed).await?;
         seeded.push(Seeded {
             order: order.id,
             market: c.market,
@@ -1639,6 +1654,14 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
     rng.shuffle(&mut order_index);
     let mut used = vec![false; seeded.len()];
     let mut counts = [0usize; ReturnStatus::ALL.len()];
+    // The stories happen in the past: the application runs on a clock the
+    // seed sets to each step's moment.
+    let clock = std::sync::Arc::new(ManualClock::new(now));
+    let app = App::with(
+        db.clone(),
+        clock.clone(),
+        std::sync::Arc::new(kembali_store::OsEntropy),
+    );
     let mut tx = db.begin().await?;
     for &story in STORIES {
         let (_, market, _, flags) = story;
@@ -1656,7 +1679,7 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
             if !fits {
                 continue;
             }
-            if let Some(status) = tell(&mut tx, &mut rng, &shop, o, story, now).await? {
+            if let Some(status) = tell(&app, &clock, &mut tx, &mut rng, &shop, o, story, now).await? {
                 used[i] = true;
                 if let Some(k) = ReturnStatus::ALL.iter().position(|s| *s == status) {
                     counts[k] += 1;

@@ -1,17 +1,13 @@
-//! The `kembali` binary: serve, worker, migrate, demo, apikey.
-
-mod config;
-mod demo;
+//! The `kembali` command line: parses the command and calls the library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use kembali_store::{ConnectOptions, Db, shops};
+use kembali::{Application, Config, Start, config, demo, open};
+use kembali_store::{Db, shops};
 use tokio::sync::watch;
-
-use crate::config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -165,22 +161,6 @@ fn init_tracing(filter: &str) {
         .try_init();
 }
 
-/// Connects and migrates: every command works on an up-to-date schema.
-async fn open(cfg: &Config) -> anyhow::Result<Db> {
-    let mut opts = ConnectOptions::new(cfg.database_url.clone());
-    opts.max_connections = cfg.max_connections;
-    let db = Db::connect(&opts).await.with_context(|| {
-        format!(
-            "cannot open the database {}",
-            kembali_store::db::redact(&cfg.database_url)
-        )
-    })?;
-    kembali_store::migrate::migrate(&db)
-        .await
-        .context("cannot migrate the database")?;
-    Ok(db)
-}
-
 async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
     let base = format!("http://{}", cfg.addr);
     match demo::seed(db, jiff::Timestamp::now()).await? {
@@ -240,36 +220,22 @@ async fn serve(cfg: &Config, demo: bool, with_worker: bool) -> anyhow::Result<()
     if demo {
         seed_demo(&db, cfg).await?;
     }
-    let listener = tokio::net::TcpListener::bind(cfg.addr)
+    let start = Start {
+        worker: with_worker,
+        ..Start::default()
+    };
+    Application::on(db, cfg, start)
+        .await?
+        .run_until(shutdown_signal())
         .await
-        .with_context(|| format!("cannot listen on {}", cfg.addr))?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = with_worker.then(|| {
-        tokio::spawn(jobs::run_worker(
-            db.clone(),
-            cfg.worker_concurrency,
-            stop_rx,
-        ))
-    });
-    tracing::info!(addr = %cfg.addr, "Kembali is listening on http://{}", cfg.addr);
-    let state = kembali_web::AppState { db: db.clone() };
-    let served = kembali_web::serve(listener, state, async move {
-        shutdown_signal().await;
-        let _ = stop_tx.send(true);
-    })
-    .await;
-    if let Some(w) = worker {
-        let _ = w.await;
-    }
-    db.close().await;
-    served.context("the server stopped with an error")
 }
 
 async fn worker_only(cfg: &Config) -> anyhow::Result<()> {
     let db = open(cfg).await?;
+    let app = kembali_app::App::new(db.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let worker = tokio::spawn(jobs::run_worker(
-        db.clone(),
+    let worker = tokio::spawn(kembali_app::jobs::run_worker(
+        app,
         cfg.worker_concurrency,
         stop_rx,
     ));
@@ -278,22 +244,4 @@ async fn worker_only(cfg: &Config) -> anyhow::Result<()> {
     let _ = worker.await;
     db.close().await;
     Ok(())
-}
-
-mod jobs {
-    //! The job kinds this binary runs, and the worker loop.
-    use kembali_store::jobs::{Handlers, WorkerOptions, work};
-    use kembali_store::returns;
-
-    pub fn handlers() -> Handlers {
-        Handlers::new().on(returns::EXPIRE_JOB, returns::run_expire_job)
-    }
-
-    pub async fn run_worker(
-        db: kembali_store::Db,
-        concurrency: usize,
-        stop: tokio::sync::watch::Receiver<bool>,
-    ) {
-        work(db, handlers(), WorkerOptions::new(concurrency), stop).await;
-    }
 }

@@ -224,6 +224,7 @@ fn fast(id: &str) -> WorkerOptions {
         concurrency: 4,
         poll: Duration::from_millis(20),
         lease: Duration::from_secs(30),
+        ..WorkerOptions::new(4)
     }
 }
 
@@ -255,7 +256,7 @@ async fn two_workers_run_each_job_once(t: &TestDb) {
                     .entry(n)
                     .or_default()
                     .push(who.to_owned());
-                Ok(())
+                Ok::<(), String>(())
             }
         })
     };
@@ -323,7 +324,7 @@ async fn a_killed_worker_s_job_is_picked_up_again(t: &TestDb) {
             let _on_drop = on_drop;
             let _ = started_tx.send(true);
             std::future::pending::<()>().await;
-            Ok(())
+            Ok::<(), String>(())
         }
     });
     let short = WorkerOptions {
@@ -351,7 +352,7 @@ async fn a_killed_worker_s_job_is_picked_up_again(t: &TestDb) {
         let f = f.clone();
         async move {
             f.lock().map_err(|e| e.to_string())?.push(job.attempts);
-            Ok(())
+            Ok::<(), String>(())
         }
     });
     let (stop_tx, stop) = watch::channel(false);
@@ -360,7 +361,7 @@ async fn a_killed_worker_s_job_is_picked_up_again(t: &TestDb) {
         second,
         WorkerOptions {
             id: "rescuer".into(),
-            ..short
+            ..short.clone()
         },
         stop,
     ));
@@ -401,7 +402,7 @@ async fn unknown_kinds_and_panics_count_as_failures(t: &TestDb) {
         let v: Vec<u8> = Vec::new();
         // An out-of-bounds index: a genuine panic inside a handler.
         let _ = v[usize::from(v.is_empty())];
-        Ok(())
+        Ok::<(), String>(())
     });
     let (stop_tx, stop) = watch::channel(false);
     let w = tokio::spawn(jobs::work(t.db.clone(), handlers, fast("w"), stop));

@@ -4,4 +4,3 @@ mod support;
 
 mod jobs;
 mod migrations;
-mod returns;

@@ -1,14 +1,21 @@
 //! The JSON API under `/api/v1`: one router per resource, merged here with the
 //! OpenAPI document they describe.
 
+pub mod error;
+pub mod extract;
 pub mod orders;
 pub mod returns;
 
+use axum::Router;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
+use crate::api::error::ApiError;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,10 +53,42 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The API routes (relative to `/api/v1`) and their OpenAPI document.
-pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+/// The API's OpenAPI document, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(orders::router())
         .merge(returns::router())
         .split_for_parts()
+}
+
+/// Everything under `/api/v1`: the resources, the OpenAPI document, and the
+/// API's own answers for unknown addresses, wrong methods and panics — all
+/// problem documents.
+pub fn router() -> Router<AppState> {
+    let (api, openapi) = routes();
+    let openapi_json = serde_json::to_string_pretty(&openapi).unwrap_or_default();
+    api.route(
+        "/openapi.json",
+        get(move || {
+            let body = openapi_json.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    )
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(CatchPanicLayer::custom(|_| {
+        ApiError::Internal("a handler panicked".into()).into_response()
+    }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("there is nothing at this address".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed("this address does not take this method".into())
 }

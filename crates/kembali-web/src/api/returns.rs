@@ -1,24 +1,23 @@
 //! `/api/v1/returns`: open a return, read it with its timeline, and move it
 //! through its states.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kembali_core::returns::{
-    Command, Event, ItemInspection, ItemReceipt, ItemResolution, Resolution, Return, ReturnMethod,
-    ReturnReason,
-};
-use kembali_core::{LineId, OrderId, ReturnId};
-use kembali_store::returns::{self, OpenItem};
-use serde::{Deserialize, Serialize};
+use kembali_app::AppError;
+use kembali_app::error::Entity;
+use kembali_app::returns::{self, ReturnRequest, ReturnView};
+use kembali_core::ReturnId;
+use kembali_core::returns::{Command, ItemInspection, ItemReceipt, ItemResolution};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::api::error::{ApiError, Problem};
+use crate::api::extract::{Auth, Body, Id, Idempotency, once};
 use crate::api::orders::to_json;
-use crate::error::{ApiError, Problem};
-use crate::extract::{Auth, Body, once, path_id};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -33,44 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewReturnItem {
-    pub line_id: LineId,
-    pub quantity: u32,
-    pub reason: ReturnReason,
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// Upload references of the shopper's photos.
-    #[serde(default)]
-    pub photos: Vec<String>,
-    pub resolution: Resolution,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewReturnRequest {
-    pub order_id: OrderId,
-    pub method: ReturnMethod,
-    pub items: Vec<NewReturnItem>,
-}
-
-/// A return with its timeline.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReturnView {
-    #[serde(flatten)]
-    pub ret: Return,
-    pub timeline: Vec<Event>,
-}
-
-const MAX_ITEMS: usize = 100;
-const MAX_TEXT: usize = 2000;
-/// No order line has more units (see `Order::validate`); it also keeps the sums
-/// of a request's quantities far from overflowing.
-const MAX_QUANTITY: u32 = 100_000;
-
 #[utoipa::path(post, path = "/returns", tag = "returns",
-    request_body = NewReturnRequest,
+    request_body = ReturnRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response")),
     responses(
         (status = 201, description = "The return was opened (and approved, where the policy says so)", body = ReturnView),
@@ -81,66 +44,22 @@ const MAX_QUANTITY: u32 = 100_000;
 async fn create_return(
     State(state): State<AppState>,
     auth: Auth,
-    body: Body<NewReturnRequest>,
+    body: Body<ReturnRequest>,
 ) -> Result<Response, ApiError> {
     let req = &body.value;
-    if req.items.is_empty() {
-        return Err(ApiError::invalid(
-            "items",
-            "a return needs at least one item",
-        ));
-    }
-    if req.items.len() > MAX_ITEMS {
-        return Err(ApiError::invalid(
-            "items",
-            format!("at most {MAX_ITEMS} items"),
-        ));
-    }
-    for (n, i) in req.items.iter().enumerate() {
-        if i.comment.as_ref().is_some_and(|c| c.len() > MAX_TEXT) {
-            return Err(ApiError::invalid(
-                format!("items[{n}].comment"),
-                format!("at most {MAX_TEXT} characters"),
-            ));
-        }
-        if i.quantity > MAX_QUANTITY {
-            return Err(ApiError::invalid(
-                format!("items[{n}].quantity"),
-                format!("at most {MAX_QUANTITY} units"),
-            ));
-        }
-        if i.photos.len() > 10 {
-            return Err(ApiError::invalid(
-                format!("items[{n}].photos"),
-                "at most 10 photos",
-            ));
-        }
-    }
-    let items: Vec<OpenItem> = req
-        .items
-        .iter()
-        .map(|i| OpenItem {
-            line_id: i.line_id,
-            quantity: i.quantity,
-            reason: i.reason,
-            comment: i.comment.clone(),
-            photos: i.photos.clone(),
-            resolution: i.resolution,
-        })
-        .collect();
-    let now = crate::extract::now();
+    // Refused before a transaction starts: nothing to roll back.
+    req.check()?;
     once(&state, &auth, body.idempotency.as_ref(), async |tx| {
-        let (ret, timeline) = returns::open(
-            tx,
-            &auth.shop,
-            req.order_id,
-            req.method,
-            &items,
-            auth.actor(),
-            now,
-        )
-        .await?;
-        Ok((StatusCode::CREATED, to_json(&ReturnView { ret, timeline })?))
+        let view = returns::open(&state.app, tx, &auth.shop, req, auth.actor())
+            .await
+            .map_err(|e| match e {
+                // The order is named in the body, not the path: the body is wrong.
+                AppError::NotFound(Entity::Order) => {
+                    ApiError::invalid("order_id", "no such order in this shop")
+                }
+                other => other.into(),
+            })?;
+        Ok((StatusCode::CREATED, to_json(&view)?))
     })
     .await
 }
@@ -156,17 +75,12 @@ async fn create_return(
 async fn get_return(
     State(state): State<AppState>,
     auth: Auth,
-    Path(return_id): Path<String>,
+    Id(id): Id<ReturnId>,
 ) -> Result<Response, ApiError> {
-    let id: ReturnId = path_id(&return_id, "return")?;
-    let mut conn = state.db.conn().await?;
-    let ret = returns::get(&mut conn, auth.shop.id, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such return".into()))?;
-    let timeline = returns::events(&mut conn, auth.shop.id, id).await?;
-    let etag = HeaderValue::from_str(&format!("\"{}\"", ret.version))
+    let view = returns::get(&state.app, auth.shop.id, id).await?;
+    let etag = HeaderValue::from_str(&format!("\"{}\"", view.ret.version))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut res = axum::Json(ReturnView { ret, timeline }).into_response();
+    let mut res = axum::Json(view).into_response();
     res.headers_mut().insert(header::ETAG, etag);
     Ok(res)
 }
@@ -202,20 +116,25 @@ fn expected_version(headers: &HeaderMap, body: Option<i64>) -> Result<Option<i64
 async fn act(
     state: AppState,
     auth: Auth,
-    return_id: String,
+    id: ReturnId,
     headers: HeaderMap,
     version: Option<i64>,
-    idem: Option<&crate::extract::Idempotency>,
+    idem: Option<&Idempotency>,
     cmd: Command,
 ) -> Result<Response, ApiError> {
-    let id: ReturnId = path_id(&return_id, "return")?;
     let expected = expected_version(&headers, version)?;
-    let now = crate::extract::now();
     once(&state, &auth, idem, async |tx| {
-        let (ret, _event) =
-            returns::transition(tx, auth.shop.id, id, expected, &cmd, &auth.actor(), now).await?;
-        let timeline = returns::events(tx, auth.shop.id, id).await?;
-        Ok((StatusCode::OK, to_json(&ReturnView { ret, timeline })?))
+        let view = returns::transition(
+            &state.app,
+            tx,
+            auth.shop.id,
+            id,
+            expected,
+            &cmd,
+            &auth.actor(),
+        )
+        .await?;
+        Ok((StatusCode::OK, to_json(&view)?))
     })
     .await
 }
@@ -250,14 +169,14 @@ macro_rules! action {
         async fn $fn(
             State(state): State<AppState>,
             auth: Auth,
-            Path(return_id): Path<String>,
+            Id(id): Id<ReturnId>,
             headers: HeaderMap,
             body: Body<$body>,
         ) -> Result<Response, ApiError> {
             let idem = body.idempotency;
             let $b = body.value;
             let version = $b.version;
-            act(state, auth, return_id, headers, version, idem.as_ref(), $cmd).await
+            act(state, auth, id, headers, version, idem.as_ref(), $cmd).await
         }
     };
 }

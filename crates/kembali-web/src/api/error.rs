@@ -1,12 +1,11 @@
-//! The one place where errors become HTTP responses: RFC 9457 problem documents.
+//! The one place where the API's errors become responses: RFC 9457 problem documents.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kembali_core::policy::Explanation;
 use kembali_core::returns::{OpenError, TransitionError};
 use kembali_store::StoreError;
-use kembali_store::idempotency::KeyError;
-use kembali_store::returns::{OpenFailure, TransitionFailure};
+use kembali_app::AppError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -244,54 +243,27 @@ mod sqlx_error {
     pub use kembali_store::SqlxError::PoolTimedOut;
 }
 
-impl From<KeyError> for ApiError {
-    fn from(e: KeyError) -> Self {
-        match e {
-            KeyError::Mismatch => ApiError::IdempotencyMismatch(
-                "this Idempotency-Key was already used with a different request; use a new key"
-                    .into(),
-            ),
-            KeyError::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<TransitionFailure> for ApiError {
-    fn from(e: TransitionFailure) -> Self {
-        match e {
-            TransitionFailure::NotFound => ApiError::NotFound("no such return".into()),
-            TransitionFailure::Conflict { .. } => ApiError::Conflict(e.to_string()),
-            TransitionFailure::Refused(TransitionError::Illegal { .. }) => {
-                ApiError::IllegalTransition(e.to_string())
-            }
-            TransitionFailure::Refused(TransitionError::Forbidden { .. }) => {
-                ApiError::Forbidden(e.to_string())
-            }
-            TransitionFailure::Refused(TransitionError::Invalid(m)) => ApiError::Invalid {
-                detail: m.clone(),
-                errors: vec![FieldError {
-                    field: "items".into(),
-                    message: m,
-                }],
-                explanations: Vec::new(),
-            },
-            TransitionFailure::Store(s) => s.into(),
-        }
-    }
-}
-
-impl From<OpenFailure> for ApiError {
-    fn from(e: OpenFailure) -> Self {
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
         let item = |i: usize, f: &str| format!("items[{i}]{f}");
         match e {
-            OpenFailure::OrderNotFound => {
-                ApiError::invalid("order_id", "no such order in this shop")
-            }
-            OpenFailure::LineNotFound { index } => {
+            AppError::NotFound(what) => ApiError::NotFound(format!("no such {}", what.as_str())),
+            AppError::Invalid { field, rule } => ApiError::invalid(field, rule.to_string()),
+            AppError::InvalidOrder(o) => ApiError::invalid(o.field, o.message),
+            e @ AppError::OrderExists { .. } => ApiError::Conflict(e.to_string()),
+            AppError::UnknownLine { index } => {
                 ApiError::invalid(item(index, ".line_id"), "not a line of this order")
             }
-            OpenFailure::Store(s) => s.into(),
-            OpenFailure::Refused(r) => {
+            e @ AppError::VersionConflict { .. } => ApiError::Conflict(e.to_string()),
+            AppError::Transition(t) => match t {
+                TransitionError::Illegal { .. } => ApiError::IllegalTransition(t.to_string()),
+                TransitionError::Forbidden { .. } => ApiError::Forbidden(t.to_string()),
+                TransitionError::Invalid(m) => ApiError::invalid("items", m),
+            },
+            e @ AppError::IdempotencyMismatch => ApiError::IdempotencyMismatch(e.to_string()),
+            AppError::NoPolicy => ApiError::Internal("the shop has no return policy".into()),
+            AppError::Store(s) => s.into(),
+            AppError::Refused(r) => {
                 let (field, explanations) = match &r {
                     OpenError::NoItems => ("items".to_owned(), Vec::new()),
                     OpenError::NotEligible {

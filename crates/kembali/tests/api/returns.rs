@@ -2,6 +2,7 @@
 //! quantities across returns, every illegal transition, versions under
 //! concurrency, keep-the-item, and quantities given back.
 
+use kembali_app::jobs::{Job, expire_return::ExpireReturn};
 use std::collections::BTreeMap;
 
 use kembali_core::Currency;
@@ -230,12 +231,15 @@ async fn auto_approval_records_both_steps(app: &TestApp) {
         Some("\"2\"")
     );
     // An approved return expires if not shipped: one expiry job is waiting.
+    // The approval's outbox message is dispatched by the worker, which
+    // schedules the expiry.
+    app.drain().await;
     let jobs = kembali_store::jobs::list(&app.db, kembali_store::jobs::JobState::Queued, 100)
         .await
         .expect("jobs");
     let expiring: Vec<_> = jobs
         .iter()
-        .filter(|j| j.kind == kembali_store::returns::EXPIRE_JOB)
+        .filter(|j| j.kind == <ExpireReturn as Job>::KIND)
         .collect();
     assert_eq!(expiring.len(), 1);
     assert_eq!(expiring[0].payload["return_id"], r["id"]);
@@ -629,12 +633,15 @@ async fn concurrent_changes_have_one_winner(app: &TestApp) {
             assert_eq!(got["status"], "rejected");
         }
     }
+    // The approval's outbox message is dispatched by the worker, which
+    // schedules the expiry.
+    app.drain().await;
     let jobs = kembali_store::jobs::list(&app.db, kembali_store::jobs::JobState::Queued, 100)
         .await
         .expect("jobs");
     let expiring = jobs
         .iter()
-        .filter(|j| j.kind == kembali_store::returns::EXPIRE_JOB)
+        .filter(|j| j.kind == <ExpireReturn as Job>::KIND)
         .count();
     assert_eq!(expiring, 4 + approvals_won, "one expiry job per approval");
 }
@@ -724,6 +731,9 @@ async fn keep_the_item_goes_straight_to_resolved(app: &TestApp) {
     assert_eq!(kinds(&done.body), ["requested", "approved", "resolved"]);
     assert_eq!(done.body["timeline"][1]["note"], "fine");
     // Nothing is shipped, so nothing expires.
+    // The approval's outbox message is dispatched by the worker, which
+    // schedules the expiry.
+    app.drain().await;
     let jobs = kembali_store::jobs::list(&app.db, kembali_store::jobs::JobState::Queued, 100)
         .await
         .expect("jobs");

@@ -8,13 +8,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kembali_core::shop::Shop;
 use kembali_core::{ApiKeyId, returns::Actor};
-use kembali_store::idempotency::{self, Stored};
-use kembali_store::{Session, Tx, shops};
+use kembali_app::idempotency;
+use kembali_store::{Tx, shops};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
-use crate::error::{ApiError, FieldError};
+use crate::api::error::{ApiError, FieldError};
 
 /// The shop an API key belongs to: every handler that takes it is scoped to it.
 pub struct Auth {
@@ -45,7 +45,7 @@ impl FromRequestParts<AppState> for Auth {
             .ok_or_else(|| {
                 ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into())
             })?;
-        let mut conn = state.db.conn().await?;
+        let mut conn = state.app.db.conn().await?;
         let (shop_id, key) = shops::authenticate(&mut conn, secret)
             .await?
             .ok_or_else(|| {
@@ -196,19 +196,8 @@ fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The current time at the precision the database keeps (milliseconds), so an
-/// answer shows exactly what a later read returns.
-pub fn now() -> jiff::Timestamp {
-    to_millis(jiff::Timestamp::now())
-}
-
-/// `t` truncated to whole milliseconds, the precision times are stored at.
-pub fn to_millis(t: jiff::Timestamp) -> jiff::Timestamp {
-    jiff::Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
-}
-
-/// Runs a write with Idempotency-Key semantics: a retry gets the first response,
-/// and the first response is kept in the same transaction as the change it made.
+/// Runs a write with Idempotency-Key semantics (the application layer keeps the
+/// first answer in the change's own transaction) and answers with JSON.
 pub async fn once<F>(
     state: &AppState,
     auth: &Auth,
@@ -218,82 +207,59 @@ pub async fn once<F>(
 where
     F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, serde_json::Value), ApiError>,
 {
-    let shop = auth.shop.id;
-    let mut tx = state.db.begin().await?;
-    if let Some(i) = idem
-        && let Some(stored) = idempotency::lookup(&mut tx, shop, &i.key, &i.hash).await?
-    {
-        return Ok(replay(stored));
-    }
-    let outcome = work(&mut tx).await;
-    let (status, body) = match outcome {
-        Ok(ok) => ok,
-        Err(e) => {
-            drop(tx);
-            // A concurrent twin with the same key may have committed meanwhile.
-            if let Some(i) = idem {
-                let mut conn = state.db.conn().await?;
-                if let Some(stored) = idempotency::lookup(&mut conn, shop, &i.key, &i.hash).await? {
-                    return Ok(replay(stored));
-                }
-            }
-            return Err(e);
-        }
-    };
-    let text = body.to_string();
-    if let Some(i) = idem {
-        let stored = Stored {
-            status: status.as_u16(),
-            body: text.clone(),
-        };
-        if let Err(e) = idempotency::record(
-            &mut tx,
-            shop,
-            &i.key,
-            &i.hash,
-            &stored,
-            jiff::Timestamp::now(),
-        )
-        .await
-        {
-            drop(tx);
-            let mut conn = state.db.conn().await?;
-            if let Some(stored) = idempotency::lookup(&mut conn, shop, &i.key, &i.hash).await? {
-                return Ok(replay(stored));
-            }
-            return Err(e.into());
-        }
-    }
-    tx.commit().await?;
-    Ok(json_response(status, text))
-}
-
-fn json_response(status: StatusCode, body: String) -> Response {
-    let mut res = (status, body).into_response();
+    let key = idem.map(|i| idempotency::Key {
+        key: i.key.clone(),
+        hash: i.hash.clone(),
+    });
+    let reply = idempotency::once(&state.app, auth.shop.id, key.as_ref(), async |tx| {
+        work(tx).await.map(|(status, body)| (status.as_u16(), body))
+    })
+    .await?;
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    let mut res = (status, reply.body).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
-    res
+    if reply.replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
 }
 
-fn replay(stored: Stored) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut res = json_response(status, stored.body);
-    res.headers_mut().insert(
-        "idempotent-replayed",
-        header::HeaderValue::from_static("true"),
-    );
-    res
+/// A typed id from the path (`/returns/{return_id}`): a malformed one names
+/// nothing, so it is a 404 problem document, like an unknown one.
+pub struct Id<T>(pub T);
+
+/// Names what an id type identifies, for the 404's message.
+pub trait Named {
+    const WHAT: &'static str;
 }
 
-/// Parses a typed id from a path segment; a malformed id names nothing, so 404.
-pub fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::NotFound(format!("no such {what}")))
+impl Named for kembali_core::OrderId {
+    const WHAT: &'static str = "order";
 }
 
-/// Reads a connection for reads scoped to the shop in `auth`.
-pub async fn read_conn(state: &AppState) -> Result<impl Session, ApiError> {
-    Ok(state.db.conn().await?)
+impl Named for kembali_core::ReturnId {
+    const WHAT: &'static str = "return";
+}
+
+impl<T, S> FromRequestParts<S> for Id<T>
+where
+    T: std::str::FromStr + Named + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let not_found = || ApiError::NotFound(format!("no such {}", T::WHAT));
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| not_found())?;
+        raw.parse().map(Id).map_err(|_| not_found())
+    }
 }

@@ -1,15 +1,22 @@
-//! Starts the real application on port 0 over a fresh database (a temp SQLite
-//! file or a fresh PostgreSQL schema), with one shop and its API key.
+//! The test kit: starts the real application on port 0 through the same
+//! start-up function as `kembali serve` (`Application::on`), worker included,
+//! over a database cloned from a migrated template (a copied SQLite file or
+//! `CREATE DATABASE … TEMPLATE` on PostgreSQL), with one shop and its API key.
+//! A test fails if it leaves jobs unrun: `finish` waits for the worker and
+//! checks the job table.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 
 use jiff::Timestamp;
+use kembali::{Application, Config, Start};
+use kembali_app::clock::ManualClock;
+use kembali_core::Clock;
 use kembali_core::Currency;
 use kembali_core::ShopId;
 use kembali_core::policy::PolicyDocument;
 use kembali_core::shop::{Country, Locale, Shop};
-use kembali_store::{ConnectOptions, Db, shops};
+use kembali_store::testing::TestDb;
+use kembali_store::{Db, shops};
 use serde_json::Value;
 
 pub struct TestApp {
@@ -18,17 +25,11 @@ pub struct TestApp {
     pub shop: Shop,
     pub key: String,
     pub client: reqwest::Client,
-    url: String,
-    schema: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-fn postgres_required() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
-        || std::env::var_os("KEMBALI_REQUIRE_POSTGRES").is_some()
+    /// The clock the application and its worker read; tests move it.
+    pub clock: Arc<ManualClock>,
+    test_db: TestDb,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,41 +40,11 @@ pub enum Backend {
 
 /// The app over `backend`, or `None` when PostgreSQL is missing and not required.
 pub async fn spawn(backend: Backend, policy: PolicyDocument) -> Option<TestApp> {
-    let (opts, dir) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().expect("temp dir");
-            let url = format!("sqlite://{}", dir.path().join("kembali.db").display());
-            (ConnectOptions::new(url), Some(dir))
-        }
-        Backend::Postgres => {
-            let url = std::env::var("KEMBALI_TEST_POSTGRES_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-            let mut o = ConnectOptions::new(url);
-            o.schema = Some(format!(
-                "ka_{}_{}",
-                std::process::id(),
-                COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            (o, None)
-        }
+    let test_db = match backend {
+        Backend::Sqlite => TestDb::sqlite().await,
+        Backend::Postgres => TestDb::postgres().await?,
     };
-    if let Some(schema) = &opts.schema {
-        // A leftover schema from an earlier run with the same pid: start clean.
-        let _ = kembali_store::db::drop_schema(&opts.url, schema).await;
-    }
-    let db = match Db::connect(&opts).await {
-        Ok(db) => db,
-        Err(e) if backend == Backend::Postgres && !postgres_required() => {
-            // Straight to stderr, past the test harness's capture, so it is seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: PostgreSQL is not reachable ({e}); set CI=1 to make this fail"
-            );
-            return None;
-        }
-        Err(e) => panic!("cannot open the test database: {e}"),
-    };
-    kembali_store::migrate::migrate(&db).await.expect("migrate");
+    let db = test_db.db.clone();
     let now = Timestamp::now();
     let shop = Shop {
         id: ShopId::new(now, kembali_store::entropy()),
@@ -94,23 +65,33 @@ pub async fn spawn(backend: Backend, policy: PolicyDocument) -> Option<TestApp> 
         .expect("key");
     tx.commit().await.expect("commit");
 
+    let clock = Arc::new(ManualClock::new(now));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = kembali_web::AppState { db: db.clone() };
-    let server = tokio::spawn(async move {
-        let _ = kembali_web::serve(listener, state, std::future::pending()).await;
-    });
+    let start = Start {
+        listener: Some(listener),
+        worker: true,
+        clock: Some(clock.clone()),
+    };
+    let cfg = Config::default();
+    let app = Application::on(db.clone(), &cfg, start)
+        .await
+        .expect("start the application");
+    let base = format!("http://{}", app.addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
     Some(TestApp {
-        base: format!("http://{addr}"),
+        base,
         db,
         shop,
         key: key.secret,
         client: reqwest::Client::new(),
-        url: opts.url,
-        schema: opts.schema,
-        _dir: dir,
+        clock,
+        test_db,
+        stop: Some(stop),
         server,
     })
 }
@@ -165,13 +146,39 @@ impl TestApp {
         .await
     }
 
-    /// Stops the server and drops the PostgreSQL schema.
-    pub async fn finish(self) {
-        self.server.abort();
-        self.db.close().await;
-        if let Some(schema) = &self.schema {
-            let _ = kembali_store::db::drop_schema(&self.url, schema).await;
+    /// Waits until the worker has run every job due on the test's clock; fails
+    /// the test if one died or they do not get done.
+    pub async fn drain(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let left = kembali_store::jobs::outstanding(&self.db, self.clock.now())
+                .await
+                .expect("outstanding jobs");
+            if left.is_empty() {
+                return;
+            }
+            assert!(
+                left.iter()
+                    .all(|j| j.state != kembali_store::jobs::JobState::Dead),
+                "a job died: {left:?}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "jobs left unrun: {left:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+    }
+
+    /// Checks that no job was left unrun, stops the server and its worker the
+    /// way `kembali serve` stops, and drops the database.
+    pub async fn finish(mut self) {
+        self.drain().await;
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.test_db.cleanup().await;
     }
 }
 

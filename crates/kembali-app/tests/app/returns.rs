@@ -1,8 +1,14 @@
-//! Orders and returns in storage: decisions reproduce from their stored policy
-//! version, every query is scoped by shop, and concurrent returns of one order
-//! never exceed what was delivered.
+//! Returns through the application layer: decisions reproduce from their stored
+//! policy version, every step is scoped by shop, concurrent returns of one order
+//! never exceed what was delivered, stale versions lose, every step writes its
+//! outbox message, and an approved return expires through the real worker when
+//! the clock passes its ship-by day.
+
+use std::sync::Arc;
 
 use jiff::{Timestamp, ToSpan};
+use kembali_app::clock::ManualClock;
+use kembali_core::Clock;
 use kembali_core::order::{
     Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
 };
@@ -10,10 +16,11 @@ use kembali_core::policy::{Conditions, Effects, PolicyDocument, Rule, evaluate};
 use kembali_core::returns::{Actor, Command, Resolution, ReturnMethod, ReturnReason, ReturnStatus};
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, LineId, Money, OrderId, ShipmentId, ShopId};
-use kembali_store::returns::{self, OpenFailure, OpenItem};
-use kembali_store::{Db, orders, policies, shops};
-
-use crate::support::TestDb;
+use kembali_app::error::Entity;
+use kembali_app::returns::{ItemRequest, ReturnRequest};
+use kembali_app::{App, AppError};
+use kembali_store::testing::TestDb;
+use kembali_store::{Db, orders, policies, returns, shops};
 
 fn id() -> u128 {
     kembali_store::entropy()
@@ -99,15 +106,20 @@ async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, L
         .validate(std::slice::from_ref(&shipment))
         .expect("valid order");
     let mut tx = db.begin().await.expect("tx");
-    orders::insert(&mut tx, &order, &[shipment], now)
+    let origin = orders::Origin {
+        source: "test".into(),
+        external_id: number.into(),
+        updated_at: None,
+    };
+    orders::insert(&mut tx, &order, &[shipment], &origin, now)
         .await
         .expect("insert");
     tx.commit().await.expect("commit");
     (order.id, line)
 }
 
-fn item(line: LineId, quantity: u32) -> OpenItem {
-    OpenItem {
+fn item(line: LineId, quantity: u32) -> ItemRequest {
+    ItemRequest {
         line_id: line,
         quantity,
         reason: ReturnReason::WrongSize,
@@ -117,26 +129,51 @@ fn item(line: LineId, quantity: u32) -> OpenItem {
     }
 }
 
+fn system(db: &Db) -> App {
+    App::new(db.clone())
+}
+
 async fn open(
     db: &Db,
     shop: &Shop,
     order: OrderId,
     line: LineId,
     qty: u32,
-) -> Result<kembali_core::returns::Return, OpenFailure> {
-    let mut tx = db.begin().await?;
-    let (ret, _) = returns::open(
-        &mut tx,
-        shop,
-        order,
-        ReturnMethod::DropOff,
-        &[item(line, qty)],
-        Actor::Shopper,
-        Timestamp::now(),
-    )
-    .await?;
+) -> Result<kembali_core::returns::Return, AppError> {
+    open_with(&system(db), shop, order, line, qty).await
+}
+
+async fn open_with(
+    app: &App,
+    shop: &Shop,
+    order: OrderId,
+    line: LineId,
+    qty: u32,
+) -> Result<kembali_core::returns::Return, AppError> {
+    let mut tx = app.db.begin().await?;
+    let req = ReturnRequest {
+        order_id: order,
+        method: ReturnMethod::DropOff,
+        items: vec![item(line, qty)],
+    };
+    let view = kembali_app::returns::open(app, &mut tx, shop, &req, Actor::Shopper).await?;
     tx.commit().await?;
-    Ok(ret)
+    Ok(view.ret)
+}
+
+async fn act(
+    app: &App,
+    shop: &Shop,
+    id: kembali_core::ReturnId,
+    expected: Option<i64>,
+    cmd: Command,
+    actor: &Actor,
+) -> Result<kembali_core::returns::Return, AppError> {
+    let mut tx = app.db.begin().await?;
+    let view =
+        kembali_app::returns::transition(app, &mut tx, shop.id, id, expected, &cmd, actor).await?;
+    tx.commit().await?;
+    Ok(view.ret)
 }
 
 async fn decisions_reproduce_under_their_policy_version(t: &TestDb) {
@@ -186,7 +223,7 @@ async fn decisions_reproduce_under_their_policy_version(t: &TestDb) {
     // New requests are decided under the new version.
     let refused = open(&t.db, &shop, order_id, line, 1).await;
     assert!(
-        matches!(refused, Err(OpenFailure::Refused(_))),
+        matches!(refused, Err(AppError::Refused(_))),
         "{refused:?}"
     );
 }
@@ -232,20 +269,18 @@ async fn every_query_is_scoped_by_shop(t: &TestDb) {
     // Shop B cannot open a return on shop A's order, nor move shop A's return.
     assert!(matches!(
         open(&t.db, &b, order_a, line_a, 1).await,
-        Err(OpenFailure::OrderNotFound)
+        Err(AppError::NotFound(Entity::Order))
     ));
-    let mut tx = t.db.begin().await.expect("tx");
-    let moved = returns::transition(
-        &mut tx,
-        b.id,
+    let moved = act(
+        &system(&t.db),
+        &b,
         ret.id,
         None,
-        &Command::Approve { note: None },
+        Command::Approve { note: None },
         &Actor::System,
-        Timestamp::now(),
     )
     .await;
-    assert!(matches!(moved, Err(returns::TransitionFailure::NotFound)));
+    assert!(matches!(moved, Err(AppError::NotFound(Entity::Return))));
 }
 crate::both!(scoped_by_shop, super::every_query_is_scoped_by_shop);
 
@@ -270,7 +305,7 @@ async fn concurrent_returns_never_exceed_delivered(t: &TestDb) {
     for task in tasks {
         match task.await.expect("join") {
             Ok(_) => ok += 1,
-            Err(OpenFailure::Refused(_)) => {}
+            Err(AppError::Refused(_)) => {}
             Err(e) => panic!("unexpected failure: {e:?}"),
         }
     }
@@ -295,41 +330,21 @@ async fn stale_versions_lose(t: &TestDb) {
     let user = Actor::User {
         id: "agent-1".into(),
     };
-    let mut tx = t.db.begin().await.expect("tx");
-    let (after, _) = returns::transition(
-        &mut tx,
-        shop.id,
-        ret.id,
-        Some(1),
-        &approve,
-        &user,
-        Timestamp::now(),
-    )
-    .await
-    .expect("approve");
-    tx.commit().await.expect("commit");
+    let app = system(&t.db);
+    let after = act(&app, &shop, ret.id, Some(1), approve, &user)
+        .await
+        .expect("approve");
     assert_eq!((after.status, after.version), (ReturnStatus::Approved, 2));
 
-    let mut tx = t.db.begin().await.expect("tx");
     let cancel = Command::Cancel { reason: None };
-    let stale = returns::transition(
-        &mut tx,
-        shop.id,
-        ret.id,
-        Some(1),
-        &cancel,
-        &user,
-        Timestamp::now(),
-    )
-    .await;
+    let stale = act(&app, &shop, ret.id, Some(1), cancel, &user).await;
     assert!(matches!(
         stale,
-        Err(returns::TransitionFailure::Conflict {
+        Err(AppError::VersionConflict {
             expected: 1,
             current: 2
         })
     ));
-    drop(tx);
     let mut conn = t.db.conn().await.expect("conn");
     let events = returns::events(&mut conn, shop.id, ret.id)
         .await
@@ -342,74 +357,89 @@ async fn stale_versions_lose(t: &TestDb) {
 }
 crate::both!(stale_versions, super::stale_versions_lose);
 
-async fn unshipped_approved_returns_expire_through_the_job_table(t: &TestDb) {
+/// Waits until the worker has run every job that is due on the test's clock.
+async fn drained(db: &Db, clock: &ManualClock) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = kembali_store::jobs::outstanding(db, clock.now())
+            .await
+            .expect("outstanding");
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            left.iter().all(|j| j.state != kembali_store::jobs::JobState::Dead),
+            "a job died: {left:?}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs left unrun: {left:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &TestDb) {
     let shop = shop(&t.db, "expiry", &PolicyDocument::default()).await;
     let (order_id, line) = order(&t.db, &shop, "#11", 2).await;
-    let first = open(&t.db, &shop, order_id, line, 1).await.expect("open");
-    let second = open(&t.db, &shop, order_id, line, 1).await.expect("open");
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let app = crate::app(t, &clock);
+    // The real worker, on the test's clock.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut opts = kembali_store::jobs::WorkerOptions::new(4);
+    opts.poll = std::time::Duration::from_millis(10);
+    let worker = tokio::spawn(kembali_app::jobs::run_worker_with(app.clone(), opts, stop));
+
+    let first = open_with(&app, &shop, order_id, line, 1).await.expect("open");
+    let second = open_with(&app, &shop, order_id, line, 1).await.expect("open");
     let agent = Actor::User { id: "agent".into() };
     for id in [first.id, second.id] {
-        let mut tx = t.db.begin().await.expect("tx");
-        returns::transition(
-            &mut tx,
-            shop.id,
-            id,
-            None,
-            &Command::Approve { note: None },
-            &agent,
-            Timestamp::now(),
-        )
-        .await
-        .expect("approve");
-        tx.commit().await.expect("commit");
+        act(&app, &shop, id, None, Command::Approve { note: None }, &agent)
+            .await
+            .expect("approve");
     }
     // The second one ships in time.
-    let mut tx = t.db.begin().await.expect("tx");
     let ship = Command::MarkInTransit {
         carrier: Some("JNE".into()),
         tracking_number: None,
     };
-    returns::transition(
-        &mut tx,
-        shop.id,
-        second.id,
-        None,
-        &ship,
-        &Actor::Shopper,
-        Timestamp::now(),
-    )
-    .await
-    .expect("ship");
-    tx.commit().await.expect("commit");
+    act(&app, &shop, second.id, None, ship, &Actor::Shopper)
+        .await
+        .expect("ship");
+    drained(&t.db, &clock).await;
 
-    use kembali_store::jobs::{self, JobState};
-    let queued = jobs::list(&t.db, JobState::Queued, 10).await.expect("list");
-    assert_eq!(queued.len(), 2, "one expiry per approval");
-    assert!(queued.iter().all(|j| j.kind == returns::EXPIRE_JOB));
-    // Due after the default 14 ship-by days, not before.
-    let soon = Timestamp::now() + jiff::SignedDuration::from_hours(13 * 24);
-    assert!(
-        jobs::claim(&t.db, "w", soon, std::time::Duration::from_secs(30), 10)
-            .await
-            .expect("claim")
-            .is_empty()
-    );
-    let later = Timestamp::now() + jiff::SignedDuration::from_hours(15 * 24);
-    let due = jobs::claim(&t.db, "w", later, std::time::Duration::from_secs(30), 10)
-        .await
-        .expect("claim");
-    assert_eq!(due.len(), 2);
-    for job in due {
-        returns::run_expire_job(t.db.clone(), job)
-            .await
-            .expect("run");
-    }
+    // Every step left its message in the outbox, in order, each dispatched.
     let mut conn = t.db.conn().await.expect("conn");
-    let expired = returns::get(&mut conn, shop.id, first.id)
+    let messages = kembali_store::outbox::for_subject(&mut conn, shop.id, &second.id.to_string())
         .await
-        .expect("get")
-        .expect("ret");
-    assert_eq!(expired.status, ReturnStatus::Expired);
+        .expect("outbox");
+    assert_eq!(
+        messages.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(),
+        ["return.requested", "return.approved", "return.in_transit"]
+    );
+    assert!(messages.iter().all(|m| m.dispatched_at.is_some()));
+    assert_eq!(messages[1].payload["data"]["return"]["id"], second.id.to_string());
+    drop(conn);
+
+    // Thirteen days on: the default 14 ship-by days have not passed.
+    clock.advance(jiff::SignedDuration::from_hours(13 * 24));
+    drained(&t.db, &clock).await;
+    let mut conn = t.db.conn().await.expect("conn");
+    let status = |r: Option<kembali_core::returns::Return>| r.expect("ret").status;
+    assert_eq!(
+        status(returns::get(&mut conn, shop.id, first.id).await.expect("get")),
+        ReturnStatus::Approved
+    );
+    drop(conn);
+
+    // Fifteen days on: the unshipped one expires, by the system, through the worker.
+    clock.advance(jiff::SignedDuration::from_hours(2 * 24));
+    drained(&t.db, &clock).await;
+    let mut conn = t.db.conn().await.expect("conn");
+    assert_eq!(
+        status(returns::get(&mut conn, shop.id, first.id).await.expect("get")),
+        ReturnStatus::Expired
+    );
     let events = returns::events(&mut conn, shop.id, first.id)
         .await
         .expect("events");
@@ -417,22 +447,25 @@ async fn unshipped_approved_returns_expire_through_the_job_table(t: &TestDb) {
         events.last().map(|e| (&e.kind, &e.actor)),
         Some((&ReturnStatus::Expired, &Actor::System))
     );
-    let shipped = returns::get(&mut conn, shop.id, second.id)
-        .await
-        .expect("get")
-        .expect("ret");
     assert_eq!(
-        shipped.status,
+        status(returns::get(&mut conn, shop.id, second.id).await.expect("get")),
         ReturnStatus::InTransit,
         "a shipped return does not expire"
     );
-    // The expired return gave its unit back.
+    // The expired return gave its unit back, and said so in the outbox.
     let held = returns::held_quantities(&mut conn, shop.id, order_id)
         .await
         .expect("held");
     assert_eq!(held.get(&line).copied(), Some(1));
+    let messages = kembali_store::outbox::for_subject(&mut conn, shop.id, &first.id.to_string())
+        .await
+        .expect("outbox");
+    assert_eq!(messages.last().map(|m| m.kind.as_str()), Some("return.expired"));
+    drop(conn);
+    let _ = stop_tx.send(true);
+    worker.await.expect("worker");
 }
 crate::both!(
-    expiry_job,
-    super::unshipped_approved_returns_expire_through_the_job_table
+    expiry_through_the_worker,
+    super::unshipped_approved_returns_expire_when_the_clock_passes_ship_by
 );

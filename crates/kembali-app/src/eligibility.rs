@@ -1,0 +1,182 @@
+//! What the policy says about the lines of an order: the facts of each line are
+//! gathered here (order, shipments, held units, the customer's history) and the
+//! core's pure `evaluate` decides.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use kembali_core::order::{LineDelivery, Order, Shipment};
+use kembali_core::policy::{CustomerHistory, Decision, Facts, PolicyDocument, evaluate};
+use kembali_core::returns::ReturnReason;
+use kembali_core::shop::Shop;
+use kembali_core::{LineId, OrderId, ShopId};
+use kembali_store::{Session, StoreError, orders, policies, returns};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{Entity, Rule};
+use crate::{App, AppError};
+
+/// Everything the decisions about one order's items depend on.
+pub struct Context {
+    pub order: Order,
+    pub shipments: Vec<Shipment>,
+    pub policy_version: i64,
+    pub policy: PolicyDocument,
+    pub held: HashMap<LineId, u32>,
+    pub history: CustomerHistory,
+}
+
+impl Context {
+    /// Loads the order and what its decisions depend on.
+    pub async fn load(
+        ex: &mut impl Session,
+        shop: ShopId,
+        order: OrderId,
+    ) -> Result<Context, AppError> {
+        let (order, shipments) = orders::get(ex, shop, order)
+            .await?
+            .ok_or(AppError::NotFound(Entity::Order))?;
+        let (policy_version, policy) = policies::current(ex, shop)
+            .await?
+            .ok_or(AppError::NoPolicy)?;
+        let held = returns::held_quantities(ex, shop, order.id).await?;
+        let history = orders::customer_history(ex, shop, &order.email).await?;
+        Ok(Context {
+            order,
+            shipments,
+            policy_version,
+            policy,
+            held,
+            history,
+        })
+    }
+
+    /// The facts for `quantity` units of `line`, counting `extra_held` units that
+    /// earlier items of the same request already take; `None` if the line is
+    /// not this order's.
+    pub fn facts(
+        &self,
+        shop: &Shop,
+        line: LineId,
+        quantity: u32,
+        reason: Option<ReturnReason>,
+        extra_held: u32,
+        now: Timestamp,
+    ) -> Option<Facts> {
+        let l = self.order.line(line)?;
+        let delivery = LineDelivery::of(line, &self.shipments);
+        Some(Facts {
+            now,
+            time_zone: shop.time_zone.clone(),
+            line_id: line,
+            sku: l.sku.clone(),
+            category: l.category.clone(),
+            tags: l.tags.clone(),
+            final_sale: l.final_sale,
+            unit_price: l.unit_price,
+            line_amount_paid: l.amount_paid(self.order.taxes_included).ok()?,
+            line_quantity: l.quantity,
+            delivered_quantity: delivery.delivered,
+            held_quantity: self
+                .held
+                .get(&line)
+                .copied()
+                .unwrap_or(0)
+                .saturating_add(extra_held),
+            placed_at: self.order.placed_at,
+            first_shipped_at: delivery.first_shipped_at,
+            delivered_at: delivery.delivered_at,
+            payment_method: self.order.payment_method,
+            destination_country: self.order.shipping_address.country.code().to_owned(),
+            postal_code: self.order.shipping_address.postal_code.clone(),
+            customer_email: self.order.email.clone(),
+            customer_id: self.order.customer_id,
+            history: self.history,
+            reason,
+            quantity,
+        })
+    }
+
+    pub fn decide(&self, facts: &Facts) -> Result<Decision, AppError> {
+        evaluate(&self.policy, self.policy_version, facts)
+            .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))
+    }
+}
+
+/// What to ask about an order.
+#[derive(Debug, Clone, Default)]
+pub struct Question {
+    /// Only this line; all lines when `None`.
+    pub line: Option<LineId>,
+    /// Units to price; all that can still come back when `None`.
+    pub quantity: Option<u32>,
+    /// The reason the shopper would give.
+    pub reason: Option<ReturnReason>,
+}
+
+/// The decision for one line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineDecision {
+    pub line_id: LineId,
+    pub sku: String,
+    pub quantity: u32,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Eligibility {
+    pub order_id: OrderId,
+    pub policy_version: i64,
+    pub lines: Vec<LineDecision>,
+}
+
+/// What can come back of the order, until when, for how much, and why.
+pub async fn eligibility(
+    app: &App,
+    shop: &Shop,
+    order: OrderId,
+    q: &Question,
+) -> Result<Eligibility, AppError> {
+    if q.quantity == Some(0) {
+        return Err(AppError::invalid("quantity", Rule::AtLeast { min: 1 }));
+    }
+    let mut conn = app.db.conn().await?;
+    let ctx = Context::load(&mut conn, shop.id, order).await?;
+    drop(conn);
+    if let Some(l) = q.line
+        && ctx.order.line(l).is_none()
+    {
+        return Err(AppError::invalid("line_id", Rule::NotInOrder));
+    }
+    let now = app.now();
+    let mut lines = Vec::new();
+    for line in ctx
+        .order
+        .lines
+        .iter()
+        .filter(|l| q.line.is_none_or(|o| o == l.id))
+    {
+        let vanished = || AppError::Store(StoreError::Corrupt("line vanished".into()));
+        // Price what can still come back unless a quantity was asked for.
+        let probe = ctx
+            .facts(shop, line.id, 1, q.reason, 0, now)
+            .ok_or_else(vanished)?;
+        let available = ctx.decide(&probe)?.returnable_quantity.max(1);
+        let quantity = q.quantity.unwrap_or(available);
+        let facts = ctx
+            .facts(shop, line.id, quantity, q.reason, 0, now)
+            .ok_or_else(vanished)?;
+        lines.push(LineDecision {
+            line_id: line.id,
+            sku: line.sku.clone(),
+            quantity,
+            decision: ctx.decide(&facts)?,
+        });
+    }
+    Ok(Eligibility {
+        order_id: order,
+        policy_version: ctx.policy_version,
+        lines,
+    })
+}

@@ -1,0 +1,106 @@
+//! What a use case can answer instead of doing its work. Each variant is a code
+//! with its arguments; the English `Display` is for the API and the logs, and the
+//! pages translate by [`AppError::code`] and the fields.
+
+use kembali_core::order::OrderError;
+use kembali_core::returns::{OpenError, TransitionError};
+use kembali_store::StoreError;
+use kembali_store::idempotency::KeyError;
+
+/// What was looked for and not found in the shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Order,
+    Return,
+    Shop,
+}
+
+impl Entity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Order => "order",
+            Entity::Return => "return",
+            Entity::Shop => "shop",
+        }
+    }
+}
+
+/// Why one input field is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rule {
+    #[error("must not be empty")]
+    Empty,
+    #[error("at most {max}")]
+    AtMost { max: u64 },
+    #[error("must be at least {min}")]
+    AtLeast { min: u64 },
+    #[error("at most {max} characters")]
+    TooLong { max: usize },
+    #[error("names no line of this order")]
+    NotInOrder,
+    #[error("there is no line {index} (lines count from 0)")]
+    NoSuchLine { index: usize },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no such {}", .0.as_str())]
+    NotFound(Entity),
+    #[error("{field}: {rule}")]
+    Invalid { field: String, rule: Rule },
+    #[error("{0}")]
+    InvalidOrder(#[from] OrderError),
+    #[error("order {number} already exists in this shop")]
+    OrderExists { number: String },
+    #[error("item {index}: the line is not part of this order")]
+    UnknownLine { index: usize },
+    /// The policy or the request's shape refuses the return as a whole.
+    #[error(transparent)]
+    Refused(#[from] OpenError),
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The caller based the change on an older version, or lost a race.
+    #[error("the return changed since version {expected}; it is now at version {current}")]
+    VersionConflict { expected: i64, current: i64 },
+    #[error("the shop has no return policy")]
+    NoPolicy,
+    #[error("this Idempotency-Key was already used with a different request; use a new key")]
+    IdempotencyMismatch,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, rule: Rule) -> AppError {
+        AppError::Invalid {
+            field: field.into(),
+            rule,
+        }
+    }
+
+    /// A stable code for pages and clients to key their messages on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "not_found",
+            AppError::Invalid { .. } => "invalid",
+            AppError::InvalidOrder(_) => "invalid_order",
+            AppError::OrderExists { .. } => "order_exists",
+            AppError::UnknownLine { .. } => "unknown_line",
+            AppError::Refused(_) => "refused",
+            AppError::Transition(_) => "illegal_transition",
+            AppError::VersionConflict { .. } => "version_conflict",
+            AppError::NoPolicy => "no_policy",
+            AppError::IdempotencyMismatch => "idempotency_mismatch",
+            AppError::Store(_) => "store",
+        }
+    }
+}
+
+impl From<KeyError> for AppError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Mismatch => AppError::IdempotencyMismatch,
+            KeyError::Store(s) => AppError::Store(s),
+        }
+    }
+}

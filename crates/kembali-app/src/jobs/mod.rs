@@ -1,0 +1,135 @@
+//! Typed background jobs: one kind per file, a typed payload, a context with what
+//! handlers need, errors that say whether to retry, a retry schedule per kind.
+//! [`handlers`] is the one registry that `kembali serve` and `kembali worker` use.
+
+pub mod dispatch;
+pub mod expire_return;
+
+use std::future::Future;
+
+use jiff::{SignedDuration, Timestamp};
+use kembali_core::ShopId;
+use kembali_store::jobs::{self as store_jobs, Failure, Handlers, NewJob, WorkerOptions};
+use kembali_store::{Session, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+
+use crate::{App, AppError};
+
+/// A kind of background work with its payload.
+pub trait Job: Serialize + DeserializeOwned + Send + 'static {
+    /// The name stored with the job; never change it once jobs of it exist.
+    const KIND: &'static str;
+    /// Attempts before the job is parked as `dead`.
+    const MAX_ATTEMPTS: u32 = 8;
+
+    /// The wait before the attempt after `attempt` failed.
+    fn retry_after(attempt: u32) -> SignedDuration {
+        store_jobs::backoff(attempt)
+    }
+
+    fn run(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// What a handler gets beside its payload. Later: the mailer, the HTTP client.
+#[derive(Clone, Debug)]
+pub struct JobContext {
+    pub app: App,
+    pub shop: Option<ShopId>,
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+}
+
+/// Why a job did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Something passing (the database, a peer): try again later.
+    #[error("{0}")]
+    Retry(String),
+    /// Trying again cannot help.
+    #[error("{0}")]
+    GiveUp(String),
+}
+
+impl From<StoreError> for JobError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Corrupt(m) => JobError::GiveUp(m),
+            other => JobError::Retry(other.to_string()),
+        }
+    }
+}
+
+impl From<AppError> for JobError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Store(s) => s.into(),
+            other => JobError::GiveUp(other.to_string()),
+        }
+    }
+}
+
+/// Enqueues `job` inside the caller's transaction, due at `run_at`; with a
+/// `dedupe` key, not again while one with the same key is pending.
+pub async fn enqueue<J: Job>(
+    app: &App,
+    ex: &mut impl Session,
+    shop: Option<ShopId>,
+    job: &J,
+    run_at: Timestamp,
+    dedupe: Option<String>,
+) -> Result<(), StoreError> {
+    let payload = serde_json::to_value(job)?;
+    let mut new = NewJob::new(shop, J::KIND, payload, app.now())
+        .at(run_at)
+        .attempts(J::MAX_ATTEMPTS);
+    if let Some(key) = dedupe {
+        new = new.dedupe(key);
+    }
+    store_jobs::enqueue(ex, &new, app.now()).await?;
+    Ok(())
+}
+
+fn register<J: Job>(handlers: Handlers, app: &App) -> Handlers {
+    let app = app.clone();
+    handlers.on(J::KIND, move |_db, job| {
+        let app = app.clone();
+        async move {
+            let payload: J = serde_json::from_value(job.payload)
+                .map_err(|e| Failure::GiveUp(format!("malformed payload: {e}")))?;
+            let ctx = JobContext {
+                app,
+                shop: job.shop_id,
+                attempt: job.attempts,
+            };
+            payload.run(ctx).await.map_err(|e| match e {
+                JobError::Retry(error) => Failure::Retry {
+                    error,
+                    after: Some(J::retry_after(job.attempts)),
+                },
+                JobError::GiveUp(error) => Failure::GiveUp(error),
+            })
+        }
+    })
+}
+
+/// Every job kind Kembali runs, bound to `app`.
+pub fn handlers(app: &App) -> Handlers {
+    let h = Handlers::new();
+    let h = register::<dispatch::Dispatch>(h, app);
+    register::<expire_return::ExpireReturn>(h, app)
+}
+
+/// Runs jobs on `app`'s clock until `stop` turns true, then finishes those running.
+pub async fn run_worker(app: App, concurrency: usize, stop: watch::Receiver<bool>) {
+    let mut opts = WorkerOptions::new(concurrency);
+    opts.clock = app.clock();
+    run_worker_with(app, opts, stop).await;
+}
+
+/// [`run_worker`] with explicit options (tests poll faster).
+pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Receiver<bool>) {
+    opts.clock = app.clock();
+    store_jobs::work(app.db.clone(), handlers(&app), opts, stop).await;
+}

@@ -1,0 +1,62 @@
+//! Kembali's use cases: one function per business step (order intake, eligibility,
+//! opening a return, each transition, expiry), called alike by the API, the pages,
+//! the platform hooks, the CLI and the jobs. Each write runs in the caller's
+//! transaction together with the outbox messages it causes.
+
+pub mod clock;
+pub mod eligibility;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+pub mod jobs;
+pub mod orders;
+pub mod returns;
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use kembali_core::{Clock, IdSource};
+use kembali_store::{Db, OsEntropy, SystemClock};
+
+pub use error::AppError;
+
+/// What every use case works with: the database, a clock and an id source.
+/// Cheap to clone; instances share nothing but the database.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub db: Db,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdSource>,
+}
+
+impl App {
+    /// The application on the system clock and the OS random source.
+    pub fn new(db: Db) -> App {
+        App::with(db, Arc::new(SystemClock), Arc::new(OsEntropy))
+    }
+
+    /// The application with another clock and id source (tests move time).
+    pub fn with(db: Db, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> App {
+        App { db, clock, ids }
+    }
+
+    /// Now, to the millisecond the database keeps, so an answer shows exactly
+    /// what a later read returns.
+    pub fn now(&self) -> Timestamp {
+        to_millis(self.clock.now())
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// Random bits for a new id.
+    pub fn entropy(&self) -> u128 {
+        self.ids.entropy()
+    }
+}
+
+/// `t` truncated to whole milliseconds, the precision times are stored at.
+pub fn to_millis(t: Timestamp) -> Timestamp {
+    Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}

@@ -1,0 +1,312 @@
+//! Order intake: an order as a source sends it (the API, CSV, a shop platform)
+//! becomes an `Order` with its shipments, created once per source and source id
+//! and updated after, so a redelivered or reordered platform webhook never makes
+//! a second order.
+
+use jiff::Timestamp;
+use kembali_core::order::{
+    Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
+};
+use kembali_core::shop::{Locale, Shop};
+use kembali_core::{Currency, LineId, Money, OrderId, ProductId, ShipmentId, VariantId};
+use kembali_store::orders::{self as store, Origin};
+use kembali_store::{StoreError, Tx};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{Entity, Rule};
+use crate::{App, AppError, events, to_millis};
+
+/// The source of orders posted to the JSON API.
+pub const API_SOURCE: &str = "api";
+
+/// A line of a new order.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub sku: String,
+    pub title: String,
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub final_sale: bool,
+    pub quantity: u32,
+    /// Minor units of the order's currency.
+    pub unit_price: i64,
+    #[serde(default)]
+    pub discount: i64,
+    #[serde(default)]
+    pub tax: i64,
+    #[serde(default)]
+    pub product_id: Option<ProductId>,
+    #[serde(default)]
+    pub variant_id: Option<VariantId>,
+}
+
+/// Units of a line (by its position in `lines`, from 0) in a shipment.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentLineInput {
+    pub line: usize,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipmentInput {
+    pub carrier: String,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    pub status: TrackingStatus,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub shipped_at: Option<Timestamp>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub promised_by: Option<Timestamp>,
+    pub lines: Vec<ShipmentLineInput>,
+}
+
+/// An order as the shop's platform sends it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    /// The shop's own order number (`#1001`); unique within the shop.
+    pub number: String,
+    pub email: String,
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    #[serde(default)]
+    pub locale: Option<Locale>,
+    pub currency: Currency,
+    #[schema(value_type = String, format = DateTime)]
+    pub placed_at: Timestamp,
+    pub payment_method: PaymentMethod,
+    #[serde(default = "yes")]
+    pub taxes_included: bool,
+    pub shipping_address: Address,
+    #[serde(default)]
+    pub shipping_paid: i64,
+    /// The cheapest standard delivery offered (for EU withdrawal refunds); defaults to `shipping_paid`.
+    #[serde(default)]
+    pub cheapest_shipping: Option<i64>,
+    pub lines: Vec<LineInput>,
+    #[serde(default)]
+    pub shipments: Vec<ShipmentInput>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An order with its shipments.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderView {
+    #[serde(flatten)]
+    pub order: Order,
+    pub shipments: Vec<Shipment>,
+}
+
+/// What intake did with an order.
+#[derive(Debug, Clone)]
+pub enum Intake {
+    Created(OrderView),
+    Updated(OrderView),
+    /// The source's copy is older than (or as old as) the one stored: kept as is.
+    Stale(OrderView),
+}
+
+impl Intake {
+    pub fn view(&self) -> &OrderView {
+        match self {
+            Intake::Created(v) | Intake::Updated(v) | Intake::Stale(v) => v,
+        }
+    }
+}
+
+/// Creates an order posted to the API; its number must be new in the shop.
+pub async fn create(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    input: &OrderInput,
+) -> Result<OrderView, AppError> {
+    let origin = Origin {
+        source: API_SOURCE.to_owned(),
+        external_id: input.number.trim().to_owned(),
+        updated_at: None,
+    };
+    let (mut order, shipments) = build(app, shop, input, None)?;
+    insert(app, tx, shop, &mut order, &shipments, &origin, input).await
+}
+
+/// Creates the order `origin` names, or updates it when it exists and the
+/// source's copy is newer than the stored one.
+pub async fn intake(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    origin: &Origin,
+    input: &OrderInput,
+) -> Result<Intake, AppError> {
+    let found = store::find_by_origin(tx, shop.id, &origin.source, &origin.external_id).await?;
+    let Some((id, stored_at)) = found else {
+        let (mut order, shipments) = build(app, shop, input, None)?;
+        return Ok(Intake::Created(
+            insert(app, tx, shop, &mut order, &shipments, origin, input).await?,
+        ));
+    };
+    let existing = store::get(tx, shop.id, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Order))?;
+    let newer = match (origin.updated_at, stored_at) {
+        (Some(new), Some(old)) => new > old,
+        _ => true,
+    };
+    if !newer {
+        let (order, shipments) = existing;
+        return Ok(Intake::Stale(OrderView { order, shipments }));
+    }
+    let (mut order, shipments) = build(app, shop, input, Some(&existing))?;
+    order.customer_id = existing.0.customer_id;
+    store::update(tx, &order, &shipments, origin, app.now()).await?;
+    events::order_changed(app, tx, false, &order, &shipments).await?;
+    Ok(Intake::Updated(OrderView { order, shipments }))
+}
+
+/// The order with its shipments.
+pub async fn get(app: &App, shop: &Shop, id: OrderId) -> Result<OrderView, AppError> {
+    let mut conn = app.db.conn().await?;
+    let (order, shipments) = store::get(&mut conn, shop.id, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Order))?;
+    Ok(OrderView { order, shipments })
+}
+
+async fn insert(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    order: &mut Order,
+    shipments: &[Shipment],
+    origin: &Origin,
+    input: &OrderInput,
+) -> Result<OrderView, AppError> {
+    let name = input.customer_name.as_deref().unwrap_or_default();
+    let customer =
+        store::ensure_customer(tx, shop.id, &order.email, name, order.locale, app.now()).await?;
+    order.customer_id = Some(customer);
+    store::insert(tx, order, shipments, origin, app.now())
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate { .. } => AppError::OrderExists {
+                number: order.number.clone(),
+            },
+            other => other.into(),
+        })?;
+    events::order_changed(app, tx, true, order, shipments).await?;
+    Ok(OrderView {
+        order: order.clone(),
+        shipments: shipments.to_vec(),
+    })
+}
+
+/// Maps the input onto an order, keeping the ids of `existing` lines (matched
+/// by position and SKU, then by SKU) and shipments (by carrier and tracking
+/// number), and checks it whole.
+fn build(
+    app: &App,
+    shop: &Shop,
+    input: &OrderInput,
+    existing: Option<&(Order, Vec<Shipment>)>,
+) -> Result<(Order, Vec<Shipment>), AppError> {
+    let now = app.now();
+    let currency = input.currency;
+    let money = |v: i64| Money::new(v, currency);
+    let mut unused: Vec<&OrderLine> = existing.map(|(o, _)| o.lines.iter().collect()).unwrap_or_default();
+    let mut lines: Vec<OrderLine> = Vec::with_capacity(input.lines.len());
+    for (n, l) in input.lines.iter().enumerate() {
+        let sku = l.sku.trim().to_owned();
+        let same_place = unused
+            .iter()
+            .position(|e| e.sku == sku && existing.is_some_and(|(o, _)| o.lines.get(n).is_some_and(|x| x.id == e.id)));
+        let known = same_place.or_else(|| unused.iter().position(|e| e.sku == sku));
+        let id = match known {
+            Some(k) => unused.remove(k).id,
+            None => LineId::new(now, app.entropy()),
+        };
+        lines.push(OrderLine {
+            id,
+            product_id: l.product_id,
+            variant_id: l.variant_id,
+            sku,
+            title: l.title.clone(),
+            category: l.category.clone(),
+            tags: l.tags.clone(),
+            final_sale: l.final_sale,
+            quantity: l.quantity,
+            unit_price: money(l.unit_price),
+            discount: money(l.discount),
+            tax: money(l.tax),
+        });
+    }
+    let order_id = existing.map_or_else(|| OrderId::new(now, app.entropy()), |(o, _)| o.id);
+    let mut shipments = Vec::with_capacity(input.shipments.len());
+    for (n, s) in input.shipments.iter().enumerate() {
+        let mut slines = Vec::with_capacity(s.lines.len());
+        for (k, sl) in s.lines.iter().enumerate() {
+            let line = lines.get(sl.line).ok_or_else(|| {
+                AppError::invalid(
+                    format!("shipments[{n}].lines[{k}].line"),
+                    Rule::NoSuchLine { index: sl.line },
+                )
+            })?;
+            slines.push(ShipmentLine {
+                line_id: line.id,
+                quantity: sl.quantity,
+            });
+        }
+        let known = existing.and_then(|(_, ships)| {
+            ships.iter().find(|e| {
+                e.carrier == s.carrier
+                    && e.tracking_number == s.tracking_number
+                    && s.tracking_number.is_some()
+            })
+        });
+        shipments.push(Shipment {
+            id: known.map_or_else(|| ShipmentId::new(now, app.entropy()), |e| e.id),
+            order_id,
+            carrier: s.carrier.clone(),
+            tracking_number: s.tracking_number.clone(),
+            status: s.status,
+            // Stored to the millisecond: the answer shows what a read will.
+            shipped_at: s.shipped_at.map(to_millis),
+            delivered_at: s.delivered_at.map(to_millis),
+            promised_by: s.promised_by.map(to_millis),
+            lines: slines,
+        });
+    }
+    let order = Order {
+        id: order_id,
+        shop_id: shop.id,
+        number: input.number.trim().to_owned(),
+        customer_id: None,
+        email: input.email.trim().to_lowercase(),
+        locale: input.locale.unwrap_or(shop.default_locale),
+        currency,
+        placed_at: to_millis(input.placed_at),
+        payment_method: input.payment_method,
+        taxes_included: input.taxes_included,
+        shipping_address: input.shipping_address.clone(),
+        shipping_paid: money(input.shipping_paid),
+        cheapest_shipping: money(input.cheapest_shipping.unwrap_or(input.shipping_paid)),
+        lines,
+    };
+    order.validate(&shipments)?;
+    Ok((order, shipments))
+}

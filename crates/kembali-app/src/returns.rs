@@ -1,0 +1,283 @@
+//! Returns: open one (every item decided under the shop's current policy), move
+//! it through its states, read it with its timeline. Each change is stored with
+//! its timeline event, its reporting figures and its outbox message in the
+//! caller's transaction.
+
+use std::collections::HashMap;
+
+use kembali_core::returns::{
+    Actor, Command, Event, NewItem, NewReturn, Resolution, Return, ReturnMethod, ReturnReason,
+};
+use kembali_core::shop::Shop;
+use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId};
+use kembali_store::returns::{self as store, Figures, ItemRecord};
+use kembali_store::{Tx, orders, shops};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::eligibility::Context;
+use crate::error::{Entity, Rule};
+use crate::{App, AppError, events};
+
+/// At most this many items in one return.
+pub const MAX_ITEMS: usize = 100;
+/// At most this many characters in a shopper's comment.
+pub const MAX_COMMENT: usize = 2000;
+/// No order line has more units (see `Order::validate`); it also keeps the sums
+/// of a request's quantities far from overflowing.
+pub const MAX_QUANTITY: u32 = 100_000;
+/// At most this many photos per item.
+pub const MAX_PHOTOS: usize = 10;
+
+/// One item the shopper asks to send back: the one shape every surface uses.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRequest {
+    pub line_id: LineId,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Upload references of the shopper's photos.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    pub resolution: Resolution,
+}
+
+/// A return as asked for.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnRequest {
+    pub order_id: OrderId,
+    pub method: ReturnMethod,
+    pub items: Vec<ItemRequest>,
+}
+
+impl ReturnRequest {
+    /// The limits every surface enforces before anything is decided.
+    pub fn check(&self) -> Result<(), AppError> {
+        if self.items.is_empty() {
+            return Err(AppError::invalid("items", Rule::Empty));
+        }
+        if self.items.len() > MAX_ITEMS {
+            return Err(AppError::invalid(
+                "items",
+                Rule::AtMost {
+                    max: MAX_ITEMS as u64,
+                },
+            ));
+        }
+        for (n, i) in self.items.iter().enumerate() {
+            if i.comment.as_ref().is_some_and(|c| c.len() > MAX_COMMENT) {
+                return Err(AppError::invalid(
+                    format!("items[{n}].comment"),
+                    Rule::TooLong { max: MAX_COMMENT },
+                ));
+            }
+            if i.quantity > MAX_QUANTITY {
+                return Err(AppError::invalid(
+                    format!("items[{n}].quantity"),
+                    Rule::AtMost {
+                        max: u64::from(MAX_QUANTITY),
+                    },
+                ));
+            }
+            if i.photos.len() > MAX_PHOTOS {
+                return Err(AppError::invalid(
+                    format!("items[{n}].photos"),
+                    Rule::AtMost {
+                        max: MAX_PHOTOS as u64,
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A return with its timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReturnView {
+    #[serde(flatten)]
+    pub ret: Return,
+    pub timeline: Vec<Event>,
+}
+
+/// Opens a return inside `tx`: decides each item under the current policy, takes
+/// the shop's next return number, stores the return with its first events and
+/// their outbox messages. Concurrent returns of one order are serialised (a row
+/// lock on PostgreSQL, the single writer on SQLite), so quantities never overrun.
+pub async fn open(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    req: &ReturnRequest,
+    actor: Actor,
+) -> Result<ReturnView, AppError> {
+    req.check()?;
+    let now = app.now();
+    if !orders::lock(tx, shop.id, req.order_id).await? {
+        return Err(AppError::NotFound(Entity::Order));
+    }
+    let ctx = Context::load(tx, shop.id, req.order_id).await?;
+    let mut taken: HashMap<LineId, u32> = HashMap::new();
+    let mut new_items = Vec::with_capacity(req.items.len());
+    let mut facts = Vec::with_capacity(req.items.len());
+    for (index, it) in req.items.iter().enumerate() {
+        let extra = taken.get(&it.line_id).copied().unwrap_or(0);
+        let f = ctx
+            .facts(shop, it.line_id, it.quantity, Some(it.reason), extra, now)
+            .ok_or(AppError::UnknownLine { index })?;
+        let decision = ctx.decide(&f)?;
+        *taken.entry(it.line_id).or_default() += it.quantity;
+        new_items.push(NewItem {
+            id: ReturnItemId::new(now, app.entropy()),
+            line_id: it.line_id,
+            quantity: it.quantity,
+            reason: it.reason,
+            comment: it.comment.clone(),
+            photos: it.photos.clone(),
+            resolution: it.resolution,
+            decision,
+        });
+        facts.push(f);
+    }
+    // EU withdrawal of the whole order refunds the cheapest standard delivery paid.
+    let whole_order = ctx.order.lines.iter().all(|l| {
+        ctx.held.get(&l.id).copied().unwrap_or(0) + taken.get(&l.id).copied().unwrap_or(0)
+            >= l.quantity
+    });
+    let delivery_refund = if whole_order {
+        ctx.order.cheapest_shipping.min(ctx.order.shipping_paid)
+    } else {
+        Money::zero(ctx.order.currency)
+    };
+    let new_return = |id: ReturnId, number: String| NewReturn {
+        id,
+        shop_id: shop.id,
+        order_id: req.order_id,
+        number,
+        method: req.method,
+        policy_version: ctx.policy_version,
+        items: new_items.clone(),
+        delivery_refund,
+        actor: actor.clone(),
+        at: now,
+    };
+    // Check before taking a number, so a refused request leaves no gap.
+    kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
+    let seq = shops::next_return_seq(tx, shop.id).await?;
+    let (ret, timeline) = kembali_core::returns::open(new_return(
+        ReturnId::new(now, app.entropy()),
+        shop.return_number(seq),
+    ))?;
+    let records: Vec<ItemRecord<'_>> = ret
+        .items
+        .iter()
+        .zip(&facts)
+        .map(|(item, f)| ItemRecord {
+            facts: f,
+            category: ctx
+                .order
+                .line(item.line_id)
+                .and_then(|l| l.category.as_deref()),
+            value: item.decision.item_amount.amount,
+        })
+        .collect();
+    let local_date = local_date(shop, ret.created_at);
+    store::insert(tx, &ret, &ctx.order.email, &records, &figures(&ret), &local_date).await?;
+    for (n, e) in timeline.iter().enumerate() {
+        store::append_event(tx, &ret, n as i64 + 1, e).await?;
+        events::return_changed(app, tx, &ret, e).await?;
+    }
+    Ok(ReturnView { ret, timeline })
+}
+
+/// Applies `cmd` to the return inside `tx`, storing the new state, the changed
+/// items, the timeline event and its outbox message together. `expected`, when
+/// given, must be the version the caller saw.
+pub async fn transition(
+    app: &App,
+    tx: &mut Tx,
+    shop: ShopId,
+    id: ReturnId,
+    expected: Option<i64>,
+    cmd: &Command,
+    actor: &Actor,
+) -> Result<ReturnView, AppError> {
+    let mut ret = store::get(tx, shop, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Return))?;
+    let seen = ret.version;
+    if let Some(expected) = expected
+        && expected != seen
+    {
+        return Err(AppError::VersionConflict {
+            expected,
+            current: seen,
+        });
+    }
+    let event = ret.apply(cmd, actor, app.now())?;
+    if !store::save_transition(tx, &ret, seen, &event, &figures(&ret)).await? {
+        // Someone else moved it between our read and our write.
+        return Err(AppError::VersionConflict {
+            expected: seen,
+            current: seen + 1,
+        });
+    }
+    events::return_changed(app, tx, &ret, &event).await?;
+    let timeline = store::events(tx, shop, id).await?;
+    Ok(ReturnView { ret, timeline })
+}
+
+/// The return with its timeline.
+pub async fn get(app: &App, shop: ShopId, id: ReturnId) -> Result<ReturnView, AppError> {
+    let mut conn = app.db.conn().await?;
+    let ret = store::get(&mut conn, shop, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Return))?;
+    let timeline = store::events(&mut conn, shop, id).await?;
+    Ok(ReturnView { ret, timeline })
+}
+
+/// The figures reports sum: the value of the items, the fees, and what goes back
+/// as money or as credit — by the final resolutions once resolved, by the
+/// requested ones before.
+pub fn figures(ret: &Return) -> Figures {
+    let q = &ret.quote;
+    let fees = q
+        .fees
+        .iter()
+        .fold(0i64, |sum, f| sum.saturating_add(f.amount.amount));
+    let resolution = |i: &kembali_core::returns::ReturnItem| {
+        i.final_resolution.unwrap_or(i.resolution)
+    };
+    let all_credit = ret
+        .items
+        .iter()
+        .all(|i| resolution(i) == Resolution::StoreCredit);
+    let any_money = ret
+        .items
+        .iter()
+        .any(|i| matches!(resolution(i), Resolution::Refund | Resolution::KeepItem));
+    let (refund, credit) = if all_credit {
+        (0, q.store_credit_total.amount)
+    } else if any_money {
+        (q.refund_total.amount, 0)
+    } else {
+        (0, 0)
+    };
+    Figures {
+        currency: q.items_amount.currency.code().to_owned(),
+        item_value: q.items_amount.amount,
+        fees,
+        refund,
+        credit,
+    }
+}
+
+/// The shop's calendar day at `at`, `YYYY-MM-DD`: what insights group by.
+pub fn local_date(shop: &Shop, at: jiff::Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::get(&shop.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    tz.to_datetime(at).date().to_string()
+}

@@ -1,0 +1,119 @@
+//! The transactional outbox: messages about changes the outside may care about,
+//! appended in the transaction of the change. What to write, and who consumes it,
+//! is the application layer's business; this module only keeps the rows.
+
+use jiff::Timestamp;
+use kembali_core::{MessageId, ShopId};
+use sqlx::types::Json;
+
+use crate::db::Session;
+use crate::{StoreError, corrupt, from_millis, millis, run};
+
+/// One message: `kind` is the event name (`return.approved`), `subject` the id of
+/// what it is about, `payload` the versioned envelope sent to the outside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub shop_id: ShopId,
+    pub kind: String,
+    pub subject: String,
+    pub payload: serde_json::Value,
+    pub occurred_at: Timestamp,
+    pub dispatched_at: Option<Timestamp>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    id: String,
+    kind: String,
+    subject: String,
+    payload: Json<serde_json::Value>,
+    occurred_at: i64,
+    dispatched_at: Option<i64>,
+}
+
+impl MessageRow {
+    fn into_message(self, shop: ShopId) -> Result<Message, StoreError> {
+        Ok(Message {
+            id: self.id.parse().map_err(corrupt)?,
+            shop_id: shop,
+            kind: self.kind,
+            subject: self.subject,
+            payload: self.payload.0,
+            occurred_at: from_millis(self.occurred_at),
+            dispatched_at: self.dispatched_at.map(from_millis),
+        })
+    }
+}
+
+/// Appends `m` inside the caller's transaction.
+pub async fn append(ex: &mut impl Session, m: &Message) -> Result<(), StoreError> {
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO outbox (shop_id, id, kind, subject, payload, occurred_at)
+         VALUES ($1, $2, $3, $4, $5, $6)"
+    )
+    .bind(m.shop_id.to_string())
+    .bind(m.id.to_string())
+    .bind(&m.kind)
+    .bind(&m.subject)
+    .bind(Json(&m.payload))
+    .bind(millis(m.occurred_at))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// One message of the shop.
+pub async fn get(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: MessageId,
+) -> Result<Option<Message>, StoreError> {
+    let row: Option<MessageRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT id, kind, subject, payload, occurred_at, dispatched_at
+           FROM outbox WHERE shop_id = $1 AND id = $2"
+    )
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    row.map(|r| r.into_message(shop)).transpose()
+}
+
+/// The messages about one subject (a return, an order), oldest first.
+pub async fn for_subject(
+    ex: &mut impl Session,
+    shop: ShopId,
+    subject: &str,
+) -> Result<Vec<Message>, StoreError> {
+    let rows: Vec<MessageRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT id, kind, subject, payload, occurred_at, dispatched_at
+           FROM outbox WHERE shop_id = $1 AND subject = $2 ORDER BY id"
+    )
+    .bind(shop.to_string())
+    .bind(subject)
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter().map(|r| r.into_message(shop)).collect()
+}
+
+/// Marks the message fanned out; `false` if it already was (a repeated dispatch).
+pub async fn mark_dispatched(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: MessageId,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let n = run!(ex, |c| sqlx::query(
+        "UPDATE outbox SET dispatched_at = $1
+          WHERE shop_id = $2 AND id = $3 AND dispatched_at IS NULL"
+    )
+    .bind(millis(now))
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
