@@ -65,6 +65,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The migrations cannot be applied: one line that names the migration and
+    /// says what to do (an edited or half-applied migration, an unknown one).
+    #[error("{0}")]
+    Migration(String),
 }
 
 impl StoreError {
