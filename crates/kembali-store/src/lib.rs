@@ -2,6 +2,7 @@
 //! queries scoped by shop, migrations for both databases, and the job table.
 
 pub mod db;
+mod dialect;
 pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
