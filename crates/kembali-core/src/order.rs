@@ -37,8 +37,22 @@ pub struct Variant {
     pub final_sale: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentMethod {
     Card,
     /// Cash on delivery: refunds go to a bank account, an e-wallet or store credit.
@@ -46,6 +60,18 @@ pub enum PaymentMethod {
     BankTransfer,
     EWallet,
     Other,
+}
+
+impl PaymentMethod {
+    /// The name stored and sent: its serde name, derived by strum.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// The inverse of [`as_str`](Self::as_str); `None` for any other text.
+    pub fn parse(s: &str) -> Option<PaymentMethod> {
+        s.parse().ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -126,8 +152,22 @@ impl Order {
 }
 
 /// Where a parcel is, normalised across carriers (DESIGN §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TrackingStatus {
     Pending,
     InfoReceived,
@@ -142,19 +182,14 @@ pub enum TrackingStatus {
 }
 
 impl TrackingStatus {
+    /// The name stored and sent: its serde name, derived by strum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            TrackingStatus::Pending => "pending",
-            TrackingStatus::InfoReceived => "info_received",
-            TrackingStatus::InTransit => "in_transit",
-            TrackingStatus::OutForDelivery => "out_for_delivery",
-            TrackingStatus::FailedAttempt => "failed_attempt",
-            TrackingStatus::AvailableForPickup => "available_for_pickup",
-            TrackingStatus::Delivered => "delivered",
-            TrackingStatus::Exception => "exception",
-            TrackingStatus::ReturnedToSender => "returned_to_sender",
-            TrackingStatus::Expired => "expired",
-        }
+        self.into()
+    }
+
+    /// The inverse of [`as_str`](Self::as_str); `None` for any other text.
+    pub fn parse(s: &str) -> Option<TrackingStatus> {
+        s.parse().ok()
     }
 }
 

@@ -7,8 +7,21 @@ use crate::id::ShopId;
 use crate::money::Currency;
 
 /// The languages every page and message exists in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Locale {
     En,
     Id,
@@ -18,12 +31,9 @@ pub enum Locale {
 impl Locale {
     pub const ALL: [Locale; 3] = [Locale::En, Locale::Id, Locale::Pl];
 
+    /// The ISO 639-1 code, which is also its serde name.
     pub fn code(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Id => "id",
-            Locale::Pl => "pl",
-        }
+        self.into()
     }
 
     /// Accepts a language tag such as `pl-PL` or `id`.

@@ -255,17 +255,38 @@ fn valid_schema_name(s: &str) -> bool {
         && !s.as_bytes()[0].is_ascii_digit()
 }
 
-/// The URL without its password, for messages.
+/// The URL without its password, for messages; everything else is kept.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_owned(),
-            }
+    match url::Url::parse(url) {
+        // An `@` past the credentials means they held an unencoded `/`, `?` or
+        // `#`, and the parser took the end of the password for the path.
+        Ok(parsed) if parsed[url::Position::BeforeHost..].contains('@') => redact_unparsed(url),
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Fails only for URLs that cannot carry credentials, and those have no
+            // password to hide.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
         }
-        _ => url.to_owned(),
+        // Returned as written, not as `url` would normalise it.
+        Ok(_) => url.to_owned(),
+        Err(_) => redact_unparsed(url),
+    }
+}
+
+/// For text `url` cannot parse, or parses oddly (a typo in a configuration): everything
+/// between the first `:` of the userinfo and its last `@` goes, so a password
+/// that holds `@` or `/` is hidden too.
+fn redact_unparsed(url: &str) -> String {
+    let Some(start) = url.find("://").map(|s| s + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[start..];
+    match rest.rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!("{}{}:***{}", &url[..start], &rest[..colon], &rest[at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 
@@ -296,14 +317,51 @@ impl Db {
     /// those of its foreign-key checks) until the statistics change.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let sql = match self.backend() {
-            Backend::Sqlite => "PRAGMA optimize",
-            Backend::Postgres => "ANALYZE",
-        };
+        let sql = crate::dialect::analyze(self.backend());
         crate::run!(&mut tx, |c| sqlx::raw_sql(sql)
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
         tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://kembali:s3cret@db.example:5432/shop"),
+            "postgres://kembali:***@db.example:5432/shop"
+        );
+        // A password with characters that had to be percent-encoded.
+        let r = redact("postgres://u:p%40ss%2Fw@h/d?sslmode=require");
+        assert_eq!(r, "postgres://u:***@h/d?sslmode=require");
+        for plain in [
+            "postgres://kembali@db.example/shop",
+            "postgres://db.example/shop",
+            "sqlite:///var/lib/kembali/kembali.db",
+            "sqlite://kembali.db",
+        ] {
+            assert_eq!(redact(plain), plain);
+        }
+    }
+
+    #[test]
+    fn redact_leaks_nothing_from_an_unparsable_url() {
+        // A port that is no number: `url` refuses it.
+        assert_eq!(
+            redact("postgres://user:secret@host:port/db"),
+            "postgres://user:***@host:port/db"
+        );
+        // An unencoded `@` and `/` in the password: `url` would take `wd@host/db`
+        // for the path and keep it.
+        let r = redact("postgres://user:pa@ss/wd@host/db");
+        assert_eq!(r, "postgres://user:***@host/db");
+        let r = redact("postgres://us/er:pw@host/db");
+        assert_eq!(r, "postgres://us/er:***@host/db");
+        assert_eq!(redact("not a url"), "not a url");
     }
 }

@@ -22,6 +22,13 @@ pub enum KeyError {
     Store(#[from] StoreError),
 }
 
+#[derive(sqlx::FromRow)]
+struct KeptRow {
+    request_hash: String,
+    status_code: i64,
+    response: String,
+}
+
 /// Looks the key up inside the request's transaction. `Ok(Some)` is a replay;
 /// `Ok(None)` means go ahead and call [`record`] before committing. On PostgreSQL a
 /// concurrent request with the same key waits here until the first one commits.
@@ -31,7 +38,7 @@ pub async fn lookup(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Stored>, KeyError> {
-    let row: Option<(String, i64, String)> = run!(ex, |c| sqlx::query_as(
+    let row: Option<KeptRow> = run!(ex, |c| sqlx::query_as(
         "SELECT request_hash, status_code, response FROM idempotency_keys WHERE shop_id = $1 AND key = $2"
     )
     .bind(shop.to_string())
@@ -40,10 +47,10 @@ pub async fn lookup(
     .await)
     .map_err(StoreError::from)?;
     match row {
-        Some((hash, _, _)) if hash != request_hash => Err(KeyError::Mismatch),
-        Some((_, status, body)) => Ok(Some(Stored {
-            status: u16::try_from(status).unwrap_or(500),
-            body,
+        Some(r) if r.request_hash != request_hash => Err(KeyError::Mismatch),
+        Some(r) => Ok(Some(Stored {
+            status: u16::try_from(r.status_code).unwrap_or(500),
+            body: r.response,
         })),
         None => Ok(None),
     }

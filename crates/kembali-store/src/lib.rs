@@ -2,6 +2,7 @@
 //! queries scoped by shop, migrations for both databases, and the job table.
 
 pub mod db;
+mod dialect;
 pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
@@ -86,6 +87,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The migrations cannot be applied: one line that names the migration and
+    /// says what to do (an edited or half-applied migration, an unknown one).
+    #[error("{0}")]
+    Migration(String),
 }
 
 impl StoreError {

@@ -1,19 +1,31 @@
-//! Schema migrations, one folder per database with the same versions, applied in
-//! order at start-up; each in its own transaction.
+//! Schema migrations, one folder per database with the same versions, applied by
+//! sqlx's `Migrator` under a lock, with the checksums of applied ones checked.
+//!
+//! Applied migrations are recorded in sqlx's own `_sqlx_migrations` table. An
+//! earlier runner of ours kept a `kembali_migrations` table; nothing was deployed
+//! with it, so databases made by it are not carried over (recreate them).
 
+use std::collections::BTreeSet;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationType, Migrator};
+
+use crate::StoreError;
 use crate::db::{Backend, Db};
-use crate::{StoreError, run};
 
-struct Migration {
+/// sqlx's default table, named here because we read it too.
+const TABLE: &str = "_sqlx_migrations";
+
+struct Source {
     version: i64,
     name: &'static str,
     sqlite: &'static str,
     postgres: &'static str,
 }
 
-macro_rules! migration {
+macro_rules! source {
     ($version:literal, $name:literal) => {
-        Migration {
+        Source {
             version: $version,
             name: $name,
             sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
@@ -23,71 +35,185 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first. A test checks both folders hold exactly these.
-const MIGRATIONS: &[Migration] = &[
-    migration!(1, "0001_init"),
-    migration!(2, "0002_jobs"),
-    migration!(3, "0003_intake_outbox_reporting"),
+const SOURCES: &[Source] = &[
+    source!(1, "0001_init"),
+    source!(2, "0002_jobs"),
+    source!(3, "0003_intake_outbox_reporting"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
 pub fn known_names() -> Vec<&'static str> {
-    MIGRATIONS.iter().map(|m| m.name).collect()
+    SOURCES.iter().map(|m| m.name).collect()
 }
 
-/// Applies every migration not yet applied. Safe to run from several instances at
-/// once: PostgreSQL serialises them on an advisory lock, SQLite on its one writer.
-pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
-    let mut tx = db.begin().await?;
-    let create = "CREATE TABLE IF NOT EXISTS kembali_migrations (
-        version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
-    run!(&mut tx, |c| sqlx::raw_sql(create)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    tx.commit().await?;
-
-    let mut applied_now = Vec::new();
-    for m in MIGRATIONS {
-        let mut tx = db.begin().await?;
-        if db.backend() == Backend::Postgres {
-            // Any constant works; it only has to be the same in every instance.
-            run!(&mut tx, |c| sqlx::query(
-                "SELECT pg_advisory_xact_lock(727001)"
+/// The migrations for one database. The checksum is sqlx's (SHA-384 of the file),
+/// so `sqlx migrate info --source migrations/<db>` agrees with what we record.
+fn migrator(backend: Backend) -> Migrator {
+    let migrations = SOURCES
+        .iter()
+        .map(|s| {
+            let sql = match backend {
+                Backend::Sqlite => s.sqlite,
+                Backend::Postgres => s.postgres,
+            };
+            // sqlx's own description for a file `0001_init.sql` is "init".
+            let description = s
+                .name
+                .split_once('_')
+                .map_or(s.name, |(_, d)| d)
+                .replace('_', " ");
+            Migration::new(
+                s.version,
+                description.into(),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
             )
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        })
+        .collect();
+    let mut m = Migrator::with_migrations(migrations);
+    // We take sqlx's lock (the same advisory key) ourselves, before reading which
+    // versions are applied, and hold it until the end; see `migrate`.
+    m.set_locking(false);
+    m
+}
+
+/// Applies every migration not yet applied and returns the versions this call
+/// applied (empty when the database was up to date).
+///
+/// Everything happens under one lock taken first: on PostgreSQL sqlx's advisory
+/// lock for the database, on SQLite the file's write lock (`BEGIN IMMEDIATE`). A
+/// migration changed after it was applied, or one left half-applied, stops the
+/// run with [`StoreError::Migration`] before anything is applied.
+pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
+    let migrator = migrator(db.backend());
+    let applied_now: Vec<i64> = match db {
+        Db::Sqlite { writer, .. } => {
+            // sqlx's `lock()` is a no-op on SQLite. The write transaction is the
+            // lock: another process waits on it (up to the busy timeout), and each
+            // migration runs inside it as a savepoint, so a failure leaves nothing.
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+            let before = applied(&mut *tx).await?;
+            migrator.run(&mut *tx).await.map_err(explain)?;
+            let after = applied(&mut *tx).await?;
+            tx.commit().await?;
+            after.difference(&before).copied().collect()
         }
-        let done: Option<i64> = run!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT version FROM kembali_migrations WHERE version = $1"
-        )
-        .bind(m.version)
-        .fetch_optional(&mut *c)
-        .await)?;
-        if done.is_some() {
-            continue;
+        Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await?;
+            // The advisory lock belongs to the session, and a failed run returns
+            // without releasing it: this connection is closed afterwards rather
+            // than lent back to the pool still holding the lock.
+            conn.close_on_drop();
+            let result = async {
+                conn.lock().await.map_err(explain)?;
+                let before = applied(&mut *conn).await?;
+                migrator.run(&mut *conn).await.map_err(explain)?;
+                let after = applied(&mut *conn).await?;
+                Ok::<_, StoreError>(after.difference(&before).copied().collect())
+            }
+            .await;
+            // Closing ends the session, which releases the lock in every case.
+            let _ = conn.close().await;
+            result?
         }
-        let sql = match db.backend() {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
-        run!(&mut tx, |c| sqlx::raw_sql(sql)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
-        let now = jiff::Timestamp::now().as_millisecond();
-        run!(&mut tx, |c| sqlx::query(
-            "INSERT INTO kembali_migrations (version, name, applied_at) VALUES ($1, $2, $3)"
-        )
-        .bind(m.version)
-        .bind(m.name)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-        tx.commit().await?;
-        tracing::info!(version = m.version, name = m.name, "applied migration");
-        applied_now.push(m.version);
+    };
+    for v in &applied_now {
+        tracing::info!(version = v, name = name_of(*v), "applied migration");
     }
     Ok(applied_now)
+}
+
+/// The versions recorded as applied; creates sqlx's table if missing (it would
+/// create it next anyway), so it must be called with the lock held.
+async fn applied(conn: &mut impl Migrate) -> Result<BTreeSet<i64>, StoreError> {
+    conn.ensure_migrations_table(TABLE).await.map_err(explain)?;
+    Ok(conn
+        .list_applied_migrations(TABLE)
+        .await
+        .map_err(explain)?
+        .into_iter()
+        .map(|m| m.version)
+        .collect())
+}
+
+fn name_of(version: i64) -> &'static str {
+    SOURCES
+        .iter()
+        .find(|s| s.version == version)
+        .map_or("unknown", |s| s.name)
+}
+
+fn label(version: i64) -> String {
+    format!("migration {version} ({})", name_of(version))
+}
+
+/// One line for an operator, naming the migration and what to do.
+fn explain(e: MigrateError) -> StoreError {
+    let message = match e {
+        MigrateError::VersionMismatch(v) => format!(
+            "{} was changed after it was applied to this database; \
+             restore the original file or restore the database",
+            label(v)
+        ),
+        MigrateError::Dirty(v) => format!(
+            "{} is only partly applied (marked unsuccessful in {TABLE}); \
+             repair the database by hand or restore it",
+            label(v)
+        ),
+        MigrateError::VersionMissing(v) => format!(
+            "migration {v} is applied to this database but unknown to this build of \
+             Kembali; run the newer build that applied it"
+        ),
+        MigrateError::ExecuteMigration(err, v) => {
+            format!("{} failed: {}", label(v), one_line(&err))
+        }
+        MigrateError::Execute(err) => return StoreError::from(err),
+        other => format!("cannot apply migrations: {}", one_line(&other)),
+    };
+    StoreError::Migration(message)
+}
+
+/// Database messages can span lines (PostgreSQL's DETAIL, HINT); ours must not.
+fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_one_line_and_name_the_migration() {
+        let StoreError::Migration(m) = explain(MigrateError::VersionMismatch(2)) else {
+            panic!("not a migration error");
+        };
+        assert_eq!(
+            m,
+            "migration 2 (0002_jobs) was changed after it was applied to this database; \
+             restore the original file or restore the database"
+        );
+        let StoreError::Migration(m) = explain(MigrateError::Dirty(3)) else {
+            panic!("not a migration error");
+        };
+        assert!(m.starts_with("migration 3 (0003_intake_outbox_reporting) is only partly"));
+        let StoreError::Migration(m) = explain(MigrateError::ExecuteMigration(
+            sqlx::Error::Protocol("syntax error\nDETAIL: at line 2".into()),
+            1,
+        )) else {
+            panic!("not a migration error");
+        };
+        assert!(!m.contains('\n'), "{m}");
+        assert!(m.starts_with("migration 1 (0001_init) failed: "), "{m}");
+    }
+
+    #[test]
+    fn descriptions_follow_sqlx() {
+        let m = migrator(Backend::Postgres);
+        let d: Vec<&str> = m.iter().map(|m| &*m.description).collect();
+        assert_eq!(d, ["init", "jobs", "intake outbox reporting"]);
+    }
 }

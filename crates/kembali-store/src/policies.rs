@@ -7,13 +7,19 @@ use sqlx::types::Json;
 use crate::db::Session;
 use crate::{StoreError, millis, run};
 
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    version: i64,
+    document: Json<PolicyDocument>,
+}
+
 /// The newest version of the shop's policy; a shop without one gets the defaults
 /// saved as version 1 on its first save.
 pub async fn current(
     ex: &mut impl Session,
     shop: ShopId,
 ) -> Result<Option<(i64, PolicyDocument)>, StoreError> {
-    let row: Option<(i64, Json<PolicyDocument>)> = run!(ex, |c| {
+    let row: Option<PolicyRow> = run!(ex, |c| {
         sqlx::query_as(
         "SELECT version, document FROM policies WHERE shop_id = $1 ORDER BY version DESC LIMIT 1"
     )
@@ -21,7 +27,7 @@ pub async fn current(
     .fetch_optional(&mut *c)
     .await
     })?;
-    Ok(row.map(|(v, d)| (v, d.0)))
+    Ok(row.map(|r| (r.version, r.document.0)))
 }
 
 /// A past version, to reproduce a decision made under it.

@@ -123,8 +123,7 @@ pub struct NewApiKey {
 
 fn hash_secret(secret: &str) -> String {
     // Keys are 192 random bits: a fast hash is enough, unlike for passwords.
-    let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 pub async fn create_api_key(
@@ -136,10 +135,7 @@ pub async fn create_api_key(
     let id = ApiKeyId::new(now, entropy());
     let mut raw = [0u8; 24];
     getrandom::fill(&mut raw).map_err(|e| StoreError::Config(format!("no randomness: {e}")))?;
-    let secret = format!(
-        "kb_{}",
-        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let secret = format!("kb_{}", hex::encode(raw));
     run!(ex, |c| {
         sqlx::query(
         "INSERT INTO api_keys (shop_id, id, name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
@@ -157,6 +153,12 @@ pub async fn create_api_key(
     Ok(NewApiKey { id, secret })
 }
 
+#[derive(sqlx::FromRow)]
+struct ApiKeyRow {
+    shop_id: String,
+    id: String,
+}
+
 /// The shop and key a bearer secret belongs to, if it is a live key.
 pub async fn authenticate(
     ex: &mut impl Session,
@@ -165,16 +167,16 @@ pub async fn authenticate(
     if !secret.starts_with("kb_") || secret.len() > 100 {
         return Ok(None);
     }
-    let row: Option<(String, String)> = run!(ex, |c| sqlx::query_as(
+    let row: Option<ApiKeyRow> = run!(ex, |c| sqlx::query_as(
         "SELECT shop_id, id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
     )
     .bind(hash_secret(secret))
     .fetch_optional(&mut *c)
     .await)?;
     match row {
-        Some((shop, key)) => Ok(Some((
-            shop.parse().map_err(corrupt)?,
-            key.parse().map_err(corrupt)?,
+        Some(r) => Ok(Some((
+            r.shop_id.parse().map_err(corrupt)?,
+            r.id.parse().map_err(corrupt)?,
         ))),
         None => Ok(None),
     }

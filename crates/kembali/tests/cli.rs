@@ -215,3 +215,199 @@ fn serve_demo_answers_health_and_stops_gracefully_on_sigterm() {
         "{out}"
     );
 }
+
+/// The PostgreSQL server the tests may use (`KEMBALI_TEST_POSTGRES_URL`).
+fn postgres_url() -> String {
+    std::env::var("KEMBALI_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn postgres_required() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false")
+        || std::env::var_os("KEMBALI_REQUIRE_POSTGRES").is_some()
+}
+
+/// Runs SQL on `url` (SQLite or PostgreSQL) from this synchronous test.
+fn exec_sql(url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(url).await?;
+            sqlx::raw_sql(sql).execute(&mut c).await?;
+            c.close().await
+        } else {
+            let mut c = sqlx::PgConnection::connect(url).await?;
+            sqlx::raw_sql(sql).execute(&mut c).await?;
+            c.close().await
+        }
+    })
+}
+
+/// One value from `url`, for checks on what the binary left behind.
+fn query_i64(url: &str, sql: &'static str) -> i64 {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&mut c)
+            .await
+            .expect("query");
+        let _ = c.close().await;
+        n
+    })
+}
+
+/// A fresh, empty database `kcli_<pid>_<n>` on the test server, dropped (with
+/// FORCE, so leftover sessions do not keep it) when the test ends; `.ci/run`
+/// drops any an interrupted run left behind.
+struct PgDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    /// `None` when PostgreSQL is unreachable and not required: the test is skipped.
+    fn create() -> Option<PgDatabase> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let admin = postgres_url();
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("kcli_{}_{n}", std::process::id());
+        match exec_sql(&admin, &format!("CREATE DATABASE {name}")) {
+            Ok(()) => {}
+            Err(e) if !postgres_required() => {
+                use std::io::Write;
+                // Straight to stderr, past the test harness's capture, so it is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: PostgreSQL at {admin} is not reachable ({e}); set CI=1 to make this fail"
+                );
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL at {admin} is required here but not reachable: {e}"),
+        }
+        // The test server's URL names its database last; swap in ours.
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Some(PgDatabase { admin, name, url })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = exec_sql(&self.admin, &sql) {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// A spawned `kembali` that is killed if the test ends before it stops.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn two_instances_start_together_on_an_empty_postgres_database() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    // Both listeners are held at once, so the two ports differ.
+    let free: Vec<std::net::TcpListener> = (0..2)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let addrs: Vec<String> = free
+        .iter()
+        .map(|l| l.local_addr().expect("addr").to_string())
+        .collect();
+    drop(free);
+    let spawn = |addr: &str| {
+        kembali()
+            .args([
+                "--database-url",
+                &pg.url,
+                "serve",
+                "--no-worker",
+                "--addr",
+                addr,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn")
+    };
+    // Back to back: both find the database empty and migrate at the same time.
+    let mut running: Vec<Running> = addrs.iter().map(|a| Running(spawn(a))).collect();
+    for (child, addr) in running.iter_mut().zip(&addrs) {
+        assert!(
+            wait_ready(&mut child.0, &format!("http://{addr}/healthz")),
+            "the instance on {addr} did not come up"
+        );
+        let (status, body) = http_get(&format!("http://{addr}/readyz")).expect("readyz");
+        assert_eq!((status, body.trim()), (200, "ready"), "{addr}");
+    }
+    drop(running);
+    let applied = query_i64(
+        &pg.url,
+        "SELECT count(*) FROM _sqlx_migrations WHERE success",
+    );
+    let files = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../kembali-store/migrations/postgres"
+    ))
+    .expect("migrations folder")
+    .count();
+    assert_eq!(
+        applied,
+        i64::try_from(files).expect("count"),
+        "each migration applied once"
+    );
+}
+
+/// Makes the first applied migration look edited, as a changed file would.
+const TAMPER: &str = "UPDATE _sqlx_migrations SET checksum = X'00' WHERE version = 1";
+
+#[test]
+fn migrate_refuses_an_edited_migration_in_one_line_on_sqlite() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    let (code, _, err) = run(kembali().args(["--database-url", &db, "migrate"]));
+    assert_eq!(code, 0, "{err}");
+    exec_sql(&db, TAMPER).expect("tamper");
+    let (code, _, err) = run(kembali().args(["--database-url", &db, "migrate"]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(
+        &err,
+        "migration 1 (0001_init) was changed after it was applied to this database",
+    );
+}
+
+#[test]
+fn migrate_refuses_an_edited_migration_in_one_line_on_postgres() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    let (code, _, err) = run(kembali().args(["--database-url", &pg.url, "migrate"]));
+    assert_eq!(code, 0, "{err}");
+    exec_sql(&pg.url, &TAMPER.replace("X'00'", "'\\x00'::bytea")).expect("tamper");
+    let (code, _, err) = run(kembali().args(["--database-url", &pg.url, "migrate"]));
+    assert_ne!(code, 0);
+    assert_one_clear_line(
+        &err,
+        "migration 1 (0001_init) was changed after it was applied to this database",
+    );
+}

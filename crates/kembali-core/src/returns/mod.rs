@@ -17,8 +17,22 @@ use crate::id::{ApiKeyId, LineId, OrderId, ReturnId, ReturnItemId, ShopId};
 use crate::policy::Decision;
 
 /// Where a return stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReturnStatus {
     Requested,
     Approved,
@@ -44,22 +58,14 @@ impl ReturnStatus {
         ReturnStatus::Expired,
     ];
 
+    /// The name stored and sent: its serde name, derived by strum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReturnStatus::Requested => "requested",
-            ReturnStatus::Approved => "approved",
-            ReturnStatus::Rejected => "rejected",
-            ReturnStatus::InTransit => "in_transit",
-            ReturnStatus::Received => "received",
-            ReturnStatus::Inspected => "inspected",
-            ReturnStatus::Resolved => "resolved",
-            ReturnStatus::Cancelled => "cancelled",
-            ReturnStatus::Expired => "expired",
-        }
+        self.into()
     }
 
+    /// The inverse of [`as_str`](Self::as_str); `None` for any other text.
     pub fn parse(s: &str) -> Option<ReturnStatus> {
-        ReturnStatus::ALL.into_iter().find(|st| st.as_str() == s)
+        s.parse().ok()
     }
 
     /// No transition leaves these.
@@ -83,8 +89,22 @@ impl ReturnStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Resolution {
     Refund,
     StoreCredit,
@@ -102,24 +122,34 @@ impl Resolution {
         Resolution::KeepItem,
     ];
 
+    /// The name stored and sent: its serde name, derived by strum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Resolution::Refund => "refund",
-            Resolution::StoreCredit => "store_credit",
-            Resolution::Exchange => "exchange",
-            Resolution::Replacement => "replacement",
-            Resolution::KeepItem => "keep_item",
-        }
+        self.into()
     }
 
+    /// The inverse of [`as_str`](Self::as_str); `None` for any other text.
     pub fn parse(s: &str) -> Option<Resolution> {
-        Resolution::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 }
 
 /// Why the shopper sends an item back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReturnReason {
     ChangedMind,
     WrongSize,
@@ -143,21 +173,14 @@ impl ReturnReason {
         ReturnReason::Other,
     ];
 
+    /// The name stored and sent: its serde name, derived by strum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReturnReason::ChangedMind => "changed_mind",
-            ReturnReason::WrongSize => "wrong_size",
-            ReturnReason::NotAsDescribed => "not_as_described",
-            ReturnReason::Damaged => "damaged",
-            ReturnReason::Defective => "defective",
-            ReturnReason::WrongItem => "wrong_item",
-            ReturnReason::ArrivedLate => "arrived_late",
-            ReturnReason::Other => "other",
-        }
+        self.into()
     }
 
+    /// The inverse of [`as_str`](Self::as_str); `None` for any other text.
     pub fn parse(s: &str) -> Option<ReturnReason> {
-        ReturnReason::ALL.into_iter().find(|r| r.as_str() == s)
+        s.parse().ok()
     }
 
     /// The shop's fault: policies usually waive fees for these.
@@ -170,8 +193,22 @@ impl ReturnReason {
 }
 
 /// How the parcel travels back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReturnMethod {
     /// A parcel locker, courier agent or shop with a label or QR code.
     DropOff,
@@ -192,18 +229,14 @@ impl ReturnMethod {
         ReturnMethod::NoShipping,
     ];
 
+    /// The name stored and sent: its serde name, derived by strum.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReturnMethod::DropOff => "drop_off",
-            ReturnMethod::CourierPickup => "courier_pickup",
-            ReturnMethod::InStore => "in_store",
-            ReturnMethod::OwnShipping => "own_shipping",
-            ReturnMethod::NoShipping => "no_shipping",
-        }
+        self.into()
     }
 
+    /// The inverse of [`as_str`](Self::as_str); `None` for any other text.
     pub fn parse(s: &str) -> Option<ReturnMethod> {
-        ReturnMethod::ALL.into_iter().find(|m| m.as_str() == s)
+        s.parse().ok()
     }
 }
 
