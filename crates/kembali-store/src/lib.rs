@@ -11,6 +11,8 @@ pub mod outbox;
 pub mod policies;
 pub mod returns;
 pub mod shops;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;
