@@ -45,6 +45,9 @@ pub async fn return_changed(
         "return": ret,
         "event": event,
     });
+    // Both events of an auto-approval share their instant: the timeline
+    // position keeps the messages in order.
+    let position = u16::try_from(ret.version).unwrap_or(u16::MAX);
     record(
         app,
         tx,
@@ -52,7 +55,7 @@ pub async fn return_changed(
         return_kind(event.kind),
         &ret.id.to_string(),
         data,
-        event.at,
+        (event.at, position),
     )
     .await
 }
@@ -65,7 +68,11 @@ pub async fn order_changed(
     order: &Order,
     shipments: &[Shipment],
 ) -> Result<MessageId, StoreError> {
-    let kind = if created { ORDER_CREATED } else { ORDER_UPDATED };
+    let kind = if created {
+        ORDER_CREATED
+    } else {
+        ORDER_UPDATED
+    };
     let data = json!({ "order": order, "shipments": shipments });
     record(
         app,
@@ -74,12 +81,14 @@ pub async fn order_changed(
         kind,
         &order.id.to_string(),
         data,
-        app.now(),
+        (app.now(), 0),
     )
     .await
 }
 
-/// Appends the message and its dispatch job inside `tx`.
+/// Appends the message and its dispatch job inside `tx`. Messages about one
+/// subject sort by `(at, position)`: the position fills the top bits of the
+/// id's random part, so ids made in the same millisecond still sort in order.
 async fn record(
     app: &App,
     tx: &mut Tx,
@@ -87,9 +96,10 @@ async fn record(
     kind: &str,
     subject: &str,
     data: serde_json::Value,
-    at: Timestamp,
+    (at, position): (Timestamp, u16),
 ) -> Result<MessageId, StoreError> {
-    let id = MessageId::new(at, app.entropy());
+    let random = app.entropy() & ((1u128 << 64) - 1);
+    let id = MessageId::new(at, (u128::from(position) << 64) | random);
     let payload = json!({
         "id": id,
         "type": kind,

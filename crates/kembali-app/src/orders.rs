@@ -23,6 +23,7 @@ pub const API_SOURCE: &str = "api";
 /// A line of a new order.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewLine)]
 pub struct LineInput {
     pub sku: String,
     pub title: String,
@@ -48,6 +49,7 @@ pub struct LineInput {
 /// Units of a line (by its position in `lines`, from 0) in a shipment.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewShipmentLine)]
 pub struct ShipmentLineInput {
     pub line: usize,
     pub quantity: u32,
@@ -55,6 +57,7 @@ pub struct ShipmentLineInput {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewShipment)]
 pub struct ShipmentInput {
     pub carrier: String,
     #[serde(default)]
@@ -75,6 +78,7 @@ pub struct ShipmentInput {
 /// An order as the shop's platform sends it.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewOrder)]
 pub struct OrderInput {
     /// The shop's own order number (`#1001`); unique within the shop.
     pub number: String,
@@ -228,13 +232,16 @@ fn build(
     let now = app.now();
     let currency = input.currency;
     let money = |v: i64| Money::new(v, currency);
-    let mut unused: Vec<&OrderLine> = existing.map(|(o, _)| o.lines.iter().collect()).unwrap_or_default();
+    let mut unused: Vec<&OrderLine> = existing
+        .map(|(o, _)| o.lines.iter().collect())
+        .unwrap_or_default();
     let mut lines: Vec<OrderLine> = Vec::with_capacity(input.lines.len());
     for (n, l) in input.lines.iter().enumerate() {
         let sku = l.sku.trim().to_owned();
-        let same_place = unused
-            .iter()
-            .position(|e| e.sku == sku && existing.is_some_and(|(o, _)| o.lines.get(n).is_some_and(|x| x.id == e.id)));
+        let same_place = unused.iter().position(|e| {
+            e.sku == sku
+                && existing.is_some_and(|(o, _)| o.lines.get(n).is_some_and(|x| x.id == e.id))
+        });
         let known = same_place.or_else(|| unused.iter().position(|e| e.sku == sku));
         let id = match known {
             Some(k) => unused.remove(k).id,

@@ -32,6 +32,7 @@ pub const MAX_PHOTOS: usize = 10;
 /// One item the shopper asks to send back: the one shape every surface uses.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewReturnItem)]
 pub struct ItemRequest {
     pub line_id: LineId,
     pub quantity: u32,
@@ -47,6 +48,7 @@ pub struct ItemRequest {
 /// A return as asked for.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewReturnRequest)]
 pub struct ReturnRequest {
     pub order_id: OrderId,
     pub method: ReturnMethod,
@@ -185,7 +187,15 @@ pub async fn open(
         })
         .collect();
     let local_date = local_date(shop, ret.created_at);
-    store::insert(tx, &ret, &ctx.order.email, &records, &figures(&ret), &local_date).await?;
+    store::insert(
+        tx,
+        &ret,
+        &ctx.order.email,
+        &records,
+        &figures(&ret),
+        &local_date,
+    )
+    .await?;
     for (n, e) in timeline.iter().enumerate() {
         store::append_event(tx, &ret, n as i64 + 1, e).await?;
         events::return_changed(app, tx, &ret, e).await?;
@@ -249,9 +259,8 @@ pub fn figures(ret: &Return) -> Figures {
         .fees
         .iter()
         .fold(0i64, |sum, f| sum.saturating_add(f.amount.amount));
-    let resolution = |i: &kembali_core::returns::ReturnItem| {
-        i.final_resolution.unwrap_or(i.resolution)
-    };
+    let resolution =
+        |i: &kembali_core::returns::ReturnItem| i.final_resolution.unwrap_or(i.resolution);
     let all_credit = ret
         .items
         .iter()

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
+use kembali_app::App;
+use kembali_app::eligibility::{self, Question};
+use kembali_app::returns::{ItemRequest, ReturnRequest};
 use kembali_core::order::{
     Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
 };
@@ -16,9 +19,6 @@ use kembali_core::policy::PolicyDocument;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
-use kembali_app::App;
-use kembali_app::eligibility::{self, Question};
-use kembali_app::returns::{ItemRequest, ReturnRequest};
 use kembali_store::{ConnectOptions, Db, orders, shops};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

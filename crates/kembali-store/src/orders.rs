@@ -98,7 +98,9 @@ pub async fn find_by_origin(
 /// writer already serialises). `false` when there is no such order.
 pub async fn lock(ex: &mut impl Session, shop: ShopId, id: OrderId) -> Result<bool, StoreError> {
     let sql = match ex.backend() {
-        crate::Backend::Postgres => "SELECT id FROM orders WHERE shop_id = $1 AND id = $2 FOR UPDATE",
+        crate::Backend::Postgres => {
+            "SELECT id FROM orders WHERE shop_id = $1 AND id = $2 FOR UPDATE"
+        }
         crate::Backend::Sqlite => "SELECT id FROM orders WHERE shop_id = $1 AND id = $2",
     };
     let found: Option<String> = run!(ex, |c| sqlx::query_scalar(sql)

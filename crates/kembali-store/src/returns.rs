@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use kembali_core::policy::{Decision, Facts};
 use kembali_core::returns::{
-    Actor, Event, ItemInspection, ItemReceipt, Quote, Resolution, Return, ReturnItem,
-    ReturnMethod, ReturnReason, ReturnStatus,
+    Actor, Event, ItemInspection, ItemReceipt, Quote, Resolution, Return, ReturnItem, ReturnMethod,
+    ReturnReason, ReturnStatus,
 };
 use kembali_core::{EventId, LineId, OrderId, ReturnId, ShopId};
 use sqlx::types::Json;
@@ -134,12 +134,7 @@ pub async fn insert(
 }
 
 /// Appends `e` to the return's timeline as entry `seq` (the return's version).
-pub async fn append_event(
-    tx: &mut Tx,
-    r: &Return,
-    seq: i64,
-    e: &Event,
-) -> Result<(), StoreError> {
+pub async fn append_event(tx: &mut Tx, r: &Return, seq: i64, e: &Event) -> Result<(), StoreError> {
     run!(tx, |c| sqlx::query(
         "INSERT INTO return_events (shop_id, id, return_id, seq, kind, at, actor, note, data)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -325,7 +320,8 @@ pub async fn save_transition(
     figures: &Figures,
 ) -> Result<bool, StoreError> {
     let shop = ret.shop_id.to_string();
-    let updated = run!(tx, |c| sqlx::query(
+    let updated = run!(tx, |c| {
+        sqlx::query(
         "UPDATE returns SET status = $1, version = $2, updated_at = $3, refund = $4, credit = $5,
                 fees = $6
           WHERE shop_id = $7 AND id = $8 AND version = $9"
@@ -341,7 +337,8 @@ pub async fn save_transition(
     .bind(seen)
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     if updated != 1 {
         return Ok(false);
     }

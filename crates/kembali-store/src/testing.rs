@@ -216,6 +216,9 @@ fn migrations_hash(folder: &str) -> Result<String, StoreError> {
         .join("migrations")
         .join(folder);
     let mut hash = Sha256::new();
+    // What applies them matters too: a template made by another runner has
+    // another bookkeeping table.
+    hash.update(b"runner: sqlx Migrator\0");
     for name in crate::migrate::known_names() {
         let path = dir.join(format!("{name}.sql"));
         let sql = std::fs::read(&path)

@@ -39,7 +39,12 @@ pub fn app(state: AppState) -> Router {
         .nest("/portal", portal::router())
         .nest("/desk", desk::router())
         .nest("/hooks", hooks::router())
+        // Another version of the API, or none: still a machine asking.
+        .route("/api", axum::routing::any(api::not_found))
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
         .merge(page::pages(Router::new()))
+        // The health endpoints are for machines too.
+        .method_not_allowed_fallback(api::method_not_allowed)
         .with_state(state)
         // Enforced by the body extractors, so an oversized body is our 413 problem.
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))

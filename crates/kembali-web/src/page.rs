@@ -64,10 +64,9 @@ impl PageProblem {
                 "Halaman tidak ditemukan",
                 "Tidak ada apa-apa di alamat ini.",
             ),
-            (PageProblem::NotFound, Locale::Pl) => (
-                "Nie znaleziono strony",
-                "Pod tym adresem nic nie ma.",
-            ),
+            (PageProblem::NotFound, Locale::Pl) => {
+                ("Nie znaleziono strony", "Pod tym adresem nic nie ma.")
+            }
             (PageProblem::NotFound, _) => ("Page not found", "There is nothing at this address."),
             (PageProblem::MethodNotAllowed, Locale::Id) => (
                 "Permintaan tidak didukung",

@@ -10,6 +10,8 @@
 use std::collections::{HashMap, HashSet};
 
 use jiff::{SignedDuration, Timestamp};
+use kembali_app::returns::{ItemRequest, ReturnRequest};
+use kembali_app::{App, AppError, clock::ManualClock};
 use kembali_core::order::{
     Address, LineDelivery, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
 };
@@ -23,8 +25,6 @@ use kembali_core::returns::{
 };
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
-use kembali_app::returns::{ItemRequest, ReturnRequest};
-use kembali_app::{App, AppError, clock::ManualClock};
 use kembali_store::{Db, StoreError, Tx, orders, shops};
 
 pub struct DemoSummary {
@@ -1679,7 +1679,9 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
             if !fits {
                 continue;
             }
-            if let Some(status) = tell(&app, &clock, &mut tx, &mut rng, &shop, o, story, now).await? {
+            if let Some(status) =
+                tell(&app, &clock, &mut tx, &mut rng, &shop, o, story, now).await?
+            {
                 used[i] = true;
                 if let Some(k) = ReturnStatus::ALL.iter().position(|s| *s == status) {
                     counts[k] += 1;

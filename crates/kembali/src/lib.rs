@@ -80,7 +80,9 @@ impl Application {
                 .await
                 .with_context(|| format!("cannot listen on {}", cfg.addr))?,
         };
-        let addr = listener.local_addr().context("the listener has no address")?;
+        let addr = listener
+            .local_addr()
+            .context("the listener has no address")?;
         Ok(Application {
             app,
             listener,

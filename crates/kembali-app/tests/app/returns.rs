@@ -8,6 +8,9 @@ use std::sync::Arc;
 
 use jiff::{Timestamp, ToSpan};
 use kembali_app::clock::ManualClock;
+use kembali_app::error::Entity;
+use kembali_app::returns::{ItemRequest, ReturnRequest};
+use kembali_app::{App, AppError};
 use kembali_core::Clock;
 use kembali_core::order::{
     Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
@@ -16,9 +19,6 @@ use kembali_core::policy::{Conditions, Effects, PolicyDocument, Rule, evaluate};
 use kembali_core::returns::{Actor, Command, Resolution, ReturnMethod, ReturnReason, ReturnStatus};
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, LineId, Money, OrderId, ShipmentId, ShopId};
-use kembali_app::error::Entity;
-use kembali_app::returns::{ItemRequest, ReturnRequest};
-use kembali_app::{App, AppError};
 use kembali_store::testing::TestDb;
 use kembali_store::{Db, orders, policies, returns, shops};
 
@@ -222,10 +222,7 @@ async fn decisions_reproduce_under_their_policy_version(t: &TestDb) {
 
     // New requests are decided under the new version.
     let refused = open(&t.db, &shop, order_id, line, 1).await;
-    assert!(
-        matches!(refused, Err(AppError::Refused(_))),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(AppError::Refused(_))), "{refused:?}");
 }
 crate::both!(
     decisions_reproduce,
@@ -368,7 +365,8 @@ async fn drained(db: &Db, clock: &ManualClock) {
             return;
         }
         assert!(
-            left.iter().all(|j| j.state != kembali_store::jobs::JobState::Dead),
+            left.iter()
+                .all(|j| j.state != kembali_store::jobs::JobState::Dead),
             "a job died: {left:?}"
         );
         assert!(
@@ -390,13 +388,24 @@ async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &Tes
     opts.poll = std::time::Duration::from_millis(10);
     let worker = tokio::spawn(kembali_app::jobs::run_worker_with(app.clone(), opts, stop));
 
-    let first = open_with(&app, &shop, order_id, line, 1).await.expect("open");
-    let second = open_with(&app, &shop, order_id, line, 1).await.expect("open");
+    let first = open_with(&app, &shop, order_id, line, 1)
+        .await
+        .expect("open");
+    let second = open_with(&app, &shop, order_id, line, 1)
+        .await
+        .expect("open");
     let agent = Actor::User { id: "agent".into() };
     for id in [first.id, second.id] {
-        act(&app, &shop, id, None, Command::Approve { note: None }, &agent)
-            .await
-            .expect("approve");
+        act(
+            &app,
+            &shop,
+            id,
+            None,
+            Command::Approve { note: None },
+            &agent,
+        )
+        .await
+        .expect("approve");
     }
     // The second one ships in time.
     let ship = Command::MarkInTransit {
@@ -418,7 +427,10 @@ async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &Tes
         ["return.requested", "return.approved", "return.in_transit"]
     );
     assert!(messages.iter().all(|m| m.dispatched_at.is_some()));
-    assert_eq!(messages[1].payload["data"]["return"]["id"], second.id.to_string());
+    assert_eq!(
+        messages[1].payload["data"]["return"]["id"],
+        second.id.to_string()
+    );
     drop(conn);
 
     // Thirteen days on: the default 14 ship-by days have not passed.
@@ -427,7 +439,11 @@ async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &Tes
     let mut conn = t.db.conn().await.expect("conn");
     let status = |r: Option<kembali_core::returns::Return>| r.expect("ret").status;
     assert_eq!(
-        status(returns::get(&mut conn, shop.id, first.id).await.expect("get")),
+        status(
+            returns::get(&mut conn, shop.id, first.id)
+                .await
+                .expect("get")
+        ),
         ReturnStatus::Approved
     );
     drop(conn);
@@ -437,7 +453,11 @@ async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &Tes
     drained(&t.db, &clock).await;
     let mut conn = t.db.conn().await.expect("conn");
     assert_eq!(
-        status(returns::get(&mut conn, shop.id, first.id).await.expect("get")),
+        status(
+            returns::get(&mut conn, shop.id, first.id)
+                .await
+                .expect("get")
+        ),
         ReturnStatus::Expired
     );
     let events = returns::events(&mut conn, shop.id, first.id)
@@ -448,7 +468,11 @@ async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &Tes
         Some((&ReturnStatus::Expired, &Actor::System))
     );
     assert_eq!(
-        status(returns::get(&mut conn, shop.id, second.id).await.expect("get")),
+        status(
+            returns::get(&mut conn, shop.id, second.id)
+                .await
+                .expect("get")
+        ),
         ReturnStatus::InTransit,
         "a shipped return does not expire"
     );
@@ -460,7 +484,10 @@ async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &Tes
     let messages = kembali_store::outbox::for_subject(&mut conn, shop.id, &first.id.to_string())
         .await
         .expect("outbox");
-    assert_eq!(messages.last().map(|m| m.kind.as_str()), Some("return.expired"));
+    assert_eq!(
+        messages.last().map(|m| m.kind.as_str()),
+        Some("return.expired")
+    );
     drop(conn);
     let _ = stop_tx.send(true);
     worker.await.expect("worker");

@@ -237,7 +237,8 @@ async fn both_folders_build_the_same_tables_columns_and_indexes() {
     let Db::Postgres(pool) = &pg.db else {
         panic!("not PostgreSQL");
     };
-    let schema = pg.schema.clone().expect("schema");
+    // Each PostgreSQL test database is a clone of the template: its tables are in `public`.
+    let schema = "public".to_owned();
     let a = sqlite_catalogue(reader).await;
     let b = postgres_catalogue(pool, &schema).await;
     // Guards against comparing two empty catalogues.
@@ -313,7 +314,8 @@ async fn fresh_postgres_applies_once_even_from_two_instances() {
     let Some(probe) = crate::support::postgres().await else {
         return;
     };
-    let url = probe.url.clone();
+    // The server's own database: the fresh schemas below live there.
+    let url = kembali_store::testing::postgres_url();
     probe.cleanup().await;
     let fresh = || {
         let mut o = ConnectOptions::new(url.clone());

@@ -2,10 +2,10 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kembali_app::AppError;
 use kembali_core::policy::Explanation;
 use kembali_core::returns::{OpenError, TransitionError};
 use kembali_store::StoreError;
-use kembali_app::AppError;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -85,10 +85,10 @@ pub fn router() -> Router<AppState> {
     }))
 }
 
-async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound("there is nothing at this address".into())
 }
 
-async fn method_not_allowed() -> ApiError {
+pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed("this address does not take this method".into())
 }

@@ -188,9 +188,31 @@ async fn health_and_fallbacks(app: &TestApp) {
     let r = app.send(app.client.get(app.url("/readyz"))).await;
     assert_eq!((r.status, r.body.clone()), (200, json!("ready")));
 
+    // Outside the API, an unknown address is a page, in the asked language.
+    for (path, lang, words) in [
+        ("/", "en", "Page not found"),
+        ("/nothing?lang=pl", "pl", "Nie znaleziono strony"),
+        ("/portal/nothing?lang=id", "id", "Halaman tidak ditemukan"),
+        ("/desk/nothing", "en", "Page not found"),
+    ] {
+        let r = app.send(app.client.get(app.url(path))).await;
+        assert_eq!(r.status, 404, "{path}");
+        let ct = r.headers.get("content-type").and_then(|v| v.to_str().ok());
+        assert!(
+            ct.is_some_and(|c| c.starts_with("text/html")),
+            "{path}: {ct:?}"
+        );
+        let html = r.body.as_str().unwrap_or_default();
+        assert!(html.contains(&format!("lang=\"{lang}\"")), "{path}: {html}");
+        assert!(html.contains(words), "{path}: {html}");
+    }
+    // The hooks answer machines: problem documents.
+    assert_problem(
+        &app.send(app.client.post(app.url("/hooks/nothing"))).await,
+        404,
+        "not-found",
+    );
     for path in [
-        "/",
-        "/nothing",
         "/api/v1",
         "/api/v1/",
         "/api/v2/orders",

@@ -174,6 +174,8 @@ impl TestApp {
     /// way `kembali serve` stops, and drops the database.
     pub async fn finish(mut self) {
         self.drain().await;
+        // Idle keep-alive connections would hold the graceful shutdown open.
+        self.client = reqwest::Client::new();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
