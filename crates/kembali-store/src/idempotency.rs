@@ -30,8 +30,10 @@ struct KeptRow {
 }
 
 /// Looks the key up inside the request's transaction. `Ok(Some)` is a replay;
-/// `Ok(None)` means go ahead and call [`record`] before committing. On PostgreSQL a
-/// concurrent request with the same key waits here until the first one commits.
+/// `Ok(None)` means go ahead and call [`record`] before committing. Nothing waits
+/// here: a concurrent twin with the same key does its work too, then collides on
+/// the key's primary key in [`record`] (waiting there, on PostgreSQL, for the first
+/// to commit), rolls back and replays the first answer.
 pub async fn lookup(
     ex: &mut impl Session,
     shop: ShopId,
