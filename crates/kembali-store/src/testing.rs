@@ -11,8 +11,11 @@
 //!   never dropped). Each test copies it into its own temp dir.
 //! - PostgreSQL: the template is the database `kembali_tpl_<hash>` on the server of
 //!   [`postgres_url`], built once under an advisory lock; each test clones it into
-//!   `kt_<pid>_<n>_<nanos>` and [`TestDb::cleanup`] drops the clone. A test that
-//!   fails keeps its database for a look; `.ci/run` drops leftover `kt_` databases.
+//!   `kt_<pid>_<n>_<nanos>`; [`TestDb::cleanup`] empties it (TRUNCATE) and keeps
+//!   it for the process's next test, so a suite clones about as many databases as
+//!   it runs tests at once. A test that fails keeps its database for a look; the
+//!   next test process drops the databases of processes that have ended, and
+//!   `.ci/run` drops leftover `kt_` databases.
 //!
 //! `<hash>` covers the migration SQL, so changed migrations get a new template. The
 //! old ones stay (a few hundred kB each). To drop an old PostgreSQL template, make it
@@ -139,12 +142,25 @@ impl TestDb {
         admin_url: String,
     ) -> Result<TestDb, StoreError> {
         let template = PG_TEMPLATE
-            .get_or_try_init(|| build_postgres_template(&admin_url))
+            .get_or_try_init(|| async {
+                sweep_dead_processes(&mut admin).await;
+                build_postgres_template(&admin_url).await
+            })
             .await?;
-        let database = unique_schema();
-        let cloned = clone_database(&mut admin, template, &database).await;
-        let _ = admin.close().await;
-        cloned?;
+        let spare = PG_SPARE.lock().ok().and_then(|mut s| s.pop());
+        let database = match spare {
+            Some(name) => {
+                let _ = admin.close().await;
+                name
+            }
+            None => {
+                let database = unique_schema();
+                let cloned = clone_database(&mut admin, template, &database).await;
+                let _ = admin.close().await;
+                cloned?;
+                database
+            }
+        };
         let url = database_url(&admin_url, &database)?;
         let db = match Db::connect(&ConnectOptions::new(url.clone())).await {
             Ok(db) => db,
@@ -186,8 +202,79 @@ impl TestDb {
                 admin_url,
                 database,
             } => {
-                let _ = drop_database(&admin_url, &database).await;
+                // Emptied and kept for the next test of this process: cheaper than
+                // a clone and a drop (which checkpoints the server) per test.
+                match empty_database(&self.url).await {
+                    Ok(()) => {
+                        if let Ok(mut spare) = PG_SPARE.lock() {
+                            spare.push(database);
+                        }
+                    }
+                    Err(_) => {
+                        let _ = drop_database(&admin_url, &database).await;
+                    }
+                }
             }
+        }
+    }
+}
+
+/// Databases of this process emptied by [`TestDb::cleanup`], ready for reuse.
+/// What is left when the process ends is dropped by the next test process (see
+/// [`sweep_dead_processes`]) or by `.ci/run`.
+static PG_SPARE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Empties every table but the migrations' bookkeeping: the database is then as
+/// a fresh clone of the template would be (our ids are not sequences).
+async fn empty_database(url: &str) -> Result<(), StoreError> {
+    let mut conn = admin_connect(url).await?;
+    let emptied = async {
+        // A connection a test left inside a transaction must not hang the suite.
+        execute(&mut conn, "SET lock_timeout = '2s'".into()).await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT format('%I', tablename) FROM pg_tables
+              WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .map_err(StoreError::Database)?;
+        if tables.is_empty() {
+            return Ok(());
+        }
+        execute(&mut conn, format!("TRUNCATE {} CASCADE", tables.join(", "))).await
+    }
+    .await;
+    let _ = conn.close().await;
+    emptied?;
+    // A test may have tampered with the migrations' bookkeeping (the checksum
+    // tests do): only a database the migrator still finds up to date is reused.
+    let db = Db::connect(&ConnectOptions::new(url.to_owned())).await?;
+    let checked = crate::migrate::migrate(&db).await;
+    db.close().await;
+    match checked {
+        Ok(applied) if applied.is_empty() => Ok(()),
+        Ok(_) => Err(StoreError::Config("the database was behind its migrations".into())),
+        Err(e) => Err(e),
+    }
+}
+
+/// Drops the `kt_<pid>_…` databases of test processes that have ended (their
+/// spare databases, and those of failed tests), so a developer's server does not
+/// fill up between `.ci/run`s.
+async fn sweep_dead_processes(admin: &mut PgConnection) {
+    let Ok(names) = sqlx::query_scalar::<_, String>(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'kt\\_%' AND NOT datistemplate",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    else {
+        return;
+    };
+    for name in names {
+        let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if !alive && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            let _ = execute(admin, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
     }
 }
