@@ -18,7 +18,7 @@ use kembali_core::{Clock, JobId, ShopId};
 use sqlx::types::Json;
 use tokio::sync::watch;
 
-use crate::db::{Backend, Db, Session};
+use crate::db::{Db, Session};
 use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
 
 /// Where a job is in its life: `queued` (waiting for its `run_at`), `running`
@@ -197,26 +197,17 @@ pub async fn claim(
 ) -> Result<Vec<Job>, StoreError> {
     let until = millis(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
     let mut tx = db.begin().await?;
-    macro_rules! claim_sql {
-        ($lock:literal) => {
-            concat!(
-                "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
-                    attempts = attempts + 1, updated_at = $3
-                  WHERE id IN (SELECT id FROM jobs
-                                WHERE (state = 'queued' AND run_at <= $3)
-                                   OR (state = 'running' AND locked_until < $3)
-                                ORDER BY run_at LIMIT $4 ",
-                $lock,
-                ") RETURNING ",
-                job_columns!()
-            )
-        };
-    }
-    let sql = match db.backend() {
-        Backend::Postgres => claim_sql!("FOR UPDATE SKIP LOCKED"),
-        // One writer at a time: the select and update cannot interleave with another claim.
-        Backend::Sqlite => claim_sql!(""),
-    };
+    // Due jobs, and jobs whose worker died; claimers skip each other's rows.
+    let sql = crate::dialect::skip_locked!(
+        db.backend(),
+        "UPDATE jobs SET state = 'running', locked_by = $1, locked_until = $2,
+            attempts = attempts + 1, updated_at = $3
+          WHERE id IN (SELECT id FROM jobs
+                        WHERE (state = 'queued' AND run_at <= $3)
+                           OR (state = 'running' AND locked_until < $3)
+                        ORDER BY run_at LIMIT $4",
+        concat!(") RETURNING ", job_columns!())
+    );
     let rows: Vec<JobRow> = run!(&mut tx, |c| sqlx::query_as(sql)
         .bind(worker)
         .bind(until)

@@ -97,12 +97,10 @@ pub async fn find_by_origin(
 /// Locks the order row until the transaction ends (PostgreSQL; SQLite's single
 /// writer already serialises). `false` when there is no such order.
 pub async fn lock(ex: &mut impl Session, shop: ShopId, id: OrderId) -> Result<bool, StoreError> {
-    let sql = match ex.backend() {
-        crate::Backend::Postgres => {
-            "SELECT id FROM orders WHERE shop_id = $1 AND id = $2 FOR UPDATE"
-        }
-        crate::Backend::Sqlite => "SELECT id FROM orders WHERE shop_id = $1 AND id = $2",
-    };
+    let sql = crate::dialect::for_update!(
+        ex.backend(),
+        "SELECT id FROM orders WHERE shop_id = $1 AND id = $2"
+    );
     let found: Option<String> = run!(ex, |c| sqlx::query_scalar(sql)
         .bind(shop.to_string())
         .bind(id.to_string())

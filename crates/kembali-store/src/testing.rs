@@ -253,7 +253,9 @@ async fn empty_database(url: &str) -> Result<(), StoreError> {
     db.close().await;
     match checked {
         Ok(applied) if applied.is_empty() => Ok(()),
-        Ok(_) => Err(StoreError::Config("the database was behind its migrations".into())),
+        Ok(_) => Err(StoreError::Config(
+            "the database was behind its migrations".into(),
+        )),
         Err(e) => Err(e),
     }
 }
@@ -274,7 +276,11 @@ async fn sweep_dead_processes(admin: &mut PgConnection) {
         let pid = name.split('_').nth(1).and_then(|p| p.parse::<u32>().ok());
         let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
         if !alive && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            let _ = execute(admin, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            let _ = execute(
+                admin,
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
         }
     }
 }
