@@ -13,6 +13,7 @@ pub enum Entity {
     Order,
     Return,
     Shop,
+    Source,
 }
 
 impl Entity {
@@ -21,6 +22,7 @@ impl Entity {
             Entity::Order => "order",
             Entity::Return => "return",
             Entity::Shop => "shop",
+            Entity::Source => "source",
         }
     }
 }
@@ -40,6 +42,8 @@ pub enum Rule {
     NotInOrder,
     #[error("there is no line {index} (lines count from 0)")]
     NoSuchLine { index: usize },
+    #[error("is not valid here: {why}")]
+    NotValid { why: &'static str },
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -8,9 +8,11 @@ pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod intake;
 pub mod jobs;
 pub mod orders;
 pub mod returns;
+pub mod sources;
 
 use std::sync::Arc;
 

@@ -114,6 +114,10 @@ ids! {
     JobId = "job";
     /// A message in the outbox; also the `webhook-id` of what it becomes.
     MessageId = "msg";
+    /// Where a shop's orders come from (a Shopify store, a WooCommerce site).
+    SourceId = "src";
+    /// One delivery a source made, as the intake log keeps it.
+    IntakeId = "itk";
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod policies;
 pub mod returns;
 pub mod shops;
+pub mod sources;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -39,6 +39,7 @@ const SOURCES: &[Source] = &[
     source!(1, "0001_init"),
     source!(2, "0002_jobs"),
     source!(3, "0003_intake_outbox_reporting"),
+    source!(4, "0004_sources_intake"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.

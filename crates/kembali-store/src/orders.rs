@@ -483,3 +483,75 @@ pub async fn customer_history(
         refused_cod_parcels: n(refused),
     })
 }
+
+/// The shop's orders placed with `email`, or from `source` when `email` is `None`.
+pub async fn ids_of(
+    ex: &mut impl Session,
+    shop: ShopId,
+    email: Option<&str>,
+    source: Option<&str>,
+) -> Result<Vec<OrderId>, StoreError> {
+    let rows: Vec<String> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT id FROM orders
+          WHERE shop_id = $1 AND ($2 IS NULL OR email = $2) AND ($3 IS NULL OR source = $3)
+          ORDER BY id"
+    )
+    .bind(shop.to_string())
+    .bind(email.map(|e| e.trim().to_lowercase()))
+    .bind(source)
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter()
+        .map(|r| r.parse().map_err(corrupt))
+        .collect()
+}
+
+/// Erases the personal data of an order (GDPR, UU PDP): the email becomes a
+/// placeholder, the address keeps only its country (which the policy's past
+/// decisions used), and the copies on its returns and its customer go too.
+pub async fn redact(ex: &mut impl Session, shop: ShopId, id: OrderId) -> Result<(), StoreError> {
+    let Some((order, _)) = get(ex, shop, id).await? else {
+        return Ok(());
+    };
+    let placeholder = format!("redacted-{id}@redacted.invalid");
+    let address = Address {
+        name: String::new(),
+        line1: String::new(),
+        line2: None,
+        city: String::new(),
+        postal_code: String::new(),
+        country: order.shipping_address.country.clone(),
+        phone: None,
+    };
+    run!(ex, |c| sqlx::query(
+        "UPDATE orders SET email = $1, shipping_address = $2 WHERE shop_id = $3 AND id = $4"
+    )
+    .bind(&placeholder)
+    .bind(Json(&address))
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    run!(ex, |c| sqlx::query(
+        "UPDATE returns SET email = $1 WHERE shop_id = $2 AND order_id = $3"
+    )
+    .bind(&placeholder)
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    if let Some(customer) = order.customer_id {
+        run!(ex, |c| sqlx::query(
+            "UPDATE customers SET email = $1, name = '' WHERE shop_id = $2 AND id = $3"
+        )
+        .bind(format!("redacted-{customer}@redacted.invalid"))
+        .bind(shop.to_string())
+        .bind(customer.to_string())
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}

@@ -51,8 +51,71 @@ enum Cmd {
         #[command(subcommand)]
         command: ApikeyCmd,
     },
+    /// Connect a shop to the platforms its orders come from.
+    Source {
+        #[command(subcommand)]
+        command: SourceCmd,
+    },
     /// Print the documented default configuration.
     DefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum SourceCmd {
+    /// Add a Shopify store or a WooCommerce site; prints the webhook address.
+    Add {
+        #[command(subcommand)]
+        platform: Platform,
+    },
+    /// List the sources (of one shop, or of all).
+    List {
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: Option<String>,
+    },
+    /// Give a source a new secret; the old one is accepted for a while longer.
+    Rotate {
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: String,
+        /// The source (`src_…`).
+        source: String,
+        #[arg(long)]
+        secret: String,
+        /// Minutes the previous secret stays valid (Shopify needs up to an hour).
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum Platform {
+    /// A Shopify store: its webhooks are signed with the app's secret.
+    Shopify {
+        #[arg(long)]
+        shop: String,
+        /// The store's `…myshopify.com` domain.
+        #[arg(long)]
+        domain: String,
+        /// The app's API secret key (or the store's webhook signing secret).
+        #[arg(long)]
+        secret: String,
+        /// A payment gateway name that means cash on delivery (repeatable;
+        /// default: Shopify's "Cash on Delivery (COD)").
+        #[arg(long = "cod-gateway")]
+        cod_gateways: Vec<String>,
+    },
+    /// A WooCommerce site: each webhook has the secret typed into it.
+    Woocommerce {
+        #[arg(long)]
+        shop: String,
+        /// The site's address, `https://…`.
+        #[arg(long)]
+        url: String,
+        /// The webhook's secret.
+        #[arg(long)]
+        secret: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,9 +210,104 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 Ok(())
             }
+            Cmd::Source { command } => {
+                let db = open(&cfg).await?;
+                let result = source(&db, &cfg, command).await;
+                db.close().await;
+                result
+            }
             Cmd::DefaultConfig => Ok(()),
         }
     })
+}
+
+/// The shop a command names by slug or id.
+async fn find_shop(db: &Db, shop: &str) -> anyhow::Result<kembali_core::shop::Shop> {
+    let mut conn = db.conn().await?;
+    let found = match shop.parse::<kembali_core::ShopId>() {
+        Ok(id) => shops::get(&mut conn, id).await,
+        Err(_) => shops::get_by_slug(&mut conn, shop).await,
+    };
+    match found {
+        Err(kembali_store::StoreError::NotFound) => anyhow::bail!("there is no shop `{shop}`"),
+        other => Ok(other?),
+    }
+}
+
+async fn source(db: &Db, cfg: &Config, command: SourceCmd) -> anyhow::Result<()> {
+    use kembali_app::sources::{self, NewSource};
+    let app = kembali_app::App::new(db.clone());
+    match command {
+        SourceCmd::Add { platform } => {
+            let (shop, new) = match platform {
+                Platform::Shopify {
+                    shop,
+                    domain,
+                    secret,
+                    cod_gateways,
+                } => (
+                    shop,
+                    NewSource::Shopify {
+                        domain,
+                        secret,
+                        cod_gateways,
+                    },
+                ),
+                Platform::Woocommerce { shop, url, secret } => {
+                    (shop, NewSource::WooCommerce { url, secret })
+                }
+            };
+            let shop = find_shop(db, &shop).await?;
+            let mut tx = db.begin().await?;
+            let added = sources::add(&app, &mut tx, shop.id, new).await?;
+            tx.commit().await?;
+            println!("{}", added.id);
+            eprintln!(
+                "Source {} ({} {}) added to shop {}. Webhook address: http://{}{} \
+                 (use this Kembali's public address); docs/INTAKE.md says what to set.",
+                added.id,
+                added.kind,
+                added.address,
+                shop.slug,
+                cfg.addr,
+                sources::hook_path(&added)
+            );
+        }
+        SourceCmd::List { shop } => {
+            let shop = match shop {
+                Some(s) => Some(find_shop(db, &s).await?.id),
+                None => None,
+            };
+            let mut conn = db.conn().await?;
+            for s in kembali_store::sources::list(&mut conn, shop).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    s.id,
+                    s.shop_id,
+                    s.kind,
+                    s.address,
+                    sources::hook_path(&s)
+                );
+            }
+        }
+        SourceCmd::Rotate {
+            shop,
+            source,
+            secret,
+            grace_minutes,
+        } => {
+            let shop = find_shop(db, &shop).await?;
+            let id: kembali_core::SourceId = source
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{source}` is not a source id (src_…)"))?;
+            let grace = jiff::SignedDuration::from_mins(i64::from(grace_minutes));
+            let mut tx = db.begin().await?;
+            let until = sources::rotate(&app, &mut tx, shop.id, id, &secret, grace).await?;
+            tx.commit().await?;
+            eprintln!("New secret in use; the previous one is accepted until {until}.");
+        }
+    }
+    Ok(())
 }
 
 fn init_tracing(filter: &str) {

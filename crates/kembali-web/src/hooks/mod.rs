@@ -2,11 +2,15 @@
 //! its signature can be checked over exactly what arrived, before any parsing.
 //! Answers are problem documents (the callers are machines).
 
+pub mod platforms;
+pub mod signature;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use axum::routing::post;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::AppState;
@@ -15,6 +19,8 @@ use crate::api::error::ApiError;
 /// Everything under `/hooks`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/shopify", post(platforms::shopify))
+        .route("/woocommerce/{source_id}", post(platforms::woocommerce))
         .fallback(|| async { ApiError::NotFound("there is no hook at this address".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("hooks take POST".into())

@@ -7,6 +7,7 @@ mod smoke;
 
 mod eligibility;
 mod fixtures;
+mod hooks;
 mod idempotency;
 mod isolation;
 mod openapi;
