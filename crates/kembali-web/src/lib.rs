@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kembali_app::App;
@@ -67,14 +66,16 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can serve: the database answers.
+/// How long `/readyz` waits for the database: a probe must answer at once, and a
+/// database slower than this is not ready to serve.
+pub const READY_PING: Duration = Duration::from_secs(1);
+
+/// The process can serve: the database answers. When it does not, the same 503
+/// problem document (with `Retry-After`) as any request that needs it.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.app.db.ping().await {
+    match state.app.db.ping(READY_PING).await {
         Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
+        Err(e) => ApiError::from(e).into_response(),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod demo;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use kembali_app::App;
@@ -20,6 +21,7 @@ pub use config::Config;
 pub async fn open(cfg: &Config) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(cfg.database_url.clone());
     opts.max_connections = cfg.max_connections;
+    opts.acquire_timeout = Duration::from_millis(cfg.database_acquire_timeout_ms);
     let db = Db::connect(&opts).await.with_context(|| {
         format!(
             "cannot open the database {}",
