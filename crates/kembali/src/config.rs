@@ -20,6 +20,11 @@ pub struct Config {
     /// PostgreSQL: how long a request waits for a database connection
     /// (reconnecting included) before it answers 503.
     pub database_acquire_timeout_ms: u64,
+    /// How long a client may take to send a request's headers; also how long
+    /// an idle keep-alive connection stays open.
+    pub http_header_read_timeout_ms: u64,
+    /// Open HTTP connections at once; past it, new ones wait to be accepted.
+    pub http_max_connections: usize,
     /// Jobs one worker runs at once.
     pub worker_concurrency: usize,
     /// `tracing` filter, e.g. `info` or `kembali=debug,tower_http=info`.
@@ -33,6 +38,8 @@ impl Default for Config {
             database_url: "sqlite://kembali.db".into(),
             max_connections: 16,
             database_acquire_timeout_ms: 1_000,
+            http_header_read_timeout_ms: 10_000,
+            http_max_connections: 10_000,
             worker_concurrency: 4,
             log: "info".into(),
         }
@@ -55,6 +62,14 @@ max_connections = 16
 # PostgreSQL: milliseconds a request waits for a database connection, reconnecting
 # included, before it answers 503 with Retry-After (the database is away).
 database_acquire_timeout_ms = 1000
+
+# Milliseconds a client may take to send a request's headers; an idle keep-alive
+# connection is closed after the same time. (Reading a body falls under the 30 s
+# request deadline.)
+http_header_read_timeout_ms = 10000
+
+# HTTP connections open at once; past it, new ones wait in the listen backlog.
+http_max_connections = 10000
 
 # Background jobs one worker runs at once.
 worker_concurrency = 4
@@ -87,6 +102,8 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         "database_url",
         "max_connections",
         "database_acquire_timeout_ms",
+        "http_header_read_timeout_ms",
+        "http_max_connections",
         "worker_concurrency",
         "log",
     ]));
@@ -100,10 +117,17 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
     if config.max_connections == 0 {
         bail!("invalid configuration: max_connections must be at least 1");
     }
-    for (key, value) in [(
-        "database_acquire_timeout_ms",
-        config.database_acquire_timeout_ms,
-    )] {
+    for (key, value) in [
+        (
+            "database_acquire_timeout_ms",
+            config.database_acquire_timeout_ms,
+        ),
+        (
+            "http_header_read_timeout_ms",
+            config.http_header_read_timeout_ms,
+        ),
+        ("http_max_connections", config.http_max_connections as u64),
+    ] {
         if value == 0 {
             bail!("invalid configuration: {key} must be at least 1");
         }

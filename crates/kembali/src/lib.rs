@@ -61,6 +61,7 @@ pub struct Application {
     addr: SocketAddr,
     worker: bool,
     concurrency: usize,
+    limits: kembali_web::Limits,
 }
 
 impl Application {
@@ -91,6 +92,10 @@ impl Application {
             addr,
             worker: start.worker,
             concurrency: cfg.worker_concurrency,
+            limits: kembali_web::Limits {
+                header_read_timeout: Duration::from_millis(cfg.http_header_read_timeout_ms),
+                max_connections: cfg.http_max_connections,
+            },
         })
     }
 
@@ -116,7 +121,7 @@ impl Application {
         let state = kembali_web::AppState {
             app: self.app.clone(),
         };
-        let served = kembali_web::serve(self.listener, state, async move {
+        let served = kembali_web::serve_with(self.listener, state, self.limits, async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })

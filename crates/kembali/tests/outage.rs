@@ -1,8 +1,10 @@
-//! Kembali under a lost database: the test starts the real application through `Application::on`, as `kembali serve` does.
+//! Kembali under a lost database and under clients that never finish: each test
+//! starts the real application through `Application::on`, as `kembali serve` does.
 //!
 //! The outage test runs its own PostgreSQL server (initdb into a temp dir, a free
 //! port) so it can restart it under load without touching anyone else's.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,7 @@ use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, ShopId};
 use kembali_store::{Db, shops};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The longest any answer may take while the database is away.
 const BOUND: Duration = Duration::from_secs(2);
@@ -533,4 +536,108 @@ async fn a_restarted_database_is_a_quick_503_and_service_comes_back_by_itself() 
 
     app.stop().await;
     drop(pg);
+}
+
+// ---------------------------------------------------------------------------
+// Clients that never finish their headers.
+
+async fn sqlite_app(dir: &Path, header_ms: u64, max_connections: usize) -> Running {
+    let cfg = Config {
+        database_url: format!("sqlite://{}", dir.join("kembali.db").display()),
+        http_header_read_timeout_ms: header_ms,
+        http_max_connections: max_connections,
+        ..Config::default()
+    };
+    start(&cfg).await
+}
+
+fn addr(base: &str) -> SocketAddr {
+    base.trim_start_matches("http://").parse().expect("addr")
+}
+
+/// Reads until the server closes the connection; the time that took.
+async fn closed_after(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Duration> {
+    let at = Instant::now();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return at.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = sqlite_app(dir.path(), 1_000, 10_000).await;
+
+    let mut slow = tokio::net::TcpStream::connect(addr(&app.base))
+        .await
+        .expect("connect");
+    let sent = Instant::now();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: kembali\r\nX-Slow: ")
+        .await
+        .expect("write");
+
+    // Meanwhile, everyone else is served.
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(r.status(), 200);
+
+    let closed = closed_after(&mut slow, Duration::from_secs(5)).await;
+    let took = sent.elapsed();
+    assert!(
+        closed.is_some(),
+        "the half-sent request was still open after 5 s"
+    );
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(3),
+        "closed after {took:?}, not the 1 s header timeout"
+    );
+    drop(client);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_connection_limit_new_clients_wait_their_turn() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = sqlite_app(dir.path(), 1_000, 2).await;
+
+    // Two connections that send nothing hold both slots until their header
+    // time runs out.
+    let mut idle = Vec::new();
+    for _ in 0..2 {
+        idle.push(
+            tokio::net::TcpStream::connect(addr(&app.base))
+                .await
+                .expect("connect"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let at = Instant::now();
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("healthz");
+    let waited = at.elapsed();
+    assert_eq!(r.status(), 200);
+    assert!(
+        waited >= Duration::from_millis(600),
+        "answered after {waited:?}: the third connection was not held back"
+    );
+    assert!(waited < Duration::from_secs(3), "waited {waited:?}");
+    drop(idle);
+    drop(client);
+    app.stop().await;
 }
