@@ -108,7 +108,17 @@ pub struct ConnectOptions {
     /// Lets test runs and benchmarks share one database without colliding.
     pub schema: Option<String>,
     pub max_connections: u32,
+    /// PostgreSQL only: how long a query waits for a connection, including
+    /// reconnecting after the server went away, before it fails as
+    /// [`StoreError::Unavailable`]. SQLite keeps 30 s: its writes queue for the
+    /// one writer connection by design, and its file cannot go away.
+    pub acquire_timeout: Duration,
 }
+
+/// How long a PostgreSQL query waits for a connection by default: long enough
+/// to ride out a burst that fills the pool, short enough that a lost database
+/// is a quick 503 and not a hanging request.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl ConnectOptions {
     pub fn new(url: impl Into<String>) -> Self {
@@ -116,6 +126,7 @@ impl ConnectOptions {
             url: url.into(),
             schema: None,
             max_connections: 16,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
         }
     }
 }
@@ -185,7 +196,13 @@ impl Db {
             let _ = sqlx::Connection::close(probe).await;
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(30))
+                // Bounds the whole acquisition, reconnect attempts included: while
+                // the server is down, sqlx retries refused connections until then.
+                .acquire_timeout(opts.acquire_timeout)
+                // The default, stated because outages depend on it: an idle
+                // connection the server closed (a restart) fails its ping and is
+                // replaced, rather than failing the request that drew it.
+                .test_before_acquire(true)
                 .connect_with(base)
                 .await
                 .map_err(StoreError::connect)?;
@@ -216,14 +233,26 @@ impl Db {
         })
     }
 
-    /// Answers whether the database takes queries right now (for `/readyz`).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn().await?;
-        run!(&mut c, |c| sqlx::query("SELECT 1")
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
+    /// Answers whether the database takes queries right now (for `/readyz`),
+    /// within `within`: a database that does not answer is as good as gone.
+    pub async fn ping(&self, within: Duration) -> Result<(), StoreError> {
+        let ping = async {
+            let mut c = self.conn().await?;
+            run!(&mut c, |c| sqlx::query("SELECT 1")
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+            Ok(())
+        };
+        match tokio::time::timeout(within, ping).await {
+            Ok(answer) => answer,
+            Err(_) => Err(StoreError::Unavailable(sqlx::Error::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {} ms", within.as_millis()),
+                ),
+            ))),
+        }
     }
 
     pub async fn close(&self) {

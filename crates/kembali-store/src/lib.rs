@@ -90,6 +90,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The database cannot be reached or dropped the connection (a restart, a
+    /// failover, a full pool): the same request may well succeed shortly.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(sqlx::Error),
     /// The migrations cannot be applied: one line that names the migration and
     /// says what to do (an edited or half-applied migration, an unknown one).
     #[error("{0}")]
@@ -113,13 +117,63 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate {
                 constraint: d.constraint().unwrap_or_else(|| d.message()).to_owned(),
             },
+            _ if connection_lost(&e) => StoreError::Unavailable(e),
             _ => StoreError::Database(e),
         }
+    }
+}
+
+/// Whether `e` says the database is out of reach rather than that the query is
+/// wrong: the connection broke (I/O, TLS, a garbled or cut-off message), no
+/// connection could be had in time, or PostgreSQL is shutting down, starting up
+/// or refused the connection (SQLSTATE 57P01–57P03 and class 08).
+fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            matches!(code.as_ref(), "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        }),
+        _ => false,
     }
 }
 
 impl From<serde_json::Error> for StoreError {
     fn from(e: serde_json::Error) -> Self {
         StoreError::Corrupt(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_lost_connection_is_unavailable_and_nothing_else_is() {
+        let lost = [
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)),
+            sqlx::Error::Protocol("unexpected end of message".into()),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+        ];
+        for e in lost {
+            let shown = e.to_string();
+            assert!(
+                matches!(StoreError::from(e), StoreError::Unavailable(_)),
+                "{shown}"
+            );
+        }
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::NotFound
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::ColumnNotFound("x".into())),
+            StoreError::Database(_)
+        ));
     }
 }

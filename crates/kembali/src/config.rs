@@ -17,6 +17,14 @@ pub struct Config {
     pub database_url: String,
     /// Largest number of database connections per instance.
     pub max_connections: u32,
+    /// PostgreSQL: how long a request waits for a database connection
+    /// (reconnecting included) before it answers 503.
+    pub database_acquire_timeout_ms: u64,
+    /// How long a client may take to send a request's headers; also how long
+    /// an idle keep-alive connection stays open.
+    pub http_header_read_timeout_ms: u64,
+    /// Open HTTP connections at once; past it, new ones wait to be accepted.
+    pub http_max_connections: usize,
     /// Jobs one worker runs at once.
     pub worker_concurrency: usize,
     /// `tracing` filter, e.g. `info` or `kembali=debug,tower_http=info`.
@@ -29,6 +37,9 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://kembali.db".into(),
             max_connections: 16,
+            database_acquire_timeout_ms: 1_000,
+            http_header_read_timeout_ms: 10_000,
+            http_max_connections: 10_000,
             worker_concurrency: 4,
             log: "info".into(),
         }
@@ -47,6 +58,18 @@ database_url = "sqlite://kembali.db"
 
 # Largest number of database connections per instance.
 max_connections = 16
+
+# PostgreSQL: milliseconds a request waits for a database connection, reconnecting
+# included, before it answers 503 with Retry-After (the database is away).
+database_acquire_timeout_ms = 1000
+
+# Milliseconds a client may take to send a request's headers; an idle keep-alive
+# connection is closed after the same time. (Reading a body falls under the 30 s
+# request deadline.)
+http_header_read_timeout_ms = 10000
+
+# HTTP connections open at once; past it, new ones wait in the listen backlog.
+http_max_connections = 10000
 
 # Background jobs one worker runs at once.
 worker_concurrency = 4
@@ -78,6 +101,9 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         "addr",
         "database_url",
         "max_connections",
+        "database_acquire_timeout_ms",
+        "http_header_read_timeout_ms",
+        "http_max_connections",
         "worker_concurrency",
         "log",
     ]));
@@ -91,5 +117,37 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
     if config.max_connections == 0 {
         bail!("invalid configuration: max_connections must be at least 1");
     }
+    for (key, value) in [
+        (
+            "database_acquire_timeout_ms",
+            config.database_acquire_timeout_ms,
+        ),
+        (
+            "http_header_read_timeout_ms",
+            config.http_header_read_timeout_ms,
+        ),
+        ("http_max_connections", config.http_max_connections as u64),
+    ] {
+        if value == 0 {
+            bail!("invalid configuration: {key} must be at least 1");
+        }
+    }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, DEFAULT_TOML};
+    use figment::Figment;
+    use figment::providers::{Format, Toml};
+
+    #[test]
+    fn the_documented_defaults_are_the_defaults() {
+        let documented: Config = Figment::from(Toml::string(DEFAULT_TOML))
+            .extract()
+            .expect("DEFAULT_TOML parses");
+        let documented = serde_json::to_value(documented).expect("json");
+        let defaults = serde_json::to_value(Config::default()).expect("json");
+        assert_eq!(documented, defaults);
+    }
 }

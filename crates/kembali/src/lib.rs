@@ -7,6 +7,7 @@ pub mod demo;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use kembali_app::App;
@@ -20,6 +21,7 @@ pub use config::Config;
 pub async fn open(cfg: &Config) -> anyhow::Result<Db> {
     let mut opts = ConnectOptions::new(cfg.database_url.clone());
     opts.max_connections = cfg.max_connections;
+    opts.acquire_timeout = Duration::from_millis(cfg.database_acquire_timeout_ms);
     let db = Db::connect(&opts).await.with_context(|| {
         format!(
             "cannot open the database {}",
@@ -59,6 +61,7 @@ pub struct Application {
     addr: SocketAddr,
     worker: bool,
     concurrency: usize,
+    limits: kembali_web::Limits,
 }
 
 impl Application {
@@ -89,6 +92,10 @@ impl Application {
             addr,
             worker: start.worker,
             concurrency: cfg.worker_concurrency,
+            limits: kembali_web::Limits {
+                header_read_timeout: Duration::from_millis(cfg.http_header_read_timeout_ms),
+                max_connections: cfg.http_max_connections,
+            },
         })
     }
 
@@ -114,7 +121,7 @@ impl Application {
         let state = kembali_web::AppState {
             app: self.app.clone(),
         };
-        let served = kembali_web::serve(self.listener, state, async move {
+        let served = kembali_web::serve_with(self.listener, state, self.limits, async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         })

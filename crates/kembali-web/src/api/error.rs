@@ -50,6 +50,10 @@ impl From<&Explanation> for ExplanationView {
     }
 }
 
+/// Seconds a client should wait before retrying a 503: about the time a
+/// restarted PostgreSQL needs to take connections again.
+pub const RETRY_AFTER: &str = "2";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]
@@ -211,6 +215,13 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Both kinds of 503 (the database away, the deadline hit) pass:
+            // tell clients when a retry makes sense instead of leaving them to
+            // hammer a recovering server.
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -230,17 +241,10 @@ impl From<StoreError> for ApiError {
             )),
             StoreError::VersionConflict => ApiError::Conflict(e.to_string()),
             StoreError::Connect(m) => ApiError::Unavailable(m),
-            StoreError::Database(ref d) if matches!(d, sqlx_error::PoolTimedOut) => {
-                ApiError::Unavailable(e.to_string())
-            }
+            e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
-}
-
-/// Lets the match above name sqlx's pool time-out without a direct sqlx dependency.
-mod sqlx_error {
-    pub use kembali_store::SqlxError::PoolTimedOut;
 }
 
 impl From<AppError> for ApiError {
