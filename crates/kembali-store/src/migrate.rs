@@ -215,6 +215,9 @@ mod tests {
     fn descriptions_follow_sqlx() {
         let m = migrator(Backend::Postgres);
         let d: Vec<&str> = m.iter().map(|m| &*m.description).collect();
-        assert_eq!(d, ["init", "jobs", "intake outbox reporting"]);
+        assert_eq!(
+            d,
+            ["init", "jobs", "intake outbox reporting", "sources intake"]
+        );
     }
 }

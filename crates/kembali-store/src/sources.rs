@@ -264,9 +264,8 @@ pub async fn entries(
     before: Option<IntakeId>,
     limit: u32,
 ) -> Result<Vec<Entry>, StoreError> {
-    let rows: Vec<EntryRow> =
-        run!(ex, |c| {
-            sqlx::query_as(
+    let rows: Vec<EntryRow> = run!(ex, |c| {
+        sqlx::query_as(
         "SELECT shop_id, source_id, id, delivery_id, event_id, topic, outcome, detail, order_id,
                 received_at
            FROM intake_log
@@ -279,6 +278,6 @@ pub async fn entries(
     .bind(i64::from(limit))
     .fetch_all(&mut *c)
     .await
-        })?;
+    })?;
     rows.into_iter().map(Entry::try_from).collect()
 }
