@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod orders;
 pub mod returns;
+pub mod sources;
 
 use axum::Router;
 use axum::response::IntoResponse;
@@ -30,6 +31,7 @@ use crate::api::error::ApiError;
     tags(
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
+        (name = "sources", description = "The platforms orders come from, and what they delivered"),
     )
 )]
 struct ApiDoc;
@@ -62,6 +64,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(orders::router())
         .merge(returns::router())
+        .merge(sources::router())
         .split_for_parts()
 }
 

@@ -410,3 +410,81 @@ async fn woocommerce_orders_arrive_exactly(app: &TestApp) {
     assert_eq!(order_count(app).await, 1);
 }
 crate::both!(woocommerce_intake, super::woocommerce_orders_arrive_exactly);
+
+async fn sources_and_their_intake_log_through_the_api(app: &TestApp) {
+    let added = app
+        .post(
+            "/api/v1/sources",
+            &json!({"kind": "shopify", "domain": DOMAIN, "secret": SHOPIFY_SECRET}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["webhook_path"], "/hooks/shopify");
+    assert!(
+        added.body.get("secret").is_none(),
+        "secrets are never shown"
+    );
+    let again = app
+        .post(
+            "/api/v1/sources",
+            &json!({"kind": "shopify", "domain": DOMAIN, "secret": SHOPIFY_SECRET}),
+        )
+        .await;
+    assert_problem(&again, 422, "validation");
+    let id = added.body["id"].as_str().expect("id").to_owned();
+    let body = serde_json::to_vec(&shopify_order(
+        "2026-11-03T09:00:00+07:00",
+        "siti@example.id",
+    ))
+    .expect("json");
+    for n in 0..3 {
+        // The log is ordered by arrival; the test's clock stands still unless moved.
+        app.clock.advance(jiff::SignedDuration::from_secs(1));
+        let r = deliver_shopify(
+            app,
+            "orders/updated",
+            &format!("wh-log-{n}"),
+            &body,
+            Some(SHOPIFY_SECRET),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let page = app
+        .get(&format!("/api/v1/sources/{id}/intake?limit=2"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let data = page.body["data"].as_array().expect("data");
+    assert_eq!(data.len(), 2);
+    assert_eq!(data[0]["delivery_id"], "wh-log-2", "newest first");
+    assert_eq!(data[0]["outcome"], "stale");
+    let cursor = page.body["next_cursor"].as_str().expect("cursor");
+    let rest = app
+        .get(&format!(
+            "/api/v1/sources/{id}/intake?limit=2&cursor={cursor}"
+        ))
+        .await;
+    let data = rest.body["data"].as_array().expect("data");
+    assert_eq!(data.len(), 1);
+    assert_eq!(data[0]["outcome"], "imported");
+    assert!(
+        data[0]["order_id"]
+            .as_str()
+            .is_some_and(|o| o.starts_with("ord_"))
+    );
+    assert!(rest.body["next_cursor"].is_null());
+    // Another shop sees neither the source nor its log.
+    let other = app.other_shop("elsewhere").await;
+    assert_problem(
+        &app.get_as(&other, &format!("/api/v1/sources/{id}/intake"))
+            .await,
+        404,
+        "not-found",
+    );
+    let theirs = app.get_as(&other, "/api/v1/sources").await;
+    assert_eq!(theirs.body["data"], json!([]));
+}
+crate::both!(
+    sources_api,
+    super::sources_and_their_intake_log_through_the_api
+);
