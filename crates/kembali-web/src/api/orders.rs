@@ -54,7 +54,7 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError
 }
 
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders",
-    params(("order_id" = String, Path, description = "`ord_…`")),
+    params(("order_id" = OrderId, Path, description = "The order (`ord_…`)")),
     responses(
         (status = 200, body = OrderView),
         (status = 404, body = Problem),
@@ -99,7 +99,7 @@ pub struct EligibilityView {
 }
 
 #[utoipa::path(get, path = "/orders/{order_id}/eligibility", tag = "orders",
-    params(("order_id" = String, Path, description = "`ord_…`"), EligibilityQuery),
+    params(("order_id" = OrderId, Path, description = "The order (`ord_…`)"), EligibilityQuery),
     responses(
         (status = 200, description = "What can come back, until when, for how much, and why", body = EligibilityView),
         (status = 404, body = Problem),
