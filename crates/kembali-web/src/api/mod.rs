@@ -97,10 +97,11 @@ impl Modify for Contract {
                     let utoipa::openapi::RefOr::T(response) = response else {
                         continue;
                     };
-                    if code.starts_with('4') || code.starts_with('5') {
-                        if let Some(content) = response.content.shift_remove("application/json") {
-                            response.content.insert(PROBLEM_JSON.to_owned(), content);
-                        }
+                    if !(code.starts_with('4') || code.starts_with('5')) {
+                        continue;
+                    }
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        response.content.insert(PROBLEM_JSON.to_owned(), content);
                     }
                 }
                 let mut add = |code: &str, description: &str| {

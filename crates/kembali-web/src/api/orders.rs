@@ -73,11 +73,16 @@ async fn get_order(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
+    // Read as text and parsed in the handler, so a refusal names its field;
+    // documented as the types they must parse to.
     /// Only this line (`line_…`); all lines when absent.
+    #[param(value_type = Option<LineId>)]
     pub line_id: Option<String>,
     /// Units to price; defaults to all that can still be returned.
+    #[param(minimum = 1)]
     pub quantity: Option<u32>,
     /// The reason the shopper would give (`changed_mind`, `damaged`, …).
+    #[param(value_type = Option<ReturnReason>)]
     pub reason: Option<String>,
 }
 

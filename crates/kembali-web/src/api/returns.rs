@@ -97,10 +97,11 @@ fn expected_version(headers: &HeaderMap, body: Option<i64>) -> Result<Option<i64
         })?),
     };
     match (header, body) {
-        (Some(h), Some(b)) if h != b => Err(ApiError::invalid(
-            "version",
-            "the body's version and If-Match disagree",
-        )),
+        // Both are well-formed versions and at most one is current: the
+        // change is based on a stale view, like any other stale version.
+        (Some(h), Some(b)) if h != b => Err(ApiError::Conflict(format!(
+            "the body's version ({b}) and If-Match ({h}) disagree; read the return again"
+        ))),
         (h, b) => Ok(h.or(b)),
     }
 }

@@ -525,11 +525,12 @@ async fn versions_guard_changes(app: &TestApp) {
         assert_problem(&r, 422, "validation");
         assert_eq!(r.body["errors"][0]["field"], "If-Match", "{}", r.body);
     }
+    // Disagreeing versions: one of them is stale, which is a conflict.
     assert_problem(
         &app.send(with_match("approve", "\"1\"", json!({"version": 2})))
             .await,
-        422,
-        "validation",
+        409,
+        "conflict",
     );
     assert_problem(
         &act(app, &id, "approve", json!({"version": "1"})).await,
