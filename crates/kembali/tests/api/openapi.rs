@@ -308,3 +308,18 @@ async fn health_and_fallbacks(app: &TestApp) {
     }
 }
 crate::both!(fallbacks, super::health_and_fallbacks);
+
+/// The document as served, pinned: a change to the contract shows up in review
+/// as a change to `snapshots/`. CI sets `INSTA_UPDATE=no`, so a new or changed
+/// snapshot fails there instead of being written.
+async fn the_document_is_pinned(app: &TestApp) {
+    let r = app
+        .send(app.client.get(app.url("/api/v1/openapi.json")))
+        .await;
+    assert_eq!(r.status, 200);
+    let mut doc = r.body;
+    // The crate version moves with every release; the contract does not.
+    doc["info"]["version"] = json!("[version]");
+    insta::assert_json_snapshot!("openapi", doc);
+}
+crate::both!(snapshot, super::the_document_is_pinned);
