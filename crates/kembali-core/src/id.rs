@@ -23,6 +23,16 @@ fn ulid_at(at: Timestamp, entropy: u128) -> Ulid {
     Ulid::from_parts(ms, entropy)
 }
 
+/// The ULID part of an id: 26 digits of Crockford's base 32 (no I, L, O, U), the
+/// first at most 7 (128 bits), in either case. Ids are written in lower case.
+macro_rules! ulid_pattern {
+    () => {
+        "[0-7][0-9a-hjkmnp-tv-zA-HJKMNP-TV-Z]{25}"
+    };
+}
+/// [`ulid_pattern!`] as a constant, for the OpenAPI document.
+pub const ULID_PATTERN: &str = ulid_pattern!();
+
 macro_rules! ids {
     ($($(#[$doc:meta])* $name:ident = $prefix:literal;)*) => {$(
         $(#[$doc])*
@@ -64,6 +74,12 @@ macro_rules! ids {
                     .strip_prefix($prefix)
                     .and_then(|r| r.strip_prefix('_'))
                     .ok_or(IdError::WrongPrefix { expected: $prefix })?;
+                // 26 base-32 digits carry 130 bits; a ULID has 128, so the first
+                // digit is at most 7. The ulid crate drops the extra bits instead
+                // of refusing them, which would give one id many spellings.
+                if !rest.starts_with(|c: char| ('0'..='7').contains(&c)) {
+                    return Err(IdError::Malformed { prefix: $prefix });
+                }
                 Ulid::from_string(&rest.to_ascii_uppercase())
                     .map(Self)
                     .map_err(|_| IdError::Malformed { prefix: $prefix })
@@ -87,7 +103,8 @@ macro_rules! ids {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .description(Some(concat!("Identifier with the prefix `", $prefix, "_`.")))
+                    .description(Some(concat!("Identifier with the prefix `", $prefix, "_`: a ULID in Crockford base 32, sent in lower case, read in either.")))
+                    .pattern(Some(concat!("^", $prefix, "_", ulid_pattern!(), "$")))
                     .examples([serde_json::json!(concat!($prefix, "_01jd4x7v8k2m3n4p5q6r7s8t9v"))])
                     .into()
             }
@@ -150,5 +167,38 @@ mod tests {
             Err(IdError::Malformed { prefix: "ord" })
         );
         assert!("ord".parse::<OrderId>().is_err());
+    }
+
+    #[test]
+    fn one_spelling_per_id_and_the_pattern_says_which() {
+        // The ulid crate reads `8…` as `0…` (the top bits fall off); we refuse it.
+        let id = OrderId::new(Timestamp::UNIX_EPOCH, 7).to_string();
+        let overflowed = format!("ord_8{}", &id[5..]);
+        assert_eq!(
+            overflowed.parse::<OrderId>(),
+            Err(IdError::Malformed { prefix: "ord" })
+        );
+        assert_eq!(
+            id.to_uppercase()
+                .replace("ORD_", "ord_")
+                .parse::<OrderId>()
+                .map(|i| i.to_string()),
+            Ok(id.clone())
+        );
+        // Every printed id fits the documented pattern.
+        let pattern = format!("^ord_{ULID_PATTERN}$");
+        assert!(pattern.contains("[0-7]"));
+        let max = OrderId::new(Timestamp::MAX, u128::MAX).to_string();
+        let rest = &max[4..];
+        assert_eq!(rest.len(), 26);
+        assert!(
+            rest.starts_with(|c: char| ('0'..='7').contains(&c)),
+            "{max}"
+        );
+        assert!(
+            rest.chars()
+                .all(|c| "0123456789abcdefghjkmnpqrstvwxyz".contains(c)),
+            "{max}"
+        );
     }
 }

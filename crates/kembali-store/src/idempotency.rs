@@ -85,3 +85,23 @@ pub async fn record(
     })?;
     Ok(())
 }
+
+/// Deletes every kept key (of every shop) recorded before `cutoff`, at most
+/// `limit` of them; returns how many went. A retry after that is a new request.
+pub async fn purge_before(
+    ex: &mut impl Session,
+    cutoff: jiff::Timestamp,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    // In batches through the primary key, so one run never holds a long lock.
+    run!(ex, |c| sqlx::query(
+        "DELETE FROM idempotency_keys WHERE (shop_id, key) IN (
+            SELECT shop_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)"
+    )
+    .bind(millis(cutoff))
+    .bind(i64::from(limit))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(StoreError::from)
+}

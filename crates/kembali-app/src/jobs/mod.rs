@@ -4,6 +4,7 @@
 
 pub mod dispatch;
 pub mod expire_return;
+pub mod purge_idempotency_keys;
 
 use std::future::Future;
 
@@ -118,7 +119,8 @@ fn register<J: Job>(handlers: Handlers, app: &App) -> Handlers {
 pub fn handlers(app: &App) -> Handlers {
     let h = Handlers::new();
     let h = register::<dispatch::Dispatch>(h, app);
-    register::<expire_return::ExpireReturn>(h, app)
+    let h = register::<expire_return::ExpireReturn>(h, app);
+    register::<purge_idempotency_keys::PurgeIdempotencyKeys>(h, app)
 }
 
 /// Runs jobs on `app`'s clock until `stop` turns true, then finishes those running.
@@ -131,5 +133,9 @@ pub async fn run_worker(app: App, concurrency: usize, stop: watch::Receiver<bool
 /// [`run_worker`] with explicit options (tests poll faster).
 pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Receiver<bool>) {
     opts.clock = app.clock();
+    // Periodic jobs are chains in the job table; starting one is idempotent.
+    if let Err(e) = purge_idempotency_keys::start(&app).await {
+        tracing::warn!(error = %e, "cannot schedule the idempotency-key purge");
+    }
     store_jobs::work(app.db.clone(), handlers(&app), opts, stop).await;
 }

@@ -394,17 +394,23 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn name(&self) -> &'static str {
+    /// Which command this is, without its arguments.
+    pub fn kind(&self) -> CommandKind {
         match self {
-            Command::Approve { .. } => "approve",
-            Command::Reject { .. } => "reject",
-            Command::MarkInTransit { .. } => "mark_in_transit",
-            Command::Receive { .. } => "receive",
-            Command::Inspect { .. } => "inspect",
-            Command::Resolve { .. } => "resolve",
-            Command::Cancel { .. } => "cancel",
-            Command::Expire => "expire",
+            Command::Approve { .. } => CommandKind::Approve,
+            Command::Reject { .. } => CommandKind::Reject,
+            Command::MarkInTransit { .. } => CommandKind::MarkInTransit,
+            Command::Receive { .. } => CommandKind::Receive,
+            Command::Inspect { .. } => CommandKind::Inspect,
+            Command::Resolve { .. } => CommandKind::Resolve,
+            Command::Cancel { .. } => CommandKind::Cancel,
+            Command::Expire => CommandKind::Expire,
         }
+    }
+
+    /// The command's name as sent (`mark_in_transit`).
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     fn note(&self) -> Option<String> {
@@ -434,18 +440,134 @@ pub struct Event {
     pub data: serde_json::Value,
 }
 
+/// A command without its arguments: what a transition error names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum CommandKind {
+    Approve,
+    Reject,
+    MarkInTransit,
+    Receive,
+    Inspect,
+    Resolve,
+    Cancel,
+    Expire,
+}
+
+impl CommandKind {
+    /// The name as sent (`mark_in_transit`), for codes and translation keys.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// English, as the past participle: "cannot be {done}".
+    pub fn done(self) -> &'static str {
+        match self {
+            CommandKind::Approve => "approved",
+            CommandKind::Reject => "rejected",
+            CommandKind::MarkInTransit => "marked in transit",
+            CommandKind::Receive => "received",
+            CommandKind::Inspect => "inspected",
+            CommandKind::Resolve => "resolved",
+            CommandKind::Cancel => "cancelled",
+            CommandKind::Expire => "expired",
+        }
+    }
+
+    /// English, as the verb: "only … may {verb} a return".
+    pub fn verb(self) -> &'static str {
+        match self {
+            CommandKind::MarkInTransit => "mark in transit",
+            other => other.as_str(),
+        }
+    }
+}
+
+/// Why a command does not apply in the return's state: a code for pages to
+/// translate; `Display` is the English the API sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum IllegalBecause {
+    /// Approving and rejecting decide a request.
+    NotRequested,
+    /// Every item is kept: nothing travels, so nothing ships, arrives or expires.
+    KeepItem,
+    NotApproved,
+    /// Receiving needs a return that is approved or on its way.
+    NotOnItsWay,
+    NotReceived,
+    /// Resolving needs an inspection, or an approved keep-the-item return.
+    NotInspected,
+    /// Cancelling is for returns not yet shipped back.
+    AlreadyShipped,
+    /// Expiring is for approved returns that were never shipped.
+    NotAwaitingShipment,
+}
+
+impl IllegalBecause {
+    /// The code, for translation keys (`not_requested`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+impl std::fmt::Display for IllegalBecause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IllegalBecause::NotRequested => "only a requested return can be approved or rejected",
+            IllegalBecause::KeepItem => "nothing is shipped back for a keep-the-item return",
+            IllegalBecause::NotApproved => "only an approved return can go in transit",
+            IllegalBecause::NotOnItsWay => "only an approved or in-transit return can be received",
+            IllegalBecause::NotReceived => "only a received return can be inspected",
+            IllegalBecause::NotInspected => {
+                "a return is resolved after inspection, or once approved when the items are kept"
+            }
+            IllegalBecause::AlreadyShipped => {
+                "a return can only be cancelled before it is shipped back"
+            }
+            IllegalBecause::NotAwaitingShipment => {
+                "only an approved return that was not shipped can expire"
+            }
+        })
+    }
+}
+
+/// Who may give a command that someone else gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, strum::IntoStaticStr)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Allowed {
+    /// A person: the shopper, or the shop (its staff or its API key).
+    ShopperOrShop,
+    /// Only the scheduler (the system).
+    Scheduler,
+}
+
+impl std::fmt::Display for Allowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Allowed::ShopperOrShop => "the shopper or the shop",
+            Allowed::Scheduler => "the scheduler",
+        })
+    }
+}
+
+/// Why a transition did not happen. `Illegal` and `Forbidden` are codes with
+/// arguments; their `Display` is the English the API sends.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("a return that is {from} cannot be {command}: {why}", from = .from.as_str())]
+    #[error("a return that is {from} cannot be {done}: {why}", from = .from.as_str(), done = .command.done())]
     Illegal {
         from: ReturnStatus,
-        command: &'static str,
-        why: &'static str,
+        command: CommandKind,
+        why: IllegalBecause,
     },
-    #[error("only {allowed} may {command} a return")]
+    #[error("only {allowed} may {verb} a return", verb = .command.verb())]
     Forbidden {
-        command: &'static str,
-        allowed: &'static str,
+        command: CommandKind,
+        allowed: Allowed,
     },
     #[error("{0}")]
     Invalid(String),
@@ -473,17 +595,18 @@ impl Return {
         actor: &Actor,
         at: Timestamp,
     ) -> Result<Event, TransitionError> {
+        use IllegalBecause as Why;
         use ReturnStatus as S;
-        let illegal = |why: &'static str| TransitionError::Illegal {
+        let illegal = |why: Why| TransitionError::Illegal {
             from: self.status,
-            command: cmd.name(),
+            command: cmd.kind(),
             why,
         };
         // Checks first; the return is only touched once everything holds.
         let (next, data) = match (cmd, self.status) {
             (Command::Approve { .. }, S::Requested) => (S::Approved, serde_json::Value::Null),
             (Command::Approve { .. }, _) => {
-                return Err(illegal("only a requested return can be approved"));
+                return Err(illegal(Why::NotRequested));
             }
             (Command::Reject { reason }, S::Requested) => {
                 if reason.trim().is_empty() {
@@ -494,7 +617,7 @@ impl Return {
                 (S::Rejected, serde_json::Value::Null)
             }
             (Command::Reject { .. }, _) => {
-                return Err(illegal("only a requested return can be rejected"));
+                return Err(illegal(Why::NotRequested));
             }
             (
                 Command::MarkInTransit {
@@ -504,9 +627,7 @@ impl Return {
                 S::Approved,
             ) => {
                 if self.is_keep_item() {
-                    return Err(illegal(
-                        "nothing is shipped back for a keep-the-item return",
-                    ));
+                    return Err(illegal(Why::KeepItem));
                 }
                 (
                     S::InTransit,
@@ -514,28 +635,24 @@ impl Return {
                 )
             }
             (Command::MarkInTransit { .. }, _) => {
-                return Err(illegal("only an approved return can go in transit"));
+                return Err(illegal(Why::NotApproved));
             }
             (Command::Receive { items, .. }, S::Approved | S::InTransit) => {
                 if self.is_keep_item() {
-                    return Err(illegal(
-                        "nothing is shipped back for a keep-the-item return",
-                    ));
+                    return Err(illegal(Why::KeepItem));
                 }
                 self.check_receipts(items)?;
                 (S::Received, serde_json::json!({ "items": items }))
             }
             (Command::Receive { .. }, _) => {
-                return Err(illegal(
-                    "only an approved or in-transit return can be received",
-                ));
+                return Err(illegal(Why::NotOnItsWay));
             }
             (Command::Inspect { items, .. }, S::Received) => {
                 self.check_inspections(items)?;
                 (S::Inspected, serde_json::json!({ "items": items }))
             }
             (Command::Inspect { .. }, _) => {
-                return Err(illegal("only a received return can be inspected"));
+                return Err(illegal(Why::NotReceived));
             }
             (Command::Resolve { items, .. }, S::Inspected) => {
                 self.check_resolutions(items)?;
@@ -546,40 +663,34 @@ impl Return {
                 (S::Resolved, serde_json::json!({ "items": items }))
             }
             (Command::Resolve { .. }, _) => {
-                return Err(illegal(
-                    "a return is resolved after inspection, or once approved when the items are kept",
-                ));
+                return Err(illegal(Why::NotInspected));
             }
             (Command::Cancel { .. }, S::Requested | S::Approved) => {
                 if matches!(actor, Actor::System) {
                     return Err(TransitionError::Forbidden {
-                        command: "cancel",
-                        allowed: "the shopper or the shop",
+                        command: CommandKind::Cancel,
+                        allowed: Allowed::ShopperOrShop,
                     });
                 }
                 (S::Cancelled, serde_json::Value::Null)
             }
             (Command::Cancel { .. }, _) => {
-                return Err(illegal(
-                    "a return can only be cancelled before it is shipped back",
-                ));
+                return Err(illegal(Why::AlreadyShipped));
             }
             (Command::Expire, S::Approved) => {
                 if !matches!(actor, Actor::System) {
                     return Err(TransitionError::Forbidden {
-                        command: "expire",
-                        allowed: "the scheduler",
+                        command: CommandKind::Expire,
+                        allowed: Allowed::Scheduler,
                     });
                 }
                 if self.is_keep_item() {
-                    return Err(illegal("a keep-the-item return has nothing to ship"));
+                    return Err(illegal(Why::KeepItem));
                 }
                 (S::Expired, serde_json::Value::Null)
             }
             (Command::Expire, _) => {
-                return Err(illegal(
-                    "only an approved return that was not shipped can expire",
-                ));
+                return Err(illegal(Why::NotAwaitingShipment));
             }
         };
 

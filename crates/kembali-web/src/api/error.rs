@@ -199,6 +199,20 @@ impl ApiError {
     }
 }
 
+/// The media type of every problem document we send (RFC 9457 §3).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut res = (status, body).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        res
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
@@ -206,23 +220,15 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(m) => tracing::warn!(error = %m, "database unavailable"),
             _ => {}
         }
-        let problem = self.problem();
-        let status =
-            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut res = (status, body).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let mut res = self.problem().into_response();
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
             // Both kinds of 503 (the database away, the deadline hit) pass:
             // tell clients when a retry makes sense instead of leaving them to
             // hammer a recovering server.
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if res.status() == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"kembali\""),

@@ -93,11 +93,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
         return Ok(None);
     };
-    let key = v
-        .to_str()
+    // Exactly what the OpenAPI document's pattern says: 1–255 printable ASCII
+    // characters, spaces only inside.
+    let key = std::str::from_utf8(v.as_bytes())
         .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .filter(|k| (1..=255).contains(&k.len()))
+        .filter(|k| k.bytes().all(|b| (b' '..=b'~').contains(&b)))
+        .filter(|k| !k.starts_with(' ') && !k.ends_with(' '))
         .ok_or_else(|| {
             ApiError::invalid("Idempotency-Key", "must be 1–255 visible ASCII characters")
         })?;
@@ -134,8 +136,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
                 ApiError::BadRequest(format!("the body could not be read: {e}"))
             }
         })?;
-        let value = serde_json::from_slice(&bytes).map_err(json_error)?;
-        reject_nul(&bytes)?;
+        let value = parse(&bytes)?;
         let idempotency = key.map(|key| {
             let mut h = Sha256::new();
             h.update(fingerprint.as_bytes());
@@ -148,9 +149,102 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
     }
 }
 
+/// Reads a request body: a JSON object and nothing else, without duplicate
+/// keys and without U+0000 in its strings, with integral numbers written as
+/// floats (`1.0`, `1e2`) read as the integers they are; then `T`'s own strict
+/// rules. Only objects, because serde accepts a sequence for a struct: `[]`
+/// would otherwise be a valid body for every all-optional request type.
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let StrictValue(value) = serde_json::from_slice(bytes).map_err(json_error)?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    reject_nul(bytes, &value)?;
+    serde_json::from_value(value).map_err(json_error)
+}
+
+/// A JSON value read the way request bodies are read. JSON Schema's `integer`
+/// includes `1.0`, and the OpenAPI document promises integers, so a number
+/// with no fraction within `i64` is kept as an integer; serde would otherwise
+/// refuse it for an integer field. A key given twice is refused, as serde does
+/// for a struct's field, instead of the last one silently winning.
+struct StrictValue(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for StrictValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = StrictValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
+        // -2^63 and 2^63 are exact in f64; the range is half-open like i64's.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+            // In range and integral: the cast is exact.
+            return Ok(StrictValue((v as i64).into()));
+        }
+        Ok(StrictValue(
+            serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into),
+        ))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+        Ok(StrictValue(v.into()))
+    }
+
+    fn visit_unit<E>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(serde_json::Value::Null))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(StrictValue(items.into()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(v) = map.next_value()?;
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            fields.insert(key, v);
+        }
+        Ok(StrictValue(fields.into()))
+    }
+}
+
 /// Refuses a body whose strings hold U+0000: PostgreSQL cannot store it in text
 /// or JSON columns, and no field of ours has a use for it.
-fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
+fn reject_nul(bytes: &[u8], value: &serde_json::Value) -> Result<(), ApiError> {
     // Only a `\u0000` escape can put a NUL in a JSON string; most bodies have none.
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return Ok(());
@@ -182,9 +276,8 @@ fn reject_nul(bytes: &[u8]) -> Result<(), ApiError> {
             _ => false,
         }
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(json_error)?;
     let mut path = String::new();
-    if find(&value, &mut path) {
+    if find(value, &mut path) {
         if path.is_empty() {
             path.push_str("body");
         }

@@ -54,7 +54,7 @@ pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value, ApiError
 }
 
 #[utoipa::path(get, path = "/orders/{order_id}", tag = "orders",
-    params(("order_id" = String, Path, description = "`ord_…`")),
+    params(("order_id" = OrderId, Path, description = "The order (`ord_…`)")),
     responses(
         (status = 200, body = OrderView),
         (status = 404, body = Problem),
@@ -73,11 +73,16 @@ async fn get_order(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EligibilityQuery {
+    // Read as text and parsed in the handler, so a refusal names its field;
+    // documented as the types they must parse to.
     /// Only this line (`line_…`); all lines when absent.
+    #[param(value_type = Option<LineId>)]
     pub line_id: Option<String>,
     /// Units to price; defaults to all that can still be returned.
+    #[param(minimum = 1)]
     pub quantity: Option<u32>,
     /// The reason the shopper would give (`changed_mind`, `damaged`, …).
+    #[param(value_type = Option<ReturnReason>)]
     pub reason: Option<String>,
 }
 
@@ -99,7 +104,7 @@ pub struct EligibilityView {
 }
 
 #[utoipa::path(get, path = "/orders/{order_id}/eligibility", tag = "orders",
-    params(("order_id" = String, Path, description = "`ord_…`"), EligibilityQuery),
+    params(("order_id" = OrderId, Path, description = "The order (`ord_…`)"), EligibilityQuery),
     responses(
         (status = 200, description = "What can come back, until when, for how much, and why", body = EligibilityView),
         (status = 404, body = Problem),

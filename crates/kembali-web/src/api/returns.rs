@@ -65,7 +65,7 @@ async fn create_return(
 }
 
 #[utoipa::path(get, path = "/returns/{return_id}", tag = "returns",
-    params(("return_id" = String, Path, description = "`ret_…`")),
+    params(("return_id" = ReturnId, Path, description = "The return (`ret_…`)")),
     responses(
         (status = 200, description = "The return, its items with their decisions, and its timeline; `ETag` is the version", body = ReturnView),
         (status = 404, body = Problem),
@@ -89,28 +89,35 @@ async fn get_return(
 fn expected_version(headers: &HeaderMap, body: Option<i64>) -> Result<Option<i64>, ApiError> {
     let header = match headers.get(header::IF_MATCH) {
         None => None,
-        Some(v) => {
-            let s = v
-                .to_str()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("W/")
-                .trim_matches('"');
-            Some(s.parse::<i64>().map_err(|_| {
-                ApiError::invalid(
-                    "If-Match",
-                    "must be the return's version, as given in its ETag",
-                )
-            })?)
-        }
+        Some(v) => Some(if_match(v.as_bytes()).ok_or_else(|| {
+            ApiError::invalid(
+                "If-Match",
+                "must be the return's version, as given in its ETag (`\"3\"`)",
+            )
+        })?),
     };
     match (header, body) {
-        (Some(h), Some(b)) if h != b => Err(ApiError::invalid(
-            "version",
-            "the body's version and If-Match disagree",
-        )),
+        // Both are well-formed versions and at most one is current: the
+        // change is based on a stale view, like any other stale version.
+        (Some(h), Some(b)) if h != b => Err(ApiError::Conflict(format!(
+            "the body's version ({b}) and If-Match ({h}) disagree; read the return again"
+        ))),
         (h, b) => Ok(h.or(b)),
     }
+}
+
+/// The version in an `If-Match`: `"3"`, `W/"3"` or `3`, as the OpenAPI
+/// document's pattern says, and nothing else.
+fn if_match(v: &[u8]) -> Option<i64> {
+    let v = v.strip_prefix(b"W/").unwrap_or(v);
+    let digits = match v {
+        [b'"', inner @ .., b'"'] => inner,
+        bare => bare,
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 async fn act(
@@ -154,7 +161,7 @@ macro_rules! action {
         #[utoipa::path(post, path = $path, tag = "returns",
             request_body = $body,
             params(
-                ("return_id" = String, Path, description = "`ret_…`"),
+                ("return_id" = ReturnId, Path, description = "The return (`ret_…`)"),
                 ("If-Match" = Option<String>, Header, description = "The version (ETag) the change is based on"),
                 ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response"),
             ),

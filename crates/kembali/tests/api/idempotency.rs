@@ -269,3 +269,36 @@ async fn concurrent_retries_make_one_change(app: &TestApp) {
     assert_eq!(app.counts(EMAIL).await, (2, 2));
 }
 crate::both!(concurrent, super::concurrent_retries_make_one_change);
+
+/// Keys are kept for 24 hours (as the OpenAPI document says); the worker's
+/// hourly purge forgets older ones, and then the key is free again.
+async fn keys_expire_after_a_day(app: &TestApp) {
+    let o = create_order(app, &bulk_order("#I-9", 5, 2)).await;
+    let body = return_body(&o, 0, 1, "refund");
+    let first = app.post_with_key("/api/v1/returns", "day-1", &body).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let mut other = body.clone();
+    other["items"][0]["quantity"] = json!(2);
+
+    app.clock.advance(jiff::SignedDuration::from_hours(23));
+    app.drain().await;
+    let reused = app.post_with_key("/api/v1/returns", "day-1", &other).await;
+    assert_problem(&reused, 422, "idempotency-key-reused");
+
+    app.clock.advance(jiff::SignedDuration::from_hours(2));
+    app.drain().await;
+    let fresh = app.post_with_key("/api/v1/returns", "day-1", &other).await;
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    assert!(!replayed(&fresh));
+    assert_ne!(fresh.body["id"], first.body["id"]);
+    // The purge keeps itself scheduled: one job waits for the next hour.
+    let queued = kembali_store::jobs::list(&app.db, kembali_store::jobs::JobState::Queued, 100)
+        .await
+        .expect("jobs");
+    let purges: Vec<_> = queued
+        .iter()
+        .filter(|j| j.kind == "idempotency.purge")
+        .collect();
+    assert_eq!(purges.len(), 1, "{purges:?}");
+}
+crate::both!(expiry, super::keys_expire_after_a_day);

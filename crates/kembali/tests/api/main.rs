@@ -5,6 +5,7 @@ mod support;
 mod contract;
 mod smoke;
 
+mod bodies;
 mod eligibility;
 mod fixtures;
 mod hooks;

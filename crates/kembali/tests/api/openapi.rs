@@ -67,15 +67,37 @@ async fn the_document_describes_the_api(app: &TestApp) {
             responses.keys().any(|c| c.starts_with('2')),
             "{method} {path}: no success response"
         );
+        // Problems are documented as what they are served as.
         let problem_refs: Vec<&str> = responses
             .iter()
-            .filter(|(c, _)| c.starts_with('4'))
-            .map(|(_, r)| {
-                r.pointer("/content/application~1json/schema/$ref")
+            .filter(|(c, _)| c.starts_with('4') || c.starts_with('5'))
+            .map(|(c, r)| {
+                assert_eq!(
+                    r["content"]
+                        .as_object()
+                        .map(|m| m.keys().map(String::as_str).collect::<Vec<_>>()),
+                    Some(vec!["application/problem+json"]),
+                    "{method} {path} {c}"
+                );
+                r.pointer("/content/application~1problem+json/schema/$ref")
                     .and_then(Value::as_str)
                     .unwrap_or("")
             })
             .collect();
+        // What the extractors and layers answer is documented too.
+        let mut expected = vec!["401", "503"];
+        if method == "post" {
+            expected.extend(["400", "413", "415", "422"]);
+        }
+        if path.contains('{') {
+            expected.push("404");
+        }
+        for code in expected {
+            assert!(
+                responses.contains_key(code),
+                "{method} {path}: {code} undocumented"
+            );
+        }
         assert!(
             !problem_refs.is_empty(),
             "{method} {path}: no error response"
@@ -88,11 +110,22 @@ async fn the_document_describes_the_api(app: &TestApp) {
         );
         if path.contains('{') {
             let name = &path[path.find('{').expect("{") + 1..path.find('}').expect("}")];
-            assert!(
-                op["parameters"]
-                    .as_array()
-                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path")),
-                "{method} {path}: path parameter {name} undocumented"
+            let param = op["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name && p["in"] == "path"))
+                .unwrap_or_else(|| panic!("{method} {path}: path parameter {name} undocumented"));
+            // Typed ids: the schema says which strings can name something.
+            let prefix = if name == "order_id" { "ord" } else { "ret" };
+            let schema = match param["schema"].get("$ref").and_then(Value::as_str) {
+                Some(r) => doc
+                    .pointer(r.trim_start_matches('#'))
+                    .unwrap_or_else(|| panic!("dangling {r}")),
+                None => &param["schema"],
+            };
+            assert_eq!(
+                schema["pattern"],
+                format!("^{prefix}_[0-7][0-9a-hjkmnp-tv-zA-HJKMNP-TV-Z]{{25}}$"),
+                "{method} {path}"
             );
         }
         if method == "post" {
@@ -108,6 +141,18 @@ async fn the_document_describes_the_api(app: &TestApp) {
     // Only the documented methods exist on these paths.
     assert!(paths["/orders"].get("get").is_none());
     assert!(paths["/returns/{return_id}"].get("post").is_none());
+
+    // How long an Idempotency-Key holds is part of the contract.
+    let key = paths["/returns"]["post"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "Idempotency-Key"))
+        .expect("Idempotency-Key");
+    assert!(
+        key["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("24 hours")),
+        "{key}"
+    );
 
     let scheme = &doc["components"]["securitySchemes"]["api_key"];
     assert_eq!(scheme["type"], "http");
@@ -263,3 +308,18 @@ async fn health_and_fallbacks(app: &TestApp) {
     }
 }
 crate::both!(fallbacks, super::health_and_fallbacks);
+
+/// The document as served, pinned: a change to the contract shows up in review
+/// as a change to `snapshots/`. CI sets `INSTA_UPDATE=no`, so a new or changed
+/// snapshot fails there instead of being written.
+async fn the_document_is_pinned(app: &TestApp) {
+    let r = app
+        .send(app.client.get(app.url("/api/v1/openapi.json")))
+        .await;
+    assert_eq!(r.status, 200);
+    let mut doc = r.body;
+    // The crate version moves with every release; the contract does not.
+    doc["info"]["version"] = json!("[version]");
+    insta::assert_json_snapshot!("openapi", doc);
+}
+crate::both!(snapshot, super::the_document_is_pinned);

@@ -315,6 +315,18 @@ async fn every_illegal_transition_is_refused(app: &TestApp) {
             let res = act(app, &id, action, body_for(action, &item)).await;
             assert_eq!(res.status, 409, "{action} on {state}: {}", res.body);
             assert_problem(&res, 409, "illegal-transition");
+            // In English that reads: "… cannot be resolved", not "be resolve".
+            let done = match action {
+                "mark-in-transit" => "marked in transit".to_owned(),
+                "cancel" => "cancelled".to_owned(),
+                a if a.ends_with('e') => format!("{a}d"),
+                a => format!("{a}ed"),
+            };
+            let detail = res.body["detail"].as_str().unwrap_or_default();
+            assert!(
+                detail.starts_with(&format!("a return that is {state} cannot be {done}: ")),
+                "{detail}"
+            );
             // Also when the caller names the right version.
             let mut versioned = body_for(action, &item);
             versioned["version"] = before["version"].clone();
@@ -513,11 +525,12 @@ async fn versions_guard_changes(app: &TestApp) {
         assert_problem(&r, 422, "validation");
         assert_eq!(r.body["errors"][0]["field"], "If-Match", "{}", r.body);
     }
+    // Disagreeing versions: one of them is stale, which is a conflict.
     assert_problem(
         &app.send(with_match("approve", "\"1\"", json!({"version": 2})))
             .await,
-        422,
-        "validation",
+        409,
+        "conflict",
     );
     assert_problem(
         &act(app, &id, "approve", json!({"version": "1"})).await,
