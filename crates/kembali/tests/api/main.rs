@@ -12,3 +12,4 @@ mod isolation;
 mod openapi;
 mod orders;
 mod returns;
+mod validation;
