@@ -4,6 +4,7 @@
 
 use kembali_core::order::OrderError;
 use kembali_core::returns::{OpenError, TransitionError};
+use kembali_core::text::{Form, TextProblem};
 use kembali_store::StoreError;
 use kembali_store::idempotency::KeyError;
 
@@ -38,12 +39,31 @@ pub enum Rule {
     AtLeast { min: u64 },
     #[error("at most {max} characters")]
     TooLong { max: usize },
+    #[error("contains the control character U+{code:04X}")]
+    ControlCharacter { code: u32 },
     #[error("names no line of this order")]
     NotInOrder,
     #[error("there is no line {index} (lines count from 0)")]
     NoSuchLine { index: usize },
     #[error("is not valid here: {why}")]
     NotValid { why: &'static str },
+}
+
+impl From<TextProblem> for Rule {
+    fn from(p: TextProblem) -> Self {
+        match p {
+            TextProblem::Empty => Rule::Empty,
+            TextProblem::TooLong { max } => Rule::TooLong { max },
+            TextProblem::ControlCharacter { code } => Rule::ControlCharacter { code },
+        }
+    }
+}
+
+/// `value` checked as text of `form` and at most `max` characters; the error
+/// names `field`. The check every request's text outside an order goes through
+/// (an order's own text is checked by `Order::validate`, with the same rules).
+pub fn check_text(field: &str, value: &str, form: Form, max: usize) -> Result<(), AppError> {
+    kembali_core::text::check(value, form, max).map_err(|p| AppError::invalid(field, p.into()))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -5,16 +5,17 @@
 
 use jiff::Timestamp;
 use kembali_core::order::{
-    Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
+    Address, MAX_NAME, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
 };
 use kembali_core::shop::{Locale, Shop};
+use kembali_core::text::Form;
 use kembali_core::{Currency, LineId, Money, OrderId, ProductId, ShipmentId, VariantId};
 use kembali_store::orders::{self as store, Origin};
 use kembali_store::{StoreError, Tx};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{Entity, Rule};
+use crate::error::{Entity, Rule, check_text};
 use crate::{App, AppError, events, to_millis};
 
 /// The source of orders posted to the JSON API.
@@ -25,20 +26,32 @@ pub const API_SOURCE: &str = "api";
 #[serde(deny_unknown_fields)]
 #[schema(as = NewLine)]
 pub struct LineInput {
+    #[schema(min_length = 1, max_length = 255)]
     pub sku: String,
+    #[schema(max_length = 1000)]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub category: Option<String>,
+    /// At most 250 tags, each at most 255 characters.
     #[serde(default)]
+    #[schema(max_items = 250)]
     pub tags: Vec<String>,
     #[serde(default)]
     pub final_sale: bool,
+    /// 1–100 000 units.
+    #[schema(minimum = 1, maximum = 100_000)]
     pub quantity: u32,
-    /// Minor units of the order's currency.
+    /// Minor units of the order's currency, at most 10^15 (see `Money::MAX_AMOUNT`);
+    /// so is the line's price × quantity, and the order's total.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub unit_price: i64,
+    /// This line's share of the order's discounts, at most its price × quantity.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub discount: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub tax: i64,
     #[serde(default)]
     pub product_id: Option<ProductId>,
@@ -51,7 +64,9 @@ pub struct LineInput {
 #[serde(deny_unknown_fields)]
 #[schema(as = NewShipmentLine)]
 pub struct ShipmentLineInput {
+    #[schema(minimum = 0, maximum = 499)]
     pub line: usize,
+    #[schema(minimum = 1, maximum = 100_000)]
     pub quantity: u32,
 }
 
@@ -59,13 +74,17 @@ pub struct ShipmentLineInput {
 #[serde(deny_unknown_fields)]
 #[schema(as = NewShipment)]
 pub struct ShipmentInput {
+    #[schema(max_length = 255)]
     pub carrier: String,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub tracking_number: Option<String>,
     pub status: TrackingStatus,
+    /// Not before the order's `placed_at`.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub shipped_at: Option<Timestamp>,
+    /// Not before the order's `placed_at`, nor before `shipped_at`.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<Timestamp>,
@@ -75,15 +94,19 @@ pub struct ShipmentInput {
     pub lines: Vec<ShipmentLineInput>,
 }
 
-/// An order as the shop's platform sends it.
+/// An order as the shop's platform sends it. Every text is one line without
+/// control characters (U+0000–U+001F, U+007F–U+009F); lengths count characters.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = NewOrder)]
 pub struct OrderInput {
     /// The shop's own order number (`#1001`); unique within the shop.
+    #[schema(min_length = 1, max_length = 64)]
     pub number: String,
+    #[schema(max_length = 254)]
     pub email: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub customer_name: Option<String>,
     #[serde(default)]
     pub locale: Option<Locale>,
@@ -95,10 +118,14 @@ pub struct OrderInput {
     pub taxes_included: bool,
     pub shipping_address: Address,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub shipping_paid: i64,
     /// The cheapest standard delivery offered (for EU withdrawal refunds); defaults to `shipping_paid`.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_000_i64)]
     pub cheapest_shipping: Option<i64>,
+    /// 1–500 lines.
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<LineInput>,
     #[serde(default)]
     pub shipments: Vec<ShipmentInput>,
@@ -229,6 +256,9 @@ fn build(
     input: &OrderInput,
     existing: Option<&(Order, Vec<Shipment>)>,
 ) -> Result<(Order, Vec<Shipment>), AppError> {
+    if let Some(name) = &input.customer_name {
+        check_text("customer_name", name, Form::Line, MAX_NAME)?;
+    }
     let now = app.now();
     let currency = input.currency;
     let money = |v: i64| Money::new(v, currency);

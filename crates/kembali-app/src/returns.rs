@@ -9,6 +9,7 @@ use kembali_core::returns::{
     Actor, Command, Event, NewItem, NewReturn, Resolution, Return, ReturnMethod, ReturnReason,
 };
 use kembali_core::shop::Shop;
+use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
 use kembali_store::{Tx, orders, shops};
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::eligibility::Context;
-use crate::error::{Entity, Rule};
+use crate::error::{Entity, Rule, check_text};
 use crate::{App, AppError, events};
 
 /// At most this many items in one return.
@@ -28,6 +29,54 @@ pub const MAX_COMMENT: usize = 2000;
 pub const MAX_QUANTITY: u32 = 100_000;
 /// At most this many photos per item.
 pub const MAX_PHOTOS: usize = 10;
+/// At most this many characters in a photo's upload reference (a URL or a key).
+pub const MAX_PHOTO_REF: usize = 2000;
+/// At most this many characters in a note or a reason written on a transition
+/// (approval, rejection, receipt, inspection, resolution, cancellation).
+pub const MAX_NOTE: usize = 2000;
+/// At most this many characters in the carrier's name given with a parcel.
+pub const MAX_CARRIER: usize = kembali_core::order::MAX_NAME;
+/// At most this many characters in a tracking number.
+pub const MAX_TRACKING_NUMBER: usize = kembali_core::order::MAX_CODE;
+
+/// A note or a reason a person writes on a transition: prose, at most
+/// [`MAX_NOTE`] characters.
+pub fn check_note(field: &str, note: Option<&str>) -> Result<(), AppError> {
+    note.map_or(Ok(()), |n| check_text(field, n, Form::Prose, MAX_NOTE))
+}
+
+/// The text a command brings in, checked before anything is read or written:
+/// every surface (API, pages, jobs) goes through [`transition`], which calls it.
+pub fn check_command(cmd: &Command) -> Result<(), AppError> {
+    match cmd {
+        Command::Approve { note }
+        | Command::Receive { note, .. }
+        | Command::Resolve { note, .. } => check_note("note", note.as_deref()),
+        Command::Reject { reason } => text::check_required(reason, Form::Prose, MAX_NOTE)
+            .map_err(|p| AppError::invalid("reason", p.into())),
+        Command::Cancel { reason } => check_note("reason", reason.as_deref()),
+        Command::MarkInTransit {
+            carrier,
+            tracking_number,
+        } => {
+            if let Some(c) = carrier {
+                check_text("carrier", c, Form::Line, MAX_CARRIER)?;
+            }
+            if let Some(t) = tracking_number {
+                check_text("tracking_number", t, Form::Line, MAX_TRACKING_NUMBER)?;
+            }
+            Ok(())
+        }
+        Command::Inspect { items, note } => {
+            check_note("note", note.as_deref())?;
+            for (n, i) in items.iter().enumerate() {
+                check_note(&format!("items[{n}].note"), i.note.as_deref())?;
+            }
+            Ok(())
+        }
+        Command::Expire => Ok(()),
+    }
+}
 
 /// One item the shopper asks to send back: the one shape every surface uses.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -35,12 +84,19 @@ pub const MAX_PHOTOS: usize = 10;
 #[schema(as = NewReturnItem)]
 pub struct ItemRequest {
     pub line_id: LineId,
+    /// 1–100 000 units.
+    #[schema(minimum = 1, maximum = 100_000)]
     pub quantity: u32,
     pub reason: ReturnReason,
+    /// The shopper's words: line breaks and tabs allowed, other control
+    /// characters not; at most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
-    /// Upload references of the shopper's photos.
+    /// Upload references of the shopper's photos: at most 10, each one line of at
+    /// most 2000 characters.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub photos: Vec<String>,
     pub resolution: Resolution,
 }
@@ -52,6 +108,8 @@ pub struct ItemRequest {
 pub struct ReturnRequest {
     pub order_id: OrderId,
     pub method: ReturnMethod,
+    /// 1–100 items.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ItemRequest>,
 }
 
@@ -70,10 +128,13 @@ impl ReturnRequest {
             ));
         }
         for (n, i) in self.items.iter().enumerate() {
-            if i.comment.as_ref().is_some_and(|c| c.len() > MAX_COMMENT) {
+            if let Some(c) = &i.comment {
+                check_text(&format!("items[{n}].comment"), c, Form::Prose, MAX_COMMENT)?;
+            }
+            if i.quantity == 0 {
                 return Err(AppError::invalid(
-                    format!("items[{n}].comment"),
-                    Rule::TooLong { max: MAX_COMMENT },
+                    format!("items[{n}].quantity"),
+                    Rule::AtLeast { min: 1 },
                 ));
             }
             if i.quantity > MAX_QUANTITY {
@@ -91,6 +152,14 @@ impl ReturnRequest {
                         max: MAX_PHOTOS as u64,
                     },
                 ));
+            }
+            for (k, p) in i.photos.iter().enumerate() {
+                check_text(
+                    &format!("items[{n}].photos[{k}]"),
+                    p,
+                    Form::Line,
+                    MAX_PHOTO_REF,
+                )?;
             }
         }
         Ok(())
@@ -215,6 +284,7 @@ pub async fn transition(
     cmd: &Command,
     actor: &Actor,
 ) -> Result<ReturnView, AppError> {
+    check_command(cmd)?;
     let mut ret = store::get(tx, shop, id)
         .await?
         .ok_or(AppError::NotFound(Entity::Return))?;

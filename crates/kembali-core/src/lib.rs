@@ -9,6 +9,7 @@ pub mod order;
 pub mod policy;
 pub mod returns;
 pub mod shop;
+pub mod text;
 
 pub use clock::{Clock, IdSource};
 pub use id::*;

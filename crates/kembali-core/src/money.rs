@@ -133,6 +133,17 @@ pub struct Money {
 }
 
 impl Money {
+    /// The largest amount, in minor units, that an order may carry anywhere: a unit
+    /// price, a discount, a tax, a delivery cost, a line's total and the order's
+    /// total. 10^15 minor units is ten trillion złoty or euro and about sixty billion
+    /// dollars in rupiah — no real order comes near it — and it keeps every later
+    /// step far from `i64::MAX` (≈ 9.2 × 10^18): a fee is at most the amount plus a
+    /// fixed part of at most this much, store credit adds a bonus of at most 100 %,
+    /// and a return or a report sums at most 500 lines of such amounts, so
+    /// 500 × 4 × 10^15 = 2 × 10^18 still fits. Orders are checked against it when
+    /// they come in (`Order::validate`), so a stored order can always be priced.
+    pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
     pub const fn new(amount: i64, currency: Currency) -> Self {
         Self { amount, currency }
     }

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use crate::id::{CustomerId, LineId, OrderId, ProductId, ShipmentId, ShopId, VariantId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::shop::{Country, Locale};
+use crate::text::{Form, TextProblem};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Customer {
@@ -74,17 +75,39 @@ impl PaymentMethod {
     }
 }
 
+/// A postal address. Every text is one line without control characters, at most
+/// [`MAX_NAME`] characters ([`MAX_CODE`] for the postal code and the phone).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Address {
+    #[schema(max_length = 255)]
     pub name: String,
+    #[schema(max_length = 255)]
     pub line1: String,
     #[serde(default)]
+    #[schema(max_length = 255)]
     pub line2: Option<String>,
+    #[schema(max_length = 255)]
     pub city: String,
+    #[schema(max_length = 64)]
     pub postal_code: String,
     pub country: Country,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub phone: Option<String>,
+}
+
+impl Address {
+    /// The address's text against its bounds; `at` is the address's JSON path.
+    fn validate(&self, at: &str) -> Result<(), OrderError> {
+        let f = |name: &str| format!("{at}.{name}");
+        text(f("name"), &self.name, MAX_NAME)?;
+        text(f("line1"), &self.line1, MAX_NAME)?;
+        optional(f("line2"), self.line2.as_deref(), MAX_NAME)?;
+        text(f("city"), &self.city, MAX_NAME)?;
+        text(f("postal_code"), &self.postal_code, MAX_CODE)?;
+        optional(f("phone"), self.phone.as_deref(), MAX_CODE)?;
+        Ok(())
+    }
 }
 
 /// A line of an order as it was sold: the catalogue facts the policy needs are
@@ -257,105 +280,245 @@ impl LineDelivery {
     }
 }
 
+/// The bounds an order is checked against when it comes in. Text is counted in
+/// characters and must be one line without control characters.
+/// Order numbers: 1–64 characters.
+pub const MAX_NUMBER: usize = 64;
+/// Email addresses: at most 254 characters (RFC 5321's path limit).
+pub const MAX_EMAIL: usize = 254;
+/// Names, address lines, SKUs, categories, tags and carriers: at most 255
+/// characters, what shop platforms allow for their own such fields.
+pub const MAX_NAME: usize = 255;
+/// A line's title (product and variant title together): at most 1000 characters.
+pub const MAX_TITLE: usize = 1000;
+/// Postal codes, phone numbers and tracking numbers: at most 64 characters.
+pub const MAX_CODE: usize = 64;
+/// Lines per order: 1–500.
+pub const MAX_LINES: usize = 500;
+/// Units per line: 1–100 000.
+pub const MAX_QUANTITY: u32 = 100_000;
+/// Tags per line: at most 250.
+pub const MAX_TAGS: usize = 250;
+
+/// What is wrong with one field of an order: a code with its arguments, so pages
+/// can say it in their language; `Display` is the English the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct OrderError {
-    /// Where the problem is, as a JSON path into the order (`lines[1].discount`).
-    pub field: String,
-    pub message: String,
+pub enum OrderProblem {
+    #[error("must not be empty")]
+    Empty,
+    #[error("at most {max} characters")]
+    TooLong { max: usize },
+    #[error("contains the control character U+{code:04X}")]
+    ControlCharacter { code: u32 },
+    #[error("is not an email address")]
+    NotAnEmail,
+    #[error("must be between {min} and {max}")]
+    OutOfRange { min: u64, max: u64 },
+    #[error("at most {max} entries")]
+    TooMany { max: usize },
+    #[error("must be in {expected}")]
+    WrongCurrency { expected: Currency },
+    #[error("cannot be negative")]
+    Negative,
+    #[error("is larger than {max} minor units")]
+    TooLarge { max: i64 },
+    /// A sum (a line's price × quantity, or the order's total) is past the bound.
+    #[error("the total is larger than {max} minor units")]
+    TotalTooLarge { max: i64 },
+    #[error("is larger than the line's price")]
+    DiscountAboveLine,
+    #[error("names no line of this order")]
+    NoSuchLine,
+    #[error("a delivered shipment needs its delivery time")]
+    DeliveryTimeMissing,
+    #[error("is before the order was placed")]
+    BeforePlacing,
+    #[error("is before the shipment was shipped")]
+    BeforeShipping,
+    #[error("ship {shipped} units of {sku} but the order has {ordered}")]
+    Overshipped {
+        sku: String,
+        shipped: u32,
+        ordered: u32,
+    },
 }
 
-fn order_error(field: impl Into<String>, message: impl Into<String>) -> OrderError {
-    OrderError {
-        field: field.into(),
-        message: message.into(),
+impl From<TextProblem> for OrderProblem {
+    fn from(p: TextProblem) -> Self {
+        match p {
+            TextProblem::Empty => OrderProblem::Empty,
+            TextProblem::TooLong { max } => OrderProblem::TooLong { max },
+            TextProblem::ControlCharacter { code } => OrderProblem::ControlCharacter { code },
+        }
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct OrderError {
+    /// Where the problem is, as a JSON path into the order (`lines[1].discount`).
+    pub field: String,
+    pub problem: OrderProblem,
+}
+
+fn order_error(field: impl Into<String>, problem: OrderProblem) -> OrderError {
+    OrderError {
+        field: field.into(),
+        problem,
+    }
+}
+
+/// One-line text of at most `max` characters.
+fn text(field: impl Into<String>, s: &str, max: usize) -> Result<(), OrderError> {
+    crate::text::check(s, Form::Line, max).map_err(|p| order_error(field, p.into()))
+}
+
+/// [`text`] that must not be blank.
+fn required(field: impl Into<String>, s: &str, max: usize) -> Result<(), OrderError> {
+    crate::text::check_required(s, Form::Line, max).map_err(|p| order_error(field, p.into()))
+}
+
+fn optional(field: impl Into<String>, s: Option<&str>, max: usize) -> Result<(), OrderError> {
+    s.map_or(Ok(()), |s| text(field, s, max))
+}
+
 impl Order {
-    /// Checks what the types cannot: one currency throughout, sane quantities and
-    /// amounts, and shipments that carry only units of this order.
+    /// Checks what the types cannot: one currency throughout, sane quantities,
+    /// amounts within [`Money::MAX_AMOUNT`] (each, per line and for the whole
+    /// order, so every later sum fits), text within its bounds and free of control
+    /// characters, shipments that carry only units of this order and happen after
+    /// it was placed.
     pub fn validate(&self, shipments: &[Shipment]) -> Result<(), OrderError> {
-        if self.number.trim().is_empty() || self.number.len() > 64 {
-            return Err(order_error("number", "must be 1–64 characters"));
+        required("number", &self.number, MAX_NUMBER)?;
+        text("email", &self.email, MAX_EMAIL)?;
+        if !self.email.contains('@') {
+            return Err(order_error("email", OrderProblem::NotAnEmail));
         }
-        if !self.email.contains('@') || self.email.len() > 254 {
-            return Err(order_error("email", "is not an email address"));
-        }
+        self.shipping_address.validate("shipping_address")?;
         if self.lines.is_empty() {
-            return Err(order_error("lines", "an order needs at least one line"));
+            return Err(order_error("lines", OrderProblem::Empty));
         }
-        if self.lines.len() > 500 {
-            return Err(order_error("lines", "at most 500 lines per order"));
+        if self.lines.len() > MAX_LINES {
+            return Err(order_error(
+                "lines",
+                OrderProblem::TooMany { max: MAX_LINES },
+            ));
         }
-        for (field, m) in [
-            ("shipping_paid", self.shipping_paid),
-            ("cheapest_shipping", self.cheapest_shipping),
-        ] {
+        let amount = |field: &str, m: Money| -> Result<(), OrderError> {
             if m.currency != self.currency {
-                return Err(order_error(field, format!("must be in {}", self.currency)));
+                return Err(order_error(
+                    field,
+                    OrderProblem::WrongCurrency {
+                        expected: self.currency,
+                    },
+                ));
             }
             if m.amount < 0 {
-                return Err(order_error(field, "cannot be negative"));
+                return Err(order_error(field, OrderProblem::Negative));
             }
-        }
+            if m.amount > Money::MAX_AMOUNT {
+                return Err(order_error(
+                    field,
+                    OrderProblem::TooLarge {
+                        max: Money::MAX_AMOUNT,
+                    },
+                ));
+            }
+            Ok(())
+        };
+        amount("shipping_paid", self.shipping_paid)?;
+        amount("cheapest_shipping", self.cheapest_shipping)?;
+        let too_large = |field: String| {
+            order_error(
+                field,
+                OrderProblem::TotalTooLarge {
+                    max: Money::MAX_AMOUNT,
+                },
+            )
+        };
+        let within = |field: String, m: Result<Money, MoneyError>| match m {
+            Ok(m) if m.amount <= Money::MAX_AMOUNT => Ok(m),
+            _ => Err(too_large(field)),
+        };
+        let mut total = self.shipping_paid;
         for (n, l) in self.lines.iter().enumerate() {
             let f = |name: &str| format!("lines[{n}].{name}");
-            if l.sku.trim().is_empty() {
-                return Err(order_error(f("sku"), "is empty"));
-            }
-            if l.quantity == 0 || l.quantity > 100_000 {
-                return Err(order_error(f("quantity"), "must be between 1 and 100000"));
-            }
-            for (name, m) in [
-                ("unit_price", l.unit_price),
-                ("discount", l.discount),
-                ("tax", l.tax),
-            ] {
-                if m.currency != self.currency {
-                    return Err(order_error(
-                        f(name),
-                        format!("must be in {}", self.currency),
-                    ));
-                }
-                if m.amount < 0 {
-                    return Err(order_error(f(name), "cannot be negative"));
-                }
-            }
-            let gross = l
-                .unit_price
-                .checked_mul(i64::from(l.quantity))
-                .map_err(|_| order_error(f("unit_price"), "is too large"))?;
-            if l.discount.amount > gross.amount {
+            required(f("sku"), &l.sku, MAX_NAME)?;
+            text(f("title"), &l.title, MAX_TITLE)?;
+            optional(f("category"), l.category.as_deref(), MAX_NAME)?;
+            if l.tags.len() > MAX_TAGS {
                 return Err(order_error(
-                    f("discount"),
-                    "is larger than the line's price",
+                    f("tags"),
+                    OrderProblem::TooMany { max: MAX_TAGS },
                 ));
             }
-            l.amount_paid(self.taxes_included)
-                .map_err(|_| order_error(f("tax"), "is too large"))?;
+            for (k, tag) in l.tags.iter().enumerate() {
+                text(format!("lines[{n}].tags[{k}]"), tag, MAX_NAME)?;
+            }
+            if !(1..=MAX_QUANTITY).contains(&l.quantity) {
+                return Err(order_error(
+                    f("quantity"),
+                    OrderProblem::OutOfRange {
+                        min: 1,
+                        max: u64::from(MAX_QUANTITY),
+                    },
+                ));
+            }
+            amount(&f("unit_price"), l.unit_price)?;
+            amount(&f("discount"), l.discount)?;
+            amount(&f("tax"), l.tax)?;
+            let gross = within(
+                format!("lines[{n}]"),
+                l.unit_price.checked_mul(i64::from(l.quantity)),
+            )?;
+            if l.discount.amount > gross.amount {
+                return Err(order_error(f("discount"), OrderProblem::DiscountAboveLine));
+            }
+            let paid = within(format!("lines[{n}]"), l.amount_paid(self.taxes_included))?;
+            total = within("lines".to_owned(), total.checked_add(paid))?;
         }
         for (n, s) in shipments.iter().enumerate() {
+            let f = |name: &str| format!("shipments[{n}].{name}");
+            text(f("carrier"), &s.carrier, MAX_NAME)?;
+            optional(f("tracking_number"), s.tracking_number.as_deref(), MAX_CODE)?;
             if s.status == TrackingStatus::Delivered && s.delivered_at.is_none() {
                 return Err(order_error(
-                    format!("shipments[{n}].delivered_at"),
-                    "a delivered shipment needs its delivery time",
+                    f("delivered_at"),
+                    OrderProblem::DeliveryTimeMissing,
                 ));
             }
+            // A parcel cannot leave or arrive before the order exists, nor arrive
+            // before it left: such times would open return windows early.
+            for (name, at) in [
+                ("shipped_at", s.shipped_at),
+                ("delivered_at", s.delivered_at),
+            ] {
+                if at.is_some_and(|at| at < self.placed_at) {
+                    return Err(order_error(f(name), OrderProblem::BeforePlacing));
+                }
+            }
+            if let (Some(shipped), Some(delivered)) = (s.shipped_at, s.delivered_at)
+                && delivered < shipped
+            {
+                return Err(order_error(f("delivered_at"), OrderProblem::BeforeShipping));
+            }
             if s.lines.is_empty() {
-                return Err(order_error(format!("shipments[{n}].lines"), "is empty"));
+                return Err(order_error(f("lines"), OrderProblem::Empty));
             }
             for (k, sl) in s.lines.iter().enumerate() {
                 if self.line(sl.line_id).is_none() {
                     return Err(order_error(
                         format!("shipments[{n}].lines[{k}]"),
-                        "names no line of this order",
+                        OrderProblem::NoSuchLine,
                     ));
                 }
-                if sl.quantity == 0 {
+                if !(1..=MAX_QUANTITY).contains(&sl.quantity) {
                     return Err(order_error(
                         format!("shipments[{n}].lines[{k}].quantity"),
-                        "must be at least 1",
+                        OrderProblem::OutOfRange {
+                            min: 1,
+                            max: u64::from(MAX_QUANTITY),
+                        },
                     ));
                 }
             }
@@ -365,10 +528,11 @@ impl Order {
             if shipped > l.quantity {
                 return Err(order_error(
                     "shipments",
-                    format!(
-                        "ship {shipped} units of {} but the order has {}",
-                        l.sku, l.quantity
-                    ),
+                    OrderProblem::Overshipped {
+                        sku: l.sku.clone(),
+                        shipped,
+                        ordered: l.quantity,
+                    },
                 ));
             }
         }

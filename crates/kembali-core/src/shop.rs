@@ -49,6 +49,29 @@ impl Locale {
 #[schema(value_type = String, example = "PL")]
 pub struct Country(String);
 
+/// The officially assigned ISO 3166-1 alpha-2 codes (all 249), sorted for a binary
+/// search, plus `XK`: Kosovo's code is only user-assigned, but the European
+/// Commission, carriers and payment networks use it, and leaving it out would
+/// refuse real orders. Reserved and unassigned codes (`XX`, `EU`, `UK`) are refused.
+const ASSIGNED: [&str; 250] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "XK", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
 /// EU member states, where the 14-day withdrawal right applies to consumers.
 const EU: [&str; 27] = [
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
@@ -66,15 +89,16 @@ impl Country {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a two-letter ISO 3166 country code")]
+#[error("`{0}` is not an assigned ISO 3166-1 alpha-2 country code")]
 pub struct CountryError(pub String);
 
 impl TryFrom<String> for Country {
     type Error = CountryError;
     fn try_from(s: String) -> Result<Self, CountryError> {
         let t = s.trim();
-        if t.len() == 2 && t.bytes().all(|b| b.is_ascii_alphabetic()) {
-            Ok(Country(t.to_ascii_uppercase()))
+        let upper = t.to_ascii_uppercase();
+        if t.len() == 2 && ASSIGNED.binary_search(&upper.as_str()).is_ok() {
+            Ok(Country(upper))
         } else {
             Err(CountryError(s))
         }
@@ -172,5 +196,18 @@ mod tests {
         assert!(pl.is_eu());
         assert!(!"ID".parse::<Country>().unwrap().is_eu());
         assert!("POL".parse::<Country>().is_err());
+    }
+
+    #[test]
+    fn only_assigned_codes_are_countries() {
+        assert!(ASSIGNED.windows(2).all(|w| w[0] < w[1]), "sorted, no twins");
+        for code in ["PL", "id", " de ", "GB", "US", "XK", "AX", "ZW"] {
+            assert!(code.parse::<Country>().is_ok(), "{code}");
+        }
+        for code in ["XX", "ZZ", "EU", "UK", "AA", "QM", "", "P", "P1", "ÄÖ"] {
+            assert!(code.parse::<Country>().is_err(), "{code}");
+        }
+        // Every EU member is a country.
+        assert!(EU.iter().all(|c| c.parse::<Country>().is_ok()));
     }
 }

@@ -6,15 +6,17 @@
 use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
-use kembali_core::order::PaymentMethod;
+use kembali_core::order::{Address, MAX_LINES, MAX_QUANTITY, Order, OrderLine, PaymentMethod};
 use kembali_core::policy::{
-    Conditions, CustomerHistory, Decision, Defaults, Effects, Facts, Fee, PolicyDocument,
-    PriceRange, Range, Rule, WindowStart, evaluate,
+    Conditions, CustomerHistory, Decision, Defaults, Effects, Facts, Fee, MAX_BONUS_BPS,
+    PolicyDocument, PriceRange, Range, Rule, WindowStart, evaluate,
 };
 use kembali_core::returns::{
     Actor, Command, Condition, Disposition, ItemInspection, ItemReceipt, ItemResolution, NewItem,
     NewReturn, ReceiptOutcome, Resolution, Return, ReturnMethod, ReturnReason, ReturnStatus, open,
+    quote,
 };
+use kembali_core::shop::Locale;
 use kembali_core::{Currency, LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId};
 use proptest::prelude::*;
 
@@ -588,5 +590,172 @@ proptest! {
         let d2: Decision = serde_json::from_str(&stored_decision).expect("decision back");
         prop_assert_eq!(&d2, &decided);
         prop_assert_eq!(evaluate(&p2, version, &f2).expect("again"), decided);
+    }
+}
+
+// ---------- 5. A valid order can always be priced ----------
+
+/// An amount as a part of `budget`: thousandths of it, often all of it (the bound
+/// is where overflows live), sometimes a little more; or any amount an `i64`
+/// holds, mostly huge ones, as a client may send (validation must catch those).
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Permille(i64),
+    Raw(i64),
+}
+
+fn part() -> impl Strategy<Value = Part> + Clone {
+    prop_oneof![
+        3 => Just(Part::Permille(1000)),
+        3 => (0i64..=1000).prop_map(Part::Permille),
+        1 => (1000i64..=1100).prop_map(Part::Permille),
+        2 => prop_oneof![Just(i64::MAX), i64::MAX / 2..=i64::MAX, 0..=i64::MAX].prop_map(Part::Raw),
+    ]
+}
+
+impl Part {
+    fn of(self, budget: i64) -> i64 {
+        match self {
+            Part::Permille(p) => (budget / 1000).saturating_mul(p),
+            Part::Raw(v) => v,
+        }
+    }
+}
+
+/// Orders near `Money::MAX_AMOUNT`: each line gets a share of the bound and uses
+/// up to all of it (or any `i64`), with one to 500 lines.
+fn big_order() -> impl Strategy<Value = Order> {
+    let line = (
+        prop_oneof![Just(1u32), Just(MAX_QUANTITY), 1u32..=MAX_QUANTITY],
+        part(),
+        prop_oneof![3 => Just(Part::Permille(0)), 1 => part()],
+        part(),
+        any::<bool>(),
+    );
+    let lines = prop_oneof![6 => Just(1usize), 3 => 2usize..4, 1 => Just(MAX_LINES)]
+        .prop_flat_map(move |n| proptest::collection::vec(line.clone(), n));
+    (lines, any::<bool>(), part(), part()).prop_map(
+        |(lines, taxes_included, shipping, cheapest)| {
+            let budget = Money::MAX_AMOUNT / lines.len() as i64;
+            let idr = |v: i64| Money::new(v, Currency::IDR);
+            Order {
+                id: OrderId::new(t0(), 1),
+                shop_id: ShopId::new(t0(), 2),
+                number: "#1".into(),
+                customer_id: None,
+                email: "budi@example.id".into(),
+                locale: Locale::Id,
+                currency: Currency::IDR,
+                placed_at: t0() - SignedDuration::from_hours(24 * 10),
+                payment_method: PaymentMethod::Card,
+                taxes_included,
+                shipping_address: Address {
+                    name: "Budi".into(),
+                    line1: "Jl. Sudirman 1".into(),
+                    line2: None,
+                    city: "Jakarta".into(),
+                    postal_code: "10220".into(),
+                    country: "ID".parse().expect("country"),
+                    phone: None,
+                },
+                shipping_paid: idr(shipping.of(Money::MAX_AMOUNT / 1000)),
+                cheapest_shipping: idr(cheapest.of(Money::MAX_AMOUNT)),
+                lines: lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, (quantity, price, discount, tax, final_sale))| {
+                        let unit = price.of(budget) / i64::from(quantity);
+                        let gross = unit.saturating_mul(i64::from(quantity));
+                        OrderLine {
+                            id: LineId::new(t0(), 10 + n as u128),
+                            product_id: None,
+                            variant_id: None,
+                            sku: format!("SKU-{n}"),
+                            title: "Batik".into(),
+                            category: None,
+                            tags: vec![],
+                            final_sale,
+                            quantity,
+                            unit_price: idr(unit),
+                            discount: idr(discount.of(gross)),
+                            tax: idr(tax.of(budget)),
+                        }
+                    })
+                    .collect(),
+            }
+        },
+    )
+}
+
+/// The extremes a valid policy allows: no fees and the largest bonus (the most
+/// store credit), and the largest fees (the most taken off).
+fn extreme_policies() -> Vec<PolicyDocument> {
+    let fee = |bps: u32, fixed: i64| Fee {
+        percent_bps: bps,
+        fixed: BTreeMap::from([(Currency::IDR, fixed)]),
+    };
+    [
+        (0, 0),
+        (10_000, Money::MAX_AMOUNT),
+        (5_000, Money::MAX_AMOUNT / 3),
+    ]
+    .into_iter()
+    .map(|(bps, fixed)| PolicyDocument {
+        defaults: Defaults {
+            restocking_fee: fee(bps, fixed),
+            return_shipping_fee: fee(bps, fixed),
+            store_credit_bonus_bps: MAX_BONUS_BPS,
+            final_sale_returnable: true,
+            ..Defaults::default()
+        },
+        eu_withdrawal: true,
+        ..PolicyDocument::default()
+    })
+    .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, max_global_rejects: 8192, ..ProptestConfig::default() })]
+
+    /// Whatever `Order::validate` lets in can be evaluated and quoted for any
+    /// quantity, under the largest fees and bonus a valid policy allows: an
+    /// accepted order never turns into an error later.
+    #[test]
+    fn a_valid_order_can_always_be_priced(
+        order in big_order(),
+        quantities in proptest::collection::vec((any::<u32>(), any::<u32>()), 1..8),
+        resolution in prop_oneof![Just(Resolution::Refund), Just(Resolution::StoreCredit), Just(Resolution::KeepItem)],
+    ) {
+        prop_assume!(order.validate(&[]).is_ok());
+        for policy in extreme_policies() {
+            prop_assert!(policy.validate().is_ok());
+            let mut decisions = Vec::with_capacity(order.lines.len());
+            for (n, l) in order.lines.iter().enumerate() {
+                let (quantity, held) = quantities[n % quantities.len()];
+                let mut f = facts(l.id, 0, l.quantity, l.quantity, held % (l.quantity + 1), quantity);
+                f.unit_price = l.unit_price;
+                f.line_amount_paid = l.amount_paid(order.taxes_included).expect("amount paid");
+                f.final_sale = l.final_sale;
+                let d = evaluate(&policy, 1, &f).expect("a valid order is evaluated");
+                prop_assert!(d.store_credit_preview.amount >= 0);
+                decisions.push(d);
+            }
+            let items: Vec<(Resolution, &Decision)> = decisions.iter().map(|d| (resolution, d)).collect();
+            let delivery = order.cheapest_shipping.min(order.shipping_paid);
+            let q = quote(&items, delivery).expect("a valid order is quoted");
+            prop_assert!(q.refund_total.amount >= 0 && q.store_credit_total.amount >= 0);
+        }
+    }
+
+    /// Amounts past the bound never get in, however they are combined.
+    #[test]
+    fn amounts_past_the_bound_are_refused(order in big_order()) {
+        let past = |m: Money| m.amount > Money::MAX_AMOUNT;
+        let any_past = past(order.shipping_paid)
+            || past(order.cheapest_shipping)
+            || order.lines.iter().any(|l| past(l.unit_price) || past(l.discount) || past(l.tax));
+        if any_past {
+            prop_assert!(order.validate(&[]).is_err());
+        }
     }
 }

@@ -291,6 +291,9 @@ impl PolicyDocument {
         if self.defaults.window_days > 3650 {
             return invalid("defaults.window_days is more than ten years".into());
         }
+        if self.defaults.store_credit_bonus_bps > MAX_BONUS_BPS {
+            return invalid("defaults.store_credit_bonus_bps is more than 100 %".into());
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (n, rule) in self.rules.iter().enumerate() {
             if rule.id.trim().is_empty() {
@@ -302,6 +305,15 @@ impl PolicyDocument {
             if rule.then.window_days.is_some_and(|d| d > 3650) {
                 return invalid(format!(
                     "rules[{n}].then.window_days is more than ten years"
+                ));
+            }
+            if rule
+                .then
+                .store_credit_bonus_bps
+                .is_some_and(|b| b > MAX_BONUS_BPS)
+            {
+                return invalid(format!(
+                    "rules[{n}].then.store_credit_bonus_bps is more than 100 %"
                 ));
             }
             if rule.then.resolutions.as_ref().is_some_and(Vec::is_empty) {
@@ -385,12 +397,22 @@ impl PolicyDocument {
     }
 }
 
+/// The largest store-credit bonus: 100 % on top. With [`Money::MAX_AMOUNT`] it
+/// bounds what any return can pay out (see there).
+pub const MAX_BONUS_BPS: u32 = 10_000;
+
 fn check_fee(fee: &Fee) -> Result<(), String> {
     if fee.percent_bps > 10_000 {
         return Err("a fee cannot be more than 100 % of the item".into());
     }
     if fee.fixed.values().any(|v| *v < 0) {
         return Err("a fixed fee cannot be negative".into());
+    }
+    if fee.fixed.values().any(|v| *v > Money::MAX_AMOUNT) {
+        return Err(format!(
+            "a fixed fee cannot be more than {} minor units",
+            Money::MAX_AMOUNT
+        ));
     }
     Ok(())
 }

@@ -242,9 +242,28 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Duplicate { constraint } => ApiError::Conflict(format!(
-                "a record with this key already exists ({constraint})"
-            )),
+            // Said in words: a constraint's name is the schema's, not the API's.
+            StoreError::Duplicate { constraint } => ApiError::Conflict(
+                match constraint.to_ascii_lowercase() {
+                    c if c.contains("customers") => {
+                        "a customer with this email address already exists in this shop"
+                    }
+                    c if c.contains("source") || c.contains("external_id") => {
+                        "an order from this source with this id already exists in this shop"
+                    }
+                    c if c.contains("returns") && c.contains("number") => {
+                        "a return with this number already exists in this shop"
+                    }
+                    c if c.contains("orders") && c.contains("number") => {
+                        "an order with this number already exists in this shop"
+                    }
+                    c if c.contains("idempotency") => {
+                        "a request with this Idempotency-Key is already being handled"
+                    }
+                    _ => "this record already exists",
+                }
+                .to_owned(),
+            ),
             StoreError::VersionConflict => ApiError::Conflict(e.to_string()),
             StoreError::Connect(m) => ApiError::Unavailable(m),
             e @ StoreError::Unavailable(_) => ApiError::Unavailable(e.to_string()),
@@ -259,7 +278,7 @@ impl From<AppError> for ApiError {
         match e {
             AppError::NotFound(what) => ApiError::NotFound(format!("no such {}", what.as_str())),
             AppError::Invalid { field, rule } => ApiError::invalid(field, rule.to_string()),
-            AppError::InvalidOrder(o) => ApiError::invalid(o.field, o.message),
+            AppError::InvalidOrder(o) => ApiError::invalid(o.field, o.problem.to_string()),
             e @ AppError::OrderExists { .. } => ApiError::Conflict(e.to_string()),
             AppError::UnknownLine { index } => {
                 ApiError::invalid(item(index, ".line_id"), "not a line of this order")

@@ -129,6 +129,8 @@ async fn act(
     idem: Option<&Idempotency>,
     cmd: Command,
 ) -> Result<Response, ApiError> {
+    // Refused before a transaction starts, like a new return's limits.
+    returns::check_command(&cmd)?;
     let expected = expected_version(&headers, version)?;
     once(&state, &auth, idem, async |tx| {
         let view = returns::transition(
@@ -190,29 +192,30 @@ macro_rules! action {
 
 action!(approve, "/returns/{return_id}/approve", ApproveBody,
     "Approve a requested return.",
-    { #[serde(default)] note: Option<String> },
+    { #[serde(default)] #[schema(max_length = 2000)] note: Option<String> },
     |b| Command::Approve { note: b.note });
 action!(reject, "/returns/{return_id}/reject", RejectBody,
     "Reject a requested return, with a reason the shopper reads.",
-    { reason: String },
+    { #[schema(min_length = 1, max_length = 2000)] reason: String },
     |b| Command::Reject { reason: b.reason });
 action!(mark_in_transit, "/returns/{return_id}/mark-in-transit", InTransitBody,
     "Record that the carrier has the parcel.",
-    { #[serde(default)] carrier: Option<String>, #[serde(default)] tracking_number: Option<String> },
+    { #[serde(default)] #[schema(max_length = 255)] carrier: Option<String>,
+      #[serde(default)] #[schema(max_length = 64)] tracking_number: Option<String> },
     |b| Command::MarkInTransit { carrier: b.carrier, tracking_number: b.tracking_number });
 action!(receive, "/returns/{return_id}/receive", ReceiveBody,
     "Record what arrived, item by item. Receiving never refunds by itself.",
-    { items: Vec<ItemReceipt>, #[serde(default)] note: Option<String> },
+    { items: Vec<ItemReceipt>, #[serde(default)] #[schema(max_length = 2000)] note: Option<String> },
     |b| Command::Receive { items: b.items, note: b.note });
 action!(inspect, "/returns/{return_id}/inspect", InspectBody,
     "Record the inspection: accepted quantity, condition and disposition per item.",
-    { items: Vec<ItemInspection>, #[serde(default)] note: Option<String> },
+    { items: Vec<ItemInspection>, #[serde(default)] #[schema(max_length = 2000)] note: Option<String> },
     |b| Command::Inspect { items: b.items, note: b.note });
 action!(resolve, "/returns/{return_id}/resolve", ResolveBody,
     "Close the return with the resolution of each item (default: the one asked for).",
-    { #[serde(default)] items: Vec<ItemResolution>, #[serde(default)] note: Option<String> },
+    { #[serde(default)] items: Vec<ItemResolution>, #[serde(default)] #[schema(max_length = 2000)] note: Option<String> },
     |b| Command::Resolve { items: b.items, note: b.note });
 action!(cancel, "/returns/{return_id}/cancel", CancelBody,
     "Cancel a return before it is shipped back.",
-    { #[serde(default)] reason: Option<String> },
+    { #[serde(default)] #[schema(max_length = 2000)] reason: Option<String> },
     |b| Command::Cancel { reason: b.reason });

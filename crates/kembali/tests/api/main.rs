@@ -14,3 +14,4 @@ mod isolation;
 mod openapi;
 mod orders;
 mod returns;
+mod validation;
