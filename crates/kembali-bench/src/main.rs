@@ -9,16 +9,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
+use kembali::synthetic::{self, Buyer, Draft, Item, Line, Parcel};
 use kembali_app::App;
 use kembali_app::eligibility::{self, Question};
 use kembali_app::returns::{ItemRequest, ReturnRequest};
-use kembali_core::order::{
-    Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
-};
+use kembali_core::order::{Address, PaymentMethod, TrackingStatus};
 use kembali_core::policy::PolicyDocument;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::shop::{Country, Locale, Shop};
-use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
+use kembali_core::{Currency, LineId, OrderId, ShopId};
 use kembali_store::{ConnectOptions, Db, orders, shops};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -113,40 +112,44 @@ fn entropy(n: u64) -> u128 {
     u128::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835) ^ kembali_store::entropy()
 }
 
-/// One synthetic order: 1–3 lines, delivered two days ago.
-fn make_order(
-    shop: ShopId,
-    n: usize,
-    customer: CustomerId,
-    customers_len: usize,
-    country: &Country,
-    now: Timestamp,
-) -> (Order, Vec<Shipment>) {
-    let pln = |v| Money::new(v, Currency::PLN);
+/// Every customer's name.
+const NAME: &str = "Jan Kowalski";
+
+/// The SKUs of order `n`: one to three lines.
+fn skus(n: usize) -> Vec<String> {
+    (0..(1 + n % 3))
+        .map(|k| format!("SKU-{}", (n * 7 + k) % 500))
+        .collect()
+}
+
+/// One synthetic order: a line per SKU, delivered two days ago.
+fn draft<'a>(n: usize, buyer: &'a Buyer, skus: &'a [String], now: Timestamp) -> Draft<'a> {
     let placed = now - SignedDuration::from_hours(24 * 5);
-    let lines: Vec<OrderLine> = (0..(1 + n % 3))
-        .map(|k| OrderLine {
-            id: LineId::new(placed, entropy(n as u64 * 4 + k as u64)),
-            product_id: None,
-            variant_id: None,
-            sku: format!("SKU-{}", (n * 7 + k) % 500),
-            title: "Product".into(),
-            category: Some(["shirts", "shoes", "kitchen"][k % 3].into()),
-            tags: vec!["bench".into()],
+    let lines = skus.iter().enumerate().map(|(k, sku)| Line {
+        item: Item {
+            sku,
+            title: "Product",
+            category: ["shirts", "shoes", "kitchen"][k % 3],
+            tags: &["bench"],
             final_sale: false,
-            quantity: 1 + (n % 2) as u32,
-            unit_price: pln(4999 + (n % 100) as i64 * 100),
-            discount: pln(0),
-            tax: pln(0),
-        })
-        .collect();
-    let order = Order {
-        id: OrderId::new(placed, entropy(n as u64)),
-        shop_id: shop,
+        },
+        quantity: 1 + (n % 2) as u32,
+        unit_price: 4999 + (n % 100) as i64 * 100,
+        discount: 0,
+        tax: 0,
+    });
+    let parcel = Parcel {
+        carrier: "InPost".into(),
+        tracking_number: Some(format!("T{n}")),
+        status: TrackingStatus::Delivered,
+        shipped_at: Some(placed + SignedDuration::from_hours(12)),
+        delivered_at: Some(now - SignedDuration::from_hours(48)),
+        promised_by: None,
+        lines: 0..skus.len(),
+    };
+    Draft {
         number: format!("B{n}"),
-        customer_id: Some(customer),
-        email: format!("customer{}@example.pl", n % customers_len),
-        locale: Locale::Pl,
+        buyer,
         currency: Currency::PLN,
         placed_at: placed,
         payment_method: if n.is_multiple_of(5) {
@@ -154,39 +157,35 @@ fn make_order(
         } else {
             PaymentMethod::Card
         },
-        taxes_included: true,
-        shipping_address: Address {
-            name: "Jan Kowalski".into(),
-            line1: "ul. Długa 1".into(),
-            line2: None,
-            city: "Gdańsk".into(),
-            postal_code: "80-001".into(),
-            country: country.clone(),
-            phone: None,
-        },
-        shipping_paid: pln(1499),
-        cheapest_shipping: pln(1499),
-        lines,
-    };
-    let shipment = Shipment {
-        id: ShipmentId::new(placed, entropy(n as u64 + 1)),
-        order_id: order.id,
-        carrier: "InPost".into(),
-        tracking_number: Some(format!("T{n}")),
-        status: TrackingStatus::Delivered,
-        shipped_at: Some(placed + SignedDuration::from_hours(12)),
-        delivered_at: Some(now - SignedDuration::from_hours(48)),
-        promised_by: None,
-        lines: order
-            .lines
-            .iter()
-            .map(|l| ShipmentLine {
-                line_id: l.id,
-                quantity: l.quantity,
-            })
-            .collect(),
-    };
-    (order, vec![shipment])
+        shipping_paid: 1499,
+        cheapest_shipping: 1499,
+        lines: lines.collect(),
+        parcels: vec![parcel],
+    }
+}
+
+/// The customers, committed before the orders: intake finds them instead of
+/// inserting them, so parallel loaders never wait on each other's uncommitted
+/// customer rows (on PostgreSQL that wait lasts a whole batch).
+async fn customers(db: &Db, shop: &Shop, n: usize) -> anyhow::Result<()> {
+    let now = Timestamp::now();
+    let mut tx = db.begin().await?;
+    for c in 0..n {
+        let email = format!("customer{c}@example.pl");
+        orders::ensure_customer(&mut tx, shop.id, &email, NAME, Locale::Pl, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The customer of order `n`, one of `customers`.
+fn buyer(n: usize, customers: usize, address: &Address) -> Buyer {
+    Buyer {
+        name: NAME.into(),
+        email: format!("customer{}@example.pl", n % customers),
+        locale: Locale::Pl,
+        address: address.clone(),
+    }
 }
 
 async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
@@ -220,78 +219,62 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
         country: Country::try_from("PL".to_owned())?,
         return_prefix: "R-".into(),
     };
-    let started = Instant::now();
     let mut tx = db.begin().await?;
     shops::create(&mut tx, &shop, &PolicyDocument::eu_preset(), now).await?;
     let key = shops::create_api_key(&mut tx, shop.id, "bench", now).await?;
-    let n_customers = args.customers.unwrap_or(args.orders / 4).max(1);
-    let mut customers = Vec::with_capacity(n_customers);
-    for c in 0..n_customers {
-        customers.push(
-            orders::ensure_customer(
-                &mut tx,
-                shop.id,
-                &format!("customer{c}@example.pl"),
-                "Jan",
-                Locale::Pl,
-                now,
-            )
-            .await?,
-        );
-    }
     tx.commit().await?;
+    let n_customers = args.customers.unwrap_or(args.orders / 4).max(1);
+    let started = Instant::now();
+    customers(&db, &shop, n_customers).await?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "{which:?}: {n_customers} customers in {secs:.1} s ({:.0}/s)",
         n_customers as f64 / secs
     );
+    let address = Address {
+        name: NAME.into(),
+        line1: "ul. Długa 1".into(),
+        line2: None,
+        city: "Gdańsk".into(),
+        postal_code: "80-001".into(),
+        country: shop.country.clone(),
+        phone: None,
+    };
 
     let started = Instant::now();
     // Loaders in parallel (PostgreSQL takes them; SQLite queues them on its writer).
     let loaders = 4usize;
     let per = args.orders.div_ceil(loaders);
     let batch = args.batch.max(1);
-    let customers = Arc::new(customers);
     let mut tasks = Vec::new();
     for l in 0..loaders {
-        let db = db.clone();
-        let customers = customers.clone();
-        let shop_id = shop.id;
-        let country = shop.country.clone();
+        let app = App::new(db.clone());
+        let shop = shop.clone();
+        let address = address.clone();
         let range = (l * per)..((l + 1) * per).min(args.orders);
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::with_capacity(range.len());
-            let mut tx = db.begin().await?;
+            let mut tx = app.db.begin().await?;
             let mut batches = 0usize;
             for (i, n) in range.enumerate() {
-                let (order, shipments) = make_order(
-                    shop_id,
-                    n,
-                    customers[n % customers.len()],
-                    customers.len(),
-                    &country,
-                    now,
-                );
-                let origin = orders::Origin {
-                    source: kembali_app::orders::API_SOURCE.to_owned(),
-                    external_id: order.number.clone(),
-                    updated_at: None,
-                };
-                orders::insert(&mut tx, &order, &shipments, &origin, now).await?;
-                ids.push((n, order.id, order.lines[0].id));
+                let (buyer, skus) = (buyer(n, n_customers, &address), skus(n));
+                let view =
+                    synthetic::place(&app, &mut tx, &shop, &draft(n, &buyer, &skus, now)).await?;
+                let line = view.order.lines.first().context("an order without lines")?;
+                ids.push((n, view.order.id, line.id));
                 if (i + 1) % batch == 0 {
                     tx.commit().await?;
                     batches += 1;
                     // Fresh statistics while the tables grow (see Db::analyze),
                     // at doubling sizes so it costs little in all.
                     if l == 0 && batches.is_power_of_two() {
-                        db.analyze().await?;
+                        app.db.analyze().await?;
                     }
-                    tx = db.begin().await?;
+                    tx = app.db.begin().await?;
                 }
             }
             tx.commit().await?;
-            Ok::<_, kembali_store::StoreError>(ids)
+            Ok::<_, anyhow::Error>(ids)
         }));
     }
     let mut all = Vec::with_capacity(args.orders);

@@ -1,9 +1,11 @@
 //! The `kembali` program as a library: configuration, start-up and shutdown in
-//! one function that `kembali serve` and the test kit both call, and the demo
-//! shop. `main.rs` only parses the command line.
+//! one function that `kembali serve` and the test kit both call, the demo
+//! shop, and the made-up orders the demo and the bench take in. `main.rs` only
+//! parses the command line.
 
 pub mod config;
 pub mod demo;
+pub mod synthetic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -1,0 +1,168 @@
+//! The demo shop: a realistic, deterministic shop with orders from Indonesian,
+//! Polish and English-speaking EU customers, and returns in every state.
+//!
+//! Everything is generated relative to `now` from a seeded generator, so two runs
+//! at different moments give the same shop, only shifted in time. Orders go in
+//! through the application's intake like orders posted to the API; returns are
+//! opened and moved through the real policy engine and state machine, so every
+//! decision, quote, timeline event, outbox message and expiry job is what the
+//! product itself would have made. All of it happens in the past: the
+//! application runs on a clock the seed sets to each moment.
+//!
+//! `markets` and `catalogue` hold the static tables, `customers` and `orders`
+//! make who buys what, `policy` is the shop's rules, and `stories`, `steps` and
+//! `phrases` tell the returns.
+
+mod catalogue;
+mod customers;
+mod markets;
+mod orders;
+mod phrases;
+mod policy;
+mod rng;
+mod steps;
+mod stories;
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use kembali_app::{App, AppError, clock::ManualClock};
+use kembali_core::returns::ReturnStatus;
+use kembali_core::shop::{Country, Locale, Shop};
+use kembali_core::{Currency, OrderId, ShopId};
+use kembali_store::{Db, OsEntropy, StoreError, shops};
+
+use markets::PL;
+use orders::Seeded;
+use rng::Rng;
+use stories::Scene;
+
+pub struct DemoSummary {
+    pub shop: Shop,
+    pub orders: usize,
+    /// A delivered order without a return, still inside its window, to try the API on.
+    pub sample_order: Option<OrderId>,
+    /// Returns seeded in each state, in [`ReturnStatus::ALL`] order.
+    pub returns_by_status: Vec<(ReturnStatus, usize)>,
+    pub api_key: String,
+}
+
+/// The generator's seed: the same shop every time.
+const SEED: u64 = 0x4B45_4D42_414C_4921;
+const SLUG: &str = "demo";
+
+/// Seeds the demo shop unless a shop with slug `demo` exists (then `Ok(None)`).
+pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreError> {
+    if exists(db).await? {
+        return Ok(None);
+    }
+    let mut rng = Rng::new(SEED);
+    let Some((shop, api_key)) = open_shop(db, &mut rng, now).await? else {
+        return Ok(None);
+    };
+    let clock = Arc::new(ManualClock::new(now));
+    let app = App::with(db.clone(), clock.clone(), Arc::new(OsEntropy));
+    let seeded = orders::place_orders(&app, &clock, &mut rng, &shop, now).await?;
+    let scene = Scene {
+        app: &app,
+        clock: &clock,
+        shop: &shop,
+        now,
+    };
+    let told = stories::tell_all(&scene, &mut rng, &seeded).await?;
+    Ok(Some(DemoSummary {
+        orders: seeded.len(),
+        sample_order: sample_order(&seeded, &told.used, now),
+        returns_by_status: told.by_status,
+        api_key,
+        shop,
+    }))
+}
+
+async fn exists(db: &Db) -> Result<bool, StoreError> {
+    let mut conn = db.conn().await?;
+    match shops::get_by_slug(&mut conn, SLUG).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The shop, opened four months ago with the demo policy, and an API key;
+/// `None` when another process seeded it meanwhile.
+async fn open_shop(
+    db: &Db,
+    rng: &mut Rng,
+    now: Timestamp,
+) -> Result<Option<(Shop, String)>, StoreError> {
+    let opened_at = now - days(120);
+    let shop = Shop {
+        id: ShopId::new(opened_at, rng.entropy()),
+        slug: SLUG.into(),
+        name: "Toko Kembali Demo".into(),
+        currency: Currency::IDR,
+        time_zone: "Asia/Jakarta".into(),
+        default_locale: Locale::Id,
+        country: Country::try_from("ID".to_owned()).map_err(err)?,
+        return_prefix: "R-".into(),
+    };
+    shop.validate().map_err(err)?;
+    let policy = policy::demo_policy();
+    policy.validate().map_err(err)?;
+    let mut tx = db.begin().await?;
+    match shops::create(&mut tx, &shop, &policy, opened_at).await {
+        Ok(()) => {}
+        Err(StoreError::Duplicate { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let key = shops::create_api_key(&mut tx, shop.id, SLUG, now).await?;
+    tx.commit().await?;
+    Ok(Some((shop, key.secret)))
+}
+
+/// A recent Polish order with several lines and no return: the EU withdrawal
+/// right, a final-sale line or a keep-the-item line make its eligibility
+/// telling. Else any recent order without a return.
+fn sample_order(seeded: &[Seeded], used: &[bool], now: Timestamp) -> Option<OrderId> {
+    let recent = |i: usize| {
+        let o = &seeded[i];
+        !used[i]
+            && !o.risky
+            && o.lines.iter().all(|l| {
+                l.delivered_at
+                    .is_some_and(|d| d > now - days(10) && d < now - days(1))
+            })
+    };
+    (0..seeded.len())
+        .rev()
+        .find(|&i| seeded[i].market == PL && seeded[i].lines.len() >= 2 && recent(i))
+        .or_else(|| (0..seeded.len()).rev().find(|&i| recent(i)))
+        .map(|i| seeded[i].order)
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Config(format!("demo: {e}"))
+}
+
+/// A refusal by the application, with what was being done.
+fn app_err(doing: &str, e: AppError) -> StoreError {
+    match e {
+        AppError::Store(e) => e,
+        e => err(format!("{doing}: {e}")),
+    }
+}
+
+fn hours(h: i64) -> SignedDuration {
+    SignedDuration::from_hours(h)
+}
+
+fn days(d: i64) -> SignedDuration {
+    SignedDuration::from_hours(24 * d)
+}
+
+fn minutes(m: i64) -> SignedDuration {
+    SignedDuration::from_mins(m)
+}
+
+#[cfg(test)]
+mod tests;
