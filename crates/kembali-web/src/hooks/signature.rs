@@ -49,10 +49,10 @@ mod tests {
         assert!(!verify(&["s3cret"], br#"{"id":2}"#, &sig));
         assert!(!verify(&["s3cret"], body, "not base64!"));
         assert!(!verify(&[], body, &sig));
-        // RFC 4231 test case 2, as base64.
+        // RFC 4231 test case 2: 5bdcc146bf60754e…64ec3843, as base64.
         assert_eq!(
             sign("Jefe", b"what do ya want for nothing?"),
-            "W9zBRr9gdU5qBCQmxUDjIYfnjHqRYB9OC0+u6Yr4GUM="
+            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="
         );
     }
 }
