@@ -250,6 +250,42 @@ crate::both!(
     super::auto_approve()
 );
 
+/// Through the whole application as `kembali serve` runs it: the worker the
+/// test kit started expires an approved return once the test's clock passes its
+/// ship-by day, and not a day before.
+async fn approved_returns_expire_when_ship_by_passes(app: &TestApp) {
+    let o = create_order(app, &order("#R-EXP", 2)).await;
+    let r = create_return(app, &return_body(&o, 0, 1, "refund")).await;
+    assert_eq!(r["status"], "approved");
+    let id = s(&r["id"]);
+    app.drain().await;
+    // The default policy gives 14 ship-by days.
+    app.clock.advance(jiff::SignedDuration::from_hours(13 * 24));
+    app.drain().await;
+    assert_eq!(get_return(app, &id).await["status"], "approved");
+    app.clock.advance(jiff::SignedDuration::from_hours(2 * 24));
+    app.drain().await;
+    let after = get_return(app, &id).await;
+    assert_eq!(after["status"], "expired", "{after}");
+    let last = after["timeline"]
+        .as_array()
+        .and_then(|t| t.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (s(&last["kind"]), s(&last["actor"]["type"])),
+        ("expired".to_owned(), "system".to_owned())
+    );
+    // The unit is free again: a new return of it is accepted.
+    let again = create_return(app, &return_body(&o, 0, 2, "refund")).await;
+    assert_eq!(again["status"], "approved");
+}
+crate::both!(
+    expiry_on_the_test_clock,
+    super::approved_returns_expire_when_ship_by_passes,
+    super::auto_approve()
+);
+
 const ACTIONS: [&str; 7] = [
     "approve",
     "reject",
