@@ -57,35 +57,25 @@ pub struct ShopifyOrder {
     pub fulfillments: Vec<Fulfillment>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Customer {
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ShopifyAddress {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub address1: Option<String>,
-    #[serde(default)]
     pub address2: Option<String>,
-    #[serde(default)]
     pub city: Option<String>,
-    #[serde(default)]
     pub zip: Option<String>,
-    #[serde(default)]
     pub country_code: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
 }
 
@@ -133,21 +123,15 @@ pub struct ShippingLine {
     pub tax_lines: Vec<TaxLine>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct Fulfillment {
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub created_at: Option<Timestamp>,
-    #[serde(default)]
     pub updated_at: Option<Timestamp>,
-    #[serde(default)]
     pub tracking_company: Option<String>,
-    #[serde(default)]
     pub tracking_number: Option<String>,
-    #[serde(default)]
     pub shipment_status: Option<String>,
-    #[serde(default)]
     pub line_items: Vec<FulfilledLine>,
 }
 

@@ -40,24 +40,16 @@ pub struct WooOrder {
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct WooAddress {
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub address_1: Option<String>,
-    #[serde(default)]
     pub address_2: Option<String>,
-    #[serde(default)]
     pub city: Option<String>,
-    #[serde(default)]
     pub postcode: Option<String>,
-    #[serde(default)]
     pub country: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub phone: Option<String>,
 }
 
