@@ -20,34 +20,22 @@ pub const DEFAULT_COD_GATEWAYS: &[&str] = &["Cash on Delivery (COD)"];
 #[derive(Debug, Deserialize)]
 pub struct ShopifyOrder {
     pub id: u64,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub order_number: Option<u64>,
-    #[serde(default)]
     pub email: Option<String>,
-    #[serde(default)]
     pub contact_email: Option<String>,
     pub currency: String,
-    #[serde(default)]
     pub created_at: Option<Timestamp>,
-    #[serde(default)]
     pub processed_at: Option<Timestamp>,
-    #[serde(default)]
     pub updated_at: Option<Timestamp>,
-    #[serde(default)]
     pub cancelled_at: Option<Timestamp>,
     #[serde(default)]
     pub taxes_included: bool,
-    #[serde(default)]
     pub customer_locale: Option<String>,
     #[serde(default)]
     pub payment_gateway_names: Vec<String>,
-    #[serde(default)]
     pub customer: Option<Customer>,
-    #[serde(default)]
     pub shipping_address: Option<ShopifyAddress>,
-    #[serde(default)]
     pub billing_address: Option<ShopifyAddress>,
     #[serde(default)]
     pub line_items: Vec<LineItem>,
@@ -92,17 +80,12 @@ pub struct TaxLine {
 #[derive(Debug, Deserialize)]
 pub struct LineItem {
     pub id: u64,
-    #[serde(default)]
     pub sku: Option<String>,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub variant_id: Option<u64>,
     pub quantity: u32,
     pub price: String,
-    #[serde(default)]
     pub total_discount: Option<String>,
     #[serde(default)]
     pub discount_allocations: Vec<Money>,
@@ -110,7 +93,6 @@ pub struct LineItem {
     pub tax_lines: Vec<TaxLine>,
     #[serde(default)]
     pub gift_card: bool,
-    #[serde(default)]
     pub product_type: Option<String>,
 }
 

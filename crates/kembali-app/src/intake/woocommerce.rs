@@ -16,22 +16,14 @@ use crate::orders::{LineInput, OrderInput, ShipmentInput, ShipmentLineInput};
 #[derive(Debug, Deserialize)]
 pub struct WooOrder {
     pub id: u64,
-    #[serde(default)]
     pub number: Option<String>,
-    #[serde(default)]
     pub status: Option<String>,
     pub currency: String,
-    #[serde(default)]
     pub date_created_gmt: Option<String>,
-    #[serde(default)]
     pub date_modified_gmt: Option<String>,
-    #[serde(default)]
     pub date_completed_gmt: Option<String>,
-    #[serde(default)]
     pub payment_method: Option<String>,
-    #[serde(default)]
     pub billing: Option<WooAddress>,
-    #[serde(default)]
     pub shipping: Option<WooAddress>,
     #[serde(default)]
     pub line_items: Vec<WooLine>,
@@ -56,13 +48,9 @@ pub struct WooAddress {
 #[derive(Debug, Deserialize)]
 pub struct WooLine {
     pub id: u64,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub sku: Option<String>,
-    #[serde(default)]
     pub product_id: Option<u64>,
-    #[serde(default)]
     pub variation_id: Option<u64>,
     pub quantity: u32,
     /// Before discounts, without tax.
@@ -75,7 +63,6 @@ pub struct WooLine {
 #[derive(Debug, Deserialize)]
 pub struct WooShipping {
     pub total: String,
-    #[serde(default)]
     pub total_tax: Option<String>,
 }
 
