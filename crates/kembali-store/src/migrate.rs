@@ -1,5 +1,11 @@
-//! Schema migrations, one folder per database with the same versions, applied by
-//! sqlx's `Migrator` under a lock, with the checksums of applied ones checked.
+//! Schema migrations, applied by sqlx's `Migrator` under a lock, with the
+//! checksums of applied ones checked.
+//!
+//! Each migration is written once, in `migrations/NNNN_name.sql`, with
+//! PostgreSQL's types; SQLite gets the same text with the three type names that
+//! differ rewritten ([`sqlite_text`]: `BIGINT` and `BOOLEAN` are `INTEGER`, `JSONB`
+//! is `TEXT`). One source cannot drift apart the way two folders could; a store
+//! test still builds both schemas and compares their tables, columns and indexes.
 //!
 //! Applied migrations are recorded in sqlx's own `_sqlx_migrations` table. An
 //! earlier runner of ours kept a `kembali_migrations` table; nothing was deployed
@@ -19,8 +25,8 @@ const TABLE: &str = "_sqlx_migrations";
 struct Source {
     version: i64,
     name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
+    /// As written: PostgreSQL's text.
+    sql: &'static str,
 }
 
 macro_rules! source {
@@ -28,13 +34,38 @@ macro_rules! source {
         Source {
             version: $version,
             name: $name,
-            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
-            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+            sql: include_str!(concat!("../migrations/", $name, ".sql")),
         }
     };
 }
 
-/// Every migration, oldest first. A test checks both folders hold exactly these.
+/// A migration's text for SQLite: the type names SQLite spells otherwise, as
+/// whole words. Nothing else differs between the two dialects in our schema
+/// (partial indexes, `ON CONFLICT`, `COALESCE` in an index work in both).
+pub fn sqlite_text(postgres: &str) -> String {
+    let mut out = String::with_capacity(postgres.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(match word.as_str() {
+            "BIGINT" | "BOOLEAN" => "INTEGER",
+            "JSONB" => "TEXT",
+            w => w,
+        });
+        word.clear();
+    };
+    for c in postgres.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Every migration, oldest first. A test checks the folder holds exactly these.
 const SOURCES: &[Source] = &[
     source!(1, "0001_init"),
     source!(2, "0002_jobs"),
@@ -47,15 +78,15 @@ pub fn known_names() -> Vec<&'static str> {
     SOURCES.iter().map(|m| m.name).collect()
 }
 
-/// The migrations for one database. The checksum is sqlx's (SHA-384 of the file),
-/// so `sqlx migrate info --source migrations/<db>` agrees with what we record.
+/// The migrations for one database. The checksum is sqlx's (SHA-384 of the text
+/// applied): on PostgreSQL the file's, on SQLite the rewritten text's.
 fn migrator(backend: Backend) -> Migrator {
     let migrations = SOURCES
         .iter()
         .map(|s| {
             let sql = match backend {
-                Backend::Sqlite => s.sqlite,
-                Backend::Postgres => s.postgres,
+                Backend::Sqlite => sqlx::AssertSqlSafe(sqlite_text(s.sql)).into_sql_str(),
+                Backend::Postgres => s.sql.into_sql_str(),
             };
             // sqlx's own description for a file `0001_init.sql` is "init".
             let description = s
@@ -67,7 +98,7 @@ fn migrator(backend: Backend) -> Migrator {
                 s.version,
                 description.into(),
                 MigrationType::Simple,
-                sql.into_sql_str(),
+                sql,
                 false,
             )
         })

@@ -299,23 +299,26 @@ static PG_TEMPLATE: OnceCell<String> = OnceCell::const_new();
 const TEMPLATE_LOCK: i64 = 727_002;
 
 /// The first 16 hex digits of a SHA-256 over this build's migrations for one
-/// database, read from the crate's `migrations/` folder.
+/// database (`sqlite` or `postgres`), read from the crate's `migrations/` folder.
 ///
 /// `migrate` keeps its SQL to itself, so the files are read here; the names come
 /// from `migrate::known_names`, the list it applies, so the hash and the
 /// migrations cannot disagree on which files count.
-fn migrations_hash(folder: &str) -> Result<String, StoreError> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("migrations")
-        .join(folder);
+fn migrations_hash(dialect: &str) -> Result<String, StoreError> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let mut hash = Sha256::new();
+    hash.update(dialect.as_bytes());
     // What applies them matters too: a template made by another runner has
     // another bookkeeping table.
     hash.update(b"runner: sqlx Migrator\0");
     for name in crate::migrate::known_names() {
         let path = dir.join(format!("{name}.sql"));
-        let sql = std::fs::read(&path)
+        let sql = std::fs::read_to_string(&path)
             .map_err(|e| StoreError::Config(format!("cannot read {}: {e}", path.display())))?;
+        let sql = match dialect {
+            "sqlite" => crate::migrate::sqlite_text(&sql),
+            _ => sql,
+        };
         hash.update(name.as_bytes());
         hash.update((sql.len() as u64).to_le_bytes());
         hash.update(&sql);

@@ -367,7 +367,7 @@ fn two_instances_start_together_on_an_empty_postgres_database() {
     );
     let files = std::fs::read_dir(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../kembali-store/migrations/postgres"
+        "/../kembali-store/migrations"
     ))
     .expect("migrations folder")
     .count();
