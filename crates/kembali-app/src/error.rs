@@ -15,6 +15,9 @@ pub enum Entity {
     Return,
     Shop,
     Source,
+    Refund,
+    CreditAccount,
+    Customer,
 }
 
 impl Entity {
@@ -24,6 +27,9 @@ impl Entity {
             Entity::Return => "return",
             Entity::Shop => "shop",
             Entity::Source => "source",
+            Entity::Refund => "refund",
+            Entity::CreditAccount => "store credit account",
+            Entity::Customer => "customer",
         }
     }
 }
@@ -88,6 +94,12 @@ pub enum AppError {
     VersionConflict { expected: i64, current: i64 },
     #[error("the shop has no return policy")]
     NoPolicy,
+    /// A redemption larger than what the account holds.
+    #[error("the account holds only {balance} (minor units); nothing was taken")]
+    InsufficientCredit { balance: i64 },
+    /// A refund step not allowed from the refund's status.
+    #[error("the refund is {status}; this step needs it to be {allowed}")]
+    RefundState { status: String, allowed: String },
     #[error("this Idempotency-Key was already used with a different request; use a new key")]
     IdempotencyMismatch,
     #[error(transparent)]
@@ -114,6 +126,8 @@ impl AppError {
             AppError::Transition(_) => "illegal_transition",
             AppError::VersionConflict { .. } => "version_conflict",
             AppError::NoPolicy => "no_policy",
+            AppError::InsufficientCredit { .. } => "insufficient_credit",
+            AppError::RefundState { .. } => "refund_state",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
             AppError::Store(_) => "store",
         }

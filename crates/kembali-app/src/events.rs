@@ -55,7 +55,7 @@ pub async fn return_changed(
         return_kind(event.kind),
         &ret.id.to_string(),
         data,
-        (event.at, position),
+        (event.at, Some(position)),
     )
     .await
 }
@@ -81,14 +81,80 @@ pub async fn order_changed(
         kind,
         &order.id.to_string(),
         data,
-        (app.now(), 0),
+        (app.now(), None),
+    )
+    .await
+}
+
+/// A refund was granted or moved (`refund.requested`, `refund.succeeded`,
+/// `refund.failed`).
+pub async fn refund_changed(
+    app: &App,
+    tx: &mut Tx,
+    kind: &str,
+    refund: &kembali_store::refunds::Refund,
+) -> Result<MessageId, StoreError> {
+    let data = json!({ "refund": {
+        "id": refund.id,
+        "return_id": refund.return_id,
+        "amount": { "amount": refund.amount, "currency": refund.currency },
+        "tax": { "amount": refund.tax, "currency": refund.currency },
+        "destination": refund.destination,
+        "status": refund.status,
+        "reference": refund.reference,
+        "failure": refund.failure,
+        "due_by": refund.due_by,
+    }});
+    record(
+        app,
+        tx,
+        refund.shop_id,
+        kind,
+        &refund.id.to_string(),
+        data,
+        (app.now(), None),
+    )
+    .await
+}
+
+/// Store credit moved (`store_credit.issued`, `store_credit.redeemed`).
+pub async fn credit_changed(
+    app: &App,
+    tx: &mut Tx,
+    kind: &str,
+    account: &kembali_store::credit::Account,
+    entry: &kembali_store::credit::Entry,
+) -> Result<MessageId, StoreError> {
+    let data = json!({
+        "account": {
+            "id": account.id,
+            "customer_id": account.customer_id,
+            "code": account.code,
+            "balance": { "amount": account.balance, "currency": account.currency },
+        },
+        "entry": {
+            "id": entry.id,
+            "kind": entry.kind,
+            "amount": { "amount": entry.amount, "currency": account.currency },
+            "reference": entry.reference,
+        },
+    });
+    record(
+        app,
+        tx,
+        account.shop_id,
+        kind,
+        &account.id.to_string(),
+        data,
+        (app.now(), None),
     )
     .await
 }
 
 /// Appends the message and its dispatch job inside `tx`. Messages about one
-/// subject sort by `(at, position)`: the position fills the top bits of the
-/// id's random part, so ids made in the same millisecond still sort in order.
+/// subject sort by `(at, position)`: the position (a return's timeline place,
+/// or else this process's sequence) fills the top bits of the id's random part,
+/// so ids made in the same millisecond still sort in order.
 async fn record(
     app: &App,
     tx: &mut Tx,
@@ -96,10 +162,13 @@ async fn record(
     kind: &str,
     subject: &str,
     data: serde_json::Value,
-    (at, position): (Timestamp, u16),
+    (at, position): (Timestamp, Option<u16>),
 ) -> Result<MessageId, StoreError> {
-    let random = app.entropy() & ((1u128 << 64) - 1);
-    let id = MessageId::new(at, (u128::from(position) << 64) | random);
+    let entropy = match position {
+        Some(p) => (u128::from(p) << 64) | (app.entropy() & u128::from(u64::MAX)),
+        None => app.ordered_entropy(),
+    };
+    let id = MessageId::new(at, entropy);
     let payload = json!({
         "id": id,
         "type": kind,

@@ -4,6 +4,7 @@
 //! transaction together with the outbox messages it causes.
 
 pub mod clock;
+pub mod credit;
 pub mod eligibility;
 pub mod error;
 pub mod events;
@@ -11,7 +12,9 @@ pub mod idempotency;
 pub mod intake;
 pub mod jobs;
 pub mod orders;
+pub mod refunds;
 pub mod returns;
+pub mod settlement;
 pub mod sources;
 
 use std::sync::Arc;
@@ -55,6 +58,16 @@ impl App {
     /// Random bits for a new id.
     pub fn entropy(&self) -> u128 {
         self.ids.entropy()
+    }
+
+    /// Random bits for a new id that must sort after the ids this process made
+    /// before it in the same millisecond (ledgers, logs, the outbox): a process
+    /// counter fills the top 16 of the 80 random bits. Across instances, ids
+    /// still sort by their millisecond.
+    pub fn ordered_entropy(&self) -> u128 {
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (u128::from(n) << 64) | (self.ids.entropy() & u128::from(u64::MAX))
     }
 }
 

@@ -306,6 +306,9 @@ pub async fn transition(
         });
     }
     events::return_changed(app, tx, &ret, &event).await?;
+    if ret.status == kembali_core::returns::ReturnStatus::Resolved {
+        crate::settlement::settle(app, tx, &ret).await?;
+    }
     let timeline = store::events(tx, shop, id).await?;
     Ok(ReturnView { ret, timeline })
 }

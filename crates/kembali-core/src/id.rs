@@ -135,6 +135,12 @@ ids! {
     SourceId = "src";
     /// One delivery a source made, as the intake log keeps it.
     IntakeId = "itk";
+    /// Money going back to a shopper for a resolved return.
+    RefundId = "rfd";
+    /// A customer's store-credit account.
+    CreditAccountId = "cra";
+    /// One movement on a store-credit account.
+    CreditEntryId = "cre";
 }
 
 #[cfg(test)]

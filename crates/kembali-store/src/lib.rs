@@ -1,6 +1,7 @@
 //! Kembali's storage on SQLite and PostgreSQL: one module per aggregate, all
 //! queries scoped by shop, migrations for both databases, and the job table.
 
+pub mod credit;
 pub mod db;
 mod dialect;
 pub mod idempotency;
@@ -9,6 +10,7 @@ pub mod migrate;
 pub mod orders;
 pub mod outbox;
 pub mod policies;
+pub mod refunds;
 pub mod returns;
 pub mod shops;
 pub mod sources;

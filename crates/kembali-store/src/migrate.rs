@@ -71,6 +71,7 @@ const SOURCES: &[Source] = &[
     source!(2, "0002_jobs"),
     source!(3, "0003_intake_outbox_reporting"),
     source!(4, "0004_sources_intake"),
+    source!(8, "0008_settlement"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -248,7 +249,13 @@ mod tests {
         let d: Vec<&str> = m.iter().map(|m| &*m.description).collect();
         assert_eq!(
             d,
-            ["init", "jobs", "intake outbox reporting", "sources intake"]
+            [
+                "init",
+                "jobs",
+                "intake outbox reporting",
+                "sources intake",
+                "settlement"
+            ]
         );
     }
 }

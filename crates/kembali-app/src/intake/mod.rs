@@ -112,7 +112,7 @@ pub async fn receive(app: &App, source: &Source, d: Delivery<'_>) -> Result<Outc
         },
     };
     let entry = Entry {
-        id: IntakeId::new(app.now(), app.entropy()),
+        id: IntakeId::new(app.now(), app.ordered_entropy()),
         shop_id: source.shop_id,
         source_id: source.id,
         delivery_id: d.delivery_id.to_owned(),

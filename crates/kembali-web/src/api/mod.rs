@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod money;
 pub mod orders;
 pub mod returns;
 pub mod sources;
@@ -33,6 +34,8 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
     tags(
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
+        (name = "refunds", description = "The money resolved returns give back, and its way"),
+        (name = "store credit", description = "Store-credit accounts, codes, redemptions and ledgers"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
     )
 )]
@@ -183,6 +186,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(returns::router())
         .merge(sources::router())
+        .merge(money::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);

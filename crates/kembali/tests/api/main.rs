@@ -11,6 +11,7 @@ mod fixtures;
 mod hooks;
 mod idempotency;
 mod isolation;
+mod money;
 mod openapi;
 mod orders;
 mod returns;

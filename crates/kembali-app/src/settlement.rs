@@ -1,0 +1,130 @@
+//! What a resolved return pays out, decided once when it resolves: a refund for
+//! the items resolved to a refund or kept, store credit (with the policy's bonus)
+//! for those resolved to credit — each for the units the inspection accepted.
+//! The refund is a decision, granted; the money moving is the refund's own life
+//! (crate::refunds).
+
+use kembali_core::order::PaymentMethod;
+use kembali_core::returns::quote;
+use kembali_core::returns::{Resolution, Return};
+use kembali_core::{CreditAccountId, CreditEntryId, Money, RefundId};
+use kembali_store::refunds::Refund;
+use kembali_store::{StoreError, Tx, orders, refunds};
+
+use crate::error::Entity;
+use crate::{App, AppError, events};
+
+/// Where a refund goes: the original payment method, or for cash on delivery
+/// (where the original method is cash) a bank account the shopper gives.
+pub fn destination(payment: PaymentMethod) -> &'static str {
+    match payment {
+        PaymentMethod::CashOnDelivery => "bank_account",
+        _ => "original_payment_method",
+    }
+}
+
+/// Settles a return that has just resolved, in the resolving transaction.
+pub async fn settle(app: &App, tx: &mut Tx, ret: &Return) -> Result<(), AppError> {
+    let (order, _) = orders::get(tx, ret.shop_id, ret.order_id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Order))?;
+    let currency = order.currency;
+    // Each item as the inspection left it: its decision for the accepted units.
+    let mut items = Vec::with_capacity(ret.items.len());
+    let mut refund_tax = Money::zero(currency);
+    for item in &ret.items {
+        let resolution = item.final_resolution.unwrap_or(item.resolution);
+        let accepted = item
+            .inspection
+            .as_ref()
+            .map_or(item.quantity, |i| i.accepted_quantity.min(item.quantity));
+        let mut d = item.decision.clone();
+        if accepted < item.quantity {
+            d.item_amount = d.item_amount.share(0, accepted, item.quantity);
+            for f in &mut d.fees {
+                f.amount = f.amount.share(0, accepted, item.quantity);
+            }
+        }
+        if matches!(resolution, Resolution::Refund | Resolution::KeepItem)
+            && let Some(line) = order.line(item.line_id)
+        {
+            refund_tax = refund_tax
+                .checked_add(line.tax.share(0, accepted, line.quantity))
+                .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))?;
+        }
+        items.push((resolution, d));
+    }
+    let money = |e: kembali_core::MoneyError| AppError::Store(StoreError::Corrupt(e.to_string()));
+    let refunded: Vec<_> = items
+        .iter()
+        .filter(|(r, _)| matches!(r, Resolution::Refund | Resolution::KeepItem))
+        .map(|(r, d)| (*r, d))
+        .collect();
+    let credited: Vec<_> = items
+        .iter()
+        .filter(|(r, _)| *r == Resolution::StoreCredit)
+        .map(|(r, d)| (*r, d))
+        .collect();
+    let now = app.now();
+    if !refunded.is_empty() {
+        // The delivery refund of an EU full withdrawal goes with the money.
+        let q = quote(&refunded, ret.quote.delivery_refund).map_err(money)?;
+        if q.refund_total.amount > 0 {
+            let refund = Refund {
+                id: RefundId::new(now, app.entropy()),
+                shop_id: ret.shop_id,
+                return_id: ret.id,
+                amount: q.refund_total.amount,
+                tax: refund_tax.amount.min(q.refund_total.amount),
+                currency: currency.code().to_owned(),
+                destination: destination(order.payment_method).to_owned(),
+                status: "pending".to_owned(),
+                reference: None,
+                failure: None,
+                due_by: ret.refund_due_by,
+                created_at: now,
+                updated_at: now,
+            };
+            refunds::insert(tx, &refund).await?;
+            events::refund_changed(app, tx, "refund.requested", &refund).await?;
+        }
+    }
+    if !credited.is_empty() {
+        let q = quote(&credited, Money::zero(currency)).map_err(money)?;
+        let customer = order.customer_id.ok_or(AppError::NotFound(Entity::Order))?;
+        if q.store_credit_total.amount > 0 {
+            crate::credit::issue(
+                app,
+                tx,
+                ret.shop_id,
+                customer,
+                q.store_credit_total,
+                Some(ret.number.clone()),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A fresh account's id and code: `KC-` and ten characters of Crockford base32,
+/// from 50 random bits (guessing one is not a practical attack; redeeming needs
+/// an API key of the shop anyway).
+pub fn new_account(app: &App) -> (CreditAccountId, String) {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bits = app.entropy();
+    let mut code = String::from("KC-");
+    for k in 0..10 {
+        if k == 5 {
+            code.push('-');
+        }
+        code.push(char::from(ALPHABET[(bits & 31) as usize]));
+        bits >>= 5;
+    }
+    (CreditAccountId::new(app.now(), app.entropy()), code)
+}
+
+/// An entry id for the ledger.
+pub fn new_entry(app: &App) -> CreditEntryId {
+    CreditEntryId::new(app.now(), app.ordered_entropy())
+}

@@ -1,0 +1,156 @@
+//! Refunds: the money a resolved return gives back, and where it is on its way.
+
+use jiff::Timestamp;
+use kembali_core::{RefundId, ReturnId, ShopId};
+
+use crate::db::Session;
+use crate::{StoreError, corrupt, from_millis, millis, run};
+
+/// A refund as stored. The application layer decides amounts and moves the
+/// status; this only keeps the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub id: RefundId,
+    pub shop_id: ShopId,
+    pub return_id: ReturnId,
+    /// Minor units of `currency`, tax included.
+    pub amount: i64,
+    /// The tax inside `amount`.
+    pub tax: i64,
+    pub currency: String,
+    pub destination: String,
+    pub status: String,
+    pub reference: Option<String>,
+    pub failure: Option<String>,
+    pub due_by: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    return_id: String,
+    amount: i64,
+    tax: i64,
+    currency: String,
+    destination: String,
+    status: String,
+    reference: Option<String>,
+    failure: Option<String>,
+    due_by: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl Row {
+    fn into_refund(self, shop: ShopId) -> Result<Refund, StoreError> {
+        Ok(Refund {
+            id: self.id.parse().map_err(corrupt)?,
+            shop_id: shop,
+            return_id: self.return_id.parse().map_err(corrupt)?,
+            amount: self.amount,
+            tax: self.tax,
+            currency: self.currency,
+            destination: self.destination,
+            status: self.status,
+            reference: self.reference,
+            failure: self.failure,
+            due_by: self.due_by.map(from_millis),
+            created_at: from_millis(self.created_at),
+            updated_at: from_millis(self.updated_at),
+        })
+    }
+}
+
+macro_rules! columns {
+    () => {
+        "id, return_id, amount, tax, currency, destination, status, reference, failure, due_by,
+         created_at, updated_at"
+    };
+}
+
+pub async fn insert(ex: &mut impl Session, r: &Refund) -> Result<(), StoreError> {
+    run!(ex, |c| sqlx::query(
+        "INSERT INTO refunds (shop_id, id, return_id, amount, tax, currency, destination, status,
+            reference, failure, due_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    )
+    .bind(r.shop_id.to_string())
+    .bind(r.id.to_string())
+    .bind(r.return_id.to_string())
+    .bind(r.amount)
+    .bind(r.tax)
+    .bind(&r.currency)
+    .bind(&r.destination)
+    .bind(&r.status)
+    .bind(&r.reference)
+    .bind(&r.failure)
+    .bind(r.due_by.map(millis))
+    .bind(millis(r.created_at))
+    .bind(millis(r.updated_at))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn get(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: RefundId,
+) -> Result<Option<Refund>, StoreError> {
+    let row: Option<Row> = run!(ex, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM refunds WHERE shop_id = $1 AND id = $2"
+    ))
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    row.map(|r| r.into_refund(shop)).transpose()
+}
+
+/// The shop's refunds in id order after `after`, optionally of one status.
+pub async fn list(
+    ex: &mut impl Session,
+    shop: ShopId,
+    status: Option<&str>,
+    after: Option<RefundId>,
+    limit: u32,
+) -> Result<Vec<Refund>, StoreError> {
+    let rows: Vec<Row> = run!(ex, |c| sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM refunds WHERE shop_id = $1 AND ($2 IS NULL OR status = $2)
+            AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4"
+    ))
+    .bind(shop.to_string())
+    .bind(status)
+    .bind(after.map(|a| a.to_string()))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter().map(|r| r.into_refund(shop)).collect()
+}
+
+/// Moves the refund from `from` to `to`; `false` when it was not in `from`
+/// (someone else moved it, or the step is not allowed from where it is).
+pub async fn set_status(ex: &mut impl Session, r: &Refund, from: &str) -> Result<bool, StoreError> {
+    let n = run!(ex, |c| sqlx::query(
+        "UPDATE refunds SET status = $1, reference = $2, failure = $3, updated_at = $4
+          WHERE shop_id = $5 AND id = $6 AND status = $7"
+    )
+    .bind(&r.status)
+    .bind(&r.reference)
+    .bind(&r.failure)
+    .bind(millis(r.updated_at))
+    .bind(r.shop_id.to_string())
+    .bind(r.id.to_string())
+    .bind(from)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
