@@ -18,6 +18,8 @@ pub enum Entity {
     Refund,
     CreditAccount,
     Customer,
+    Product,
+    Variant,
 }
 
 impl Entity {
@@ -30,6 +32,8 @@ impl Entity {
             Entity::Refund => "refund",
             Entity::CreditAccount => "store credit account",
             Entity::Customer => "customer",
+            Entity::Product => "product",
+            Entity::Variant => "variant",
         }
     }
 }
@@ -94,6 +98,9 @@ pub enum AppError {
     VersionConflict { expected: i64, current: i64 },
     #[error("the shop has no return policy")]
     NoPolicy,
+    /// Fewer units of a variant on hand than an exchange needs.
+    #[error("{sku} is out of stock")]
+    OutOfStock { sku: String },
     /// A redemption larger than what the account holds.
     #[error("the account holds only {balance} (minor units); nothing was taken")]
     InsufficientCredit { balance: i64 },
@@ -127,6 +134,7 @@ impl AppError {
             AppError::VersionConflict { .. } => "version_conflict",
             AppError::NoPolicy => "no_policy",
             AppError::InsufficientCredit { .. } => "insufficient_credit",
+            AppError::OutOfStock { .. } => "out_of_stock",
             AppError::RefundState { .. } => "refund_state",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
             AppError::Store(_) => "store",

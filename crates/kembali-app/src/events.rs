@@ -117,6 +117,34 @@ pub async fn refund_changed(
     .await
 }
 
+/// An exchange order was made for a returned item (`exchange.created`).
+pub async fn exchange_created(
+    app: &App,
+    tx: &mut Tx,
+    ret: &Return,
+    exchange: &kembali_store::catalogue::Exchange,
+) -> Result<MessageId, StoreError> {
+    let data = json!({ "exchange": {
+        "return_id": ret.id,
+        "return_number": ret.number,
+        "item_id": exchange.item_id,
+        "variant_id": exchange.variant_id,
+        "quantity": exchange.quantity,
+        "order_id": exchange.order_id,
+        "price_difference": { "amount": exchange.price_difference, "currency": exchange.currency },
+    }});
+    record(
+        app,
+        tx,
+        ret.shop_id,
+        "exchange.created",
+        &ret.id.to_string(),
+        data,
+        (app.now(), None),
+    )
+    .await
+}
+
 /// Store credit moved (`store_credit.issued`, `store_credit.redeemed`).
 pub async fn credit_changed(
     app: &App,

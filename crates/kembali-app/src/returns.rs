@@ -10,9 +10,9 @@ use kembali_core::returns::{
 };
 use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
-use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId};
+use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId, VariantId};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
-use kembali_store::{Tx, orders, shops};
+use kembali_store::{Tx, catalogue, orders, shops};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -99,6 +99,10 @@ pub struct ItemRequest {
     #[schema(max_items = 10)]
     pub photos: Vec<String>,
     pub resolution: Resolution,
+    /// With `exchange`: the variant wanted instead (another size, colour, or
+    /// another product); its price difference is settled when the return resolves.
+    #[serde(default)]
+    pub exchange_variant_id: Option<VariantId>,
 }
 
 /// A return as asked for.
@@ -118,6 +122,17 @@ impl ReturnRequest {
     pub fn check(&self) -> Result<(), AppError> {
         if self.items.is_empty() {
             return Err(AppError::invalid("items", Rule::Empty));
+        }
+        for (n, i) in self.items.iter().enumerate() {
+            let exchange = i.resolution == Resolution::Exchange;
+            if exchange != i.exchange_variant_id.is_some() {
+                return Err(AppError::invalid(
+                    format!("items[{n}].exchange_variant_id"),
+                    Rule::NotValid {
+                        why: "an exchange names the variant wanted, and only an exchange does",
+                    },
+                ));
+            }
         }
         if self.items.len() > MAX_ITEMS {
             return Err(AppError::invalid(
@@ -172,6 +187,47 @@ pub struct ReturnView {
     #[serde(flatten)]
     pub ret: Return,
     pub timeline: Vec<Event>,
+    /// The exchanges asked for, and once resolved their order and price difference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<ExchangeView>,
+}
+
+/// An exchange of a returned item for another variant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ExchangeView {
+    pub item_id: ReturnItemId,
+    pub variant_id: VariantId,
+    pub quantity: u32,
+    /// The exchange order, once the return resolved.
+    pub order_id: Option<OrderId>,
+    /// Minor units: positive, the shopper pays it; negative, given back as credit.
+    pub price_difference: Option<i64>,
+    pub currency: String,
+}
+
+impl From<catalogue::Exchange> for ExchangeView {
+    fn from(e: catalogue::Exchange) -> Self {
+        ExchangeView {
+            item_id: e.item_id,
+            variant_id: e.variant_id,
+            quantity: e.quantity,
+            order_id: e.order_id,
+            price_difference: e.price_difference,
+            currency: e.currency,
+        }
+    }
+}
+
+async fn exchanges_of(
+    ex: &mut impl kembali_store::Session,
+    shop: ShopId,
+    id: ReturnId,
+) -> Result<Vec<ExchangeView>, AppError> {
+    Ok(catalogue::exchanges(ex, shop, id)
+        .await?
+        .into_iter()
+        .map(ExchangeView::from)
+        .collect())
 }
 
 /// Opens a return inside `tx`: decides each item under the current policy, takes
@@ -235,6 +291,38 @@ pub async fn open(
         actor: actor.clone(),
         at: now,
     };
+    // The variants wanted in exchange: the shop's, in the order's currency, in stock.
+    let mut wanted = Vec::new();
+    for (n, it) in req.items.iter().enumerate() {
+        let Some(variant) = it.exchange_variant_id else {
+            continue;
+        };
+        let field = format!("items[{n}].exchange_variant_id");
+        let found = catalogue::variant(tx, shop.id, variant)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    field.clone(),
+                    Rule::NotValid {
+                        why: "no such variant in this shop",
+                    },
+                )
+            })?;
+        if found.variant.price.currency != ctx.order.currency {
+            return Err(AppError::invalid(
+                field,
+                Rule::NotValid {
+                    why: "the variant is priced in another currency than the order",
+                },
+            ));
+        }
+        if found.stock.is_some_and(|s| s < i64::from(it.quantity)) {
+            return Err(AppError::OutOfStock {
+                sku: found.variant.sku,
+            });
+        }
+        wanted.push((n, variant));
+    }
     // Check before taking a number, so a refused request leaves no gap.
     kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
     let seq = shops::next_return_seq(tx, shop.id).await?;
@@ -265,11 +353,36 @@ pub async fn open(
         &local_date,
     )
     .await?;
+    for (n, variant) in wanted {
+        if let Some(item) = ret.items.get(n) {
+            catalogue::insert_exchange(
+                tx,
+                &catalogue::Exchange {
+                    shop_id: shop.id,
+                    item_id: item.id,
+                    return_id: ret.id,
+                    variant_id: variant,
+                    quantity: item.quantity,
+                    currency: ctx.order.currency.code().to_owned(),
+                    order_id: None,
+                    price_difference: None,
+                    created_at: now,
+                    settled_at: None,
+                },
+            )
+            .await?;
+        }
+    }
     for (n, e) in timeline.iter().enumerate() {
         store::append_event(tx, &ret, n as i64 + 1, e).await?;
         events::return_changed(app, tx, &ret, e).await?;
     }
-    Ok(ReturnView { ret, timeline })
+    let exchanges = exchanges_of(tx, shop.id, ret.id).await?;
+    Ok(ReturnView {
+        ret,
+        timeline,
+        exchanges,
+    })
 }
 
 /// Applies `cmd` to the return inside `tx`, storing the new state, the changed
@@ -310,7 +423,12 @@ pub async fn transition(
         crate::settlement::settle(app, tx, &ret).await?;
     }
     let timeline = store::events(tx, shop, id).await?;
-    Ok(ReturnView { ret, timeline })
+    let exchanges = exchanges_of(tx, shop, id).await?;
+    Ok(ReturnView {
+        ret,
+        timeline,
+        exchanges,
+    })
 }
 
 /// The return with its timeline.
@@ -320,7 +438,12 @@ pub async fn get(app: &App, shop: ShopId, id: ReturnId) -> Result<ReturnView, Ap
         .await?
         .ok_or(AppError::NotFound(Entity::Return))?;
     let timeline = store::events(&mut conn, shop, id).await?;
-    Ok(ReturnView { ret, timeline })
+    let exchanges = exchanges_of(&mut conn, shop, id).await?;
+    Ok(ReturnView {
+        ret,
+        timeline,
+        exchanges,
+    })
 }
 
 /// The figures reports sum: the value of the items, the fees, and what goes back

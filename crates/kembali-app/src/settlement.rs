@@ -8,10 +8,12 @@ use kembali_core::order::PaymentMethod;
 use kembali_core::returns::quote;
 use kembali_core::returns::{Resolution, Return};
 use kembali_core::{CreditAccountId, CreditEntryId, Money, RefundId};
+use kembali_store::orders::Origin;
 use kembali_store::refunds::Refund;
-use kembali_store::{StoreError, Tx, orders, refunds};
+use kembali_store::{StoreError, Tx, catalogue, orders, refunds};
 
-use crate::error::Entity;
+use crate::error::{Entity, Rule};
+use crate::orders::{LineInput, OrderInput};
 use crate::{App, AppError, events};
 
 /// Where a refund goes: the original payment method, or for cash on delivery
@@ -89,6 +91,7 @@ pub async fn settle(app: &App, tx: &mut Tx, ret: &Return) -> Result<(), AppError
             events::refund_changed(app, tx, "refund.requested", &refund).await?;
         }
     }
+    settle_exchanges(app, tx, ret, &order).await?;
     if !credited.is_empty() {
         let q = quote(&credited, Money::zero(currency)).map_err(money)?;
         let customer = order.customer_id.ok_or(AppError::NotFound(Entity::Order))?;
@@ -103,6 +106,108 @@ pub async fn settle(app: &App, tx: &mut Tx, ret: &Return) -> Result<(), AppError
             )
             .await?;
         }
+    }
+    Ok(())
+}
+
+/// Each item resolved to an exchange gets its exchange order (the wanted variant,
+/// stock taken), and the price difference: what the new units cost less what the
+/// accepted returned units were worth — paid by the shopper when positive (the
+/// exchange order's amount due), given back as store credit when negative.
+async fn settle_exchanges(
+    app: &App,
+    tx: &mut Tx,
+    ret: &Return,
+    order: &kembali_core::order::Order,
+) -> Result<(), AppError> {
+    let wanted = catalogue::exchanges(tx, ret.shop_id, ret.id).await?;
+    for (index, item) in ret.items.iter().enumerate() {
+        if item.final_resolution.unwrap_or(item.resolution) != Resolution::Exchange {
+            continue;
+        }
+        let Some(mut exchange) = wanted.iter().find(|e| e.item_id == item.id).cloned() else {
+            return Err(AppError::invalid(
+                format!("items[{index}].resolution"),
+                Rule::NotValid {
+                    why: "an exchange needs the variant the shopper asked for",
+                },
+            ));
+        };
+        let accepted = item
+            .inspection
+            .as_ref()
+            .map_or(item.quantity, |i| i.accepted_quantity.min(item.quantity));
+        if accepted == 0 {
+            continue;
+        }
+        let variant = catalogue::variant(tx, ret.shop_id, exchange.variant_id)
+            .await?
+            .ok_or(AppError::NotFound(Entity::Variant))?;
+        if !catalogue::take_stock(tx, ret.shop_id, exchange.variant_id, accepted).await? {
+            return Err(AppError::OutOfStock {
+                sku: variant.variant.sku,
+            });
+        }
+        let worth = item.decision.item_amount.share(0, accepted, item.quantity);
+        let cost = variant
+            .variant
+            .price
+            .checked_mul(i64::from(accepted))
+            .map_err(|e| AppError::Store(StoreError::Corrupt(e.to_string())))?;
+        let difference = cost.amount - worth.amount;
+        let shop = kembali_store::shops::get(tx, ret.shop_id).await?;
+        let input = OrderInput {
+            number: format!("{}-X{}", ret.number, index + 1),
+            email: order.email.clone(),
+            customer_name: None,
+            locale: Some(order.locale),
+            currency: order.currency,
+            placed_at: app.now(),
+            payment_method: order.payment_method,
+            taxes_included: order.taxes_included,
+            shipping_address: order.shipping_address.clone(),
+            shipping_paid: 0,
+            cheapest_shipping: None,
+            lines: vec![LineInput {
+                sku: variant.variant.sku.clone(),
+                title: variant.variant.title.clone(),
+                category: None,
+                tags: Vec::new(),
+                final_sale: variant.variant.final_sale,
+                quantity: accepted,
+                unit_price: variant.variant.price.amount,
+                // The returned units pay for the new ones, up to their price.
+                discount: worth.amount.min(cost.amount),
+                tax: 0,
+                product_id: Some(variant.product_id),
+                variant_id: Some(variant.variant.id),
+            }],
+            shipments: Vec::new(),
+        };
+        let origin = Origin {
+            source: "exchange".to_owned(),
+            external_id: item.id.to_string(),
+            updated_at: None,
+        };
+        let made = crate::orders::intake(app, tx, &shop, &origin, &input).await?;
+        if difference < 0
+            && let Some(customer) = order.customer_id
+        {
+            crate::credit::issue(
+                app,
+                tx,
+                ret.shop_id,
+                customer,
+                Money::new(-difference, order.currency),
+                Some(format!("{} exchange", ret.number)),
+            )
+            .await?;
+        }
+        exchange.order_id = Some(made.view().order.id);
+        exchange.price_difference = Some(difference);
+        exchange.settled_at = Some(app.now());
+        catalogue::settle_exchange(tx, &exchange).await?;
+        events::exchange_created(app, tx, ret, &exchange).await?;
     }
     Ok(())
 }

@@ -440,6 +440,7 @@ async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), 
             comment: None,
             photos: vec![],
             resolution: Resolution::Refund,
+            exchange_variant_id: None,
         }],
     };
     kembali_app::returns::open(&app, &mut tx, &s.shop, &req, Actor::System)

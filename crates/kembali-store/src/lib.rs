@@ -1,6 +1,7 @@
 //! Kembali's storage on SQLite and PostgreSQL: one module per aggregate, all
 //! queries scoped by shop, migrations for both databases, and the job table.
 
+pub mod catalogue;
 pub mod credit;
 pub mod db;
 mod dialect;

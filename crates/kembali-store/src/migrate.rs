@@ -72,6 +72,7 @@ const SOURCES: &[Source] = &[
     source!(3, "0003_intake_outbox_reporting"),
     source!(4, "0004_sources_intake"),
     source!(8, "0008_settlement"),
+    source!(9, "0009_catalogue_exchanges"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -254,7 +255,8 @@ mod tests {
                 "jobs",
                 "intake outbox reporting",
                 "sources intake",
-                "settlement"
+                "settlement",
+                "catalogue exchanges"
             ]
         );
     }

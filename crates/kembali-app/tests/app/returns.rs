@@ -126,6 +126,7 @@ fn item(line: LineId, quantity: u32) -> ItemRequest {
         comment: None,
         photos: vec![],
         resolution: Resolution::Refund,
+        exchange_variant_id: None,
     }
 }
 

@@ -292,6 +292,7 @@ impl From<AppError> for ApiError {
             e @ AppError::IdempotencyMismatch => ApiError::IdempotencyMismatch(e.to_string()),
             AppError::NoPolicy => ApiError::Internal("the shop has no return policy".into()),
             e @ AppError::InsufficientCredit { .. } => ApiError::Conflict(e.to_string()),
+            e @ AppError::OutOfStock { .. } => ApiError::Conflict(e.to_string()),
             e @ AppError::RefundState { .. } => ApiError::Conflict(e.to_string()),
             AppError::Store(s) => s.into(),
             AppError::Refused(r) => {

@@ -408,6 +408,7 @@ fn request(
             comment: rng.chance(75).then(|| shopper_comment(m.locale, reason)),
             photos,
             resolution,
+            exchange_variant_id: None,
         });
     }
     let method = method(rng, story, &chosen.first()?.decision.methods)?;
