@@ -50,6 +50,16 @@ fn facts(line: LineId, amount: i64, line_qty: u32, delivered: u32, held: u32, qt
         history: CustomerHistory::default(),
         reason: Some(ReturnReason::WrongSize),
         quantity: qty,
+        order_delivered_at: None,
+        parcels_outstanding: false,
+        shop_country: String::new(),
+        line_tax: None,
+        return_method: None,
+        item_condition: None,
+        order_total: None,
+        items_returned: None,
+        claim: None,
+        exchange_for: None,
     }
 }
 
@@ -362,13 +372,36 @@ proptest! {
 
 // ---------- 3. Money ----------
 
+/// Any valid fee: percentage, fixed part, a minimum and maximum (min ≤ max), and
+/// sometimes only for some return methods.
 fn fee() -> impl Strategy<Value = Fee> {
-    (0u32..=10_000, proptest::option::of(0i64..5_000_000)).prop_map(|(bps, fixed)| Fee {
-        percent_bps: bps,
-        fixed: fixed
-            .map(|f| BTreeMap::from([(Currency::IDR, f)]))
-            .unwrap_or_default(),
-    })
+    (
+        0u32..=10_000,
+        proptest::option::of(0i64..5_000_000),
+        proptest::option::of(0i64..20_000_000),
+        proptest::option::of(0i64..20_000_000),
+        proptest::option::of(proptest::sample::subsequence(
+            vec![
+                ReturnMethod::DropOff,
+                ReturnMethod::CourierPickup,
+                ReturnMethod::OwnShipping,
+            ],
+            0..3,
+        )),
+    )
+        .prop_map(|(bps, fixed, min, span, methods)| {
+            let idr = |v: Option<i64>| {
+                v.map(|f| BTreeMap::from([(Currency::IDR, f)]))
+                    .unwrap_or_default()
+            };
+            Fee {
+                percent_bps: bps,
+                fixed: idr(fixed),
+                min: idr(min),
+                max: idr(span.map(|s| min.unwrap_or(0) + s)),
+                methods,
+            }
+        })
 }
 
 proptest! {
@@ -396,9 +429,9 @@ proptest! {
             let n = take.min(qty - held);
             let d = evaluate(&policy, 1, &facts(line, amount, qty, qty, held, n)).expect("evaluate");
             let fees: i64 = d.fees.iter().map(|f| f.amount.amount).sum();
-            prop_assert!(d.refund_preview.amount >= 0);
-            prop_assert_eq!(d.refund_preview.amount, (d.item_amount.amount - fees).max(0));
-            prop_assert!(d.store_credit_preview.amount >= d.refund_preview.amount);
+            prop_assert!(d.refund_preview.expect("preview").amount >= 0);
+            prop_assert_eq!(d.refund_preview.expect("preview").amount, (d.item_amount.amount - fees).max(0));
+            prop_assert!(d.store_credit_preview.expect("preview").amount >= d.refund_preview.expect("preview").amount);
             if keep {
                 prop_assert!(d.fees.iter().all(|f| f.kind != kembali_core::policy::FeeKind::ReturnShipping));
             }
@@ -693,6 +726,7 @@ fn extreme_policies() -> Vec<PolicyDocument> {
     let fee = |bps: u32, fixed: i64| Fee {
         percent_bps: bps,
         fixed: BTreeMap::from([(Currency::IDR, fixed)]),
+        ..Fee::default()
     };
     [
         (0, 0),
@@ -737,7 +771,7 @@ proptest! {
                 f.line_amount_paid = l.amount_paid(order.taxes_included).expect("amount paid");
                 f.final_sale = l.final_sale;
                 let d = evaluate(&policy, 1, &f).expect("a valid order is evaluated");
-                prop_assert!(d.store_credit_preview.amount >= 0);
+                prop_assert!(d.store_credit_preview.is_none_or(|m| m.amount >= 0));
                 decisions.push(d);
             }
             let items: Vec<(Resolution, &Decision)> = decisions.iter().map(|d| (resolution, d)).collect();
