@@ -66,6 +66,20 @@ impl Context {
     ) -> Option<Facts> {
         let l = self.order.line(line)?;
         let delivery = LineDelivery::of(line, &self.shipments);
+        // Day 0 of the statutory withdrawal period is the delivery of the order's
+        // last parcel; until every unit has arrived the period has not started.
+        let (mut outstanding, mut last_parcel) = (false, None);
+        for other in &self.order.lines {
+            let d = LineDelivery::of(other.id, &self.shipments);
+            outstanding |= d.delivered < other.quantity;
+            last_parcel = last_parcel.max(d.delivered_at);
+        }
+        let mut order_total = Some(self.order.shipping_paid);
+        for other in &self.order.lines {
+            order_total = order_total
+                .zip(other.amount_paid(self.order.taxes_included).ok())
+                .and_then(|(sum, paid)| sum.checked_add(paid).ok());
+        }
         Some(Facts {
             now,
             time_zone: shop.time_zone.clone(),
@@ -95,6 +109,16 @@ impl Context {
             history: self.history,
             reason,
             quantity,
+            order_delivered_at: if outstanding { None } else { last_parcel },
+            parcels_outstanding: outstanding,
+            shop_country: shop.country.code().to_owned(),
+            line_tax: Some(l.tax),
+            return_method: None,
+            item_condition: None,
+            order_total,
+            items_returned: None,
+            claim: None,
+            exchange_for: None,
         })
     }
 

@@ -250,11 +250,18 @@ pub async fn open(
     let mut taken: HashMap<LineId, u32> = HashMap::new();
     let mut new_items = Vec::with_capacity(req.items.len());
     let mut facts = Vec::with_capacity(req.items.len());
+    let units_returned = req
+        .items
+        .iter()
+        .fold(0u32, |n, i| n.saturating_add(i.quantity));
     for (index, it) in req.items.iter().enumerate() {
         let extra = taken.get(&it.line_id).copied().unwrap_or(0);
-        let f = ctx
+        let mut f = ctx
             .facts(shop, it.line_id, it.quantity, Some(it.reason), extra, now)
             .ok_or(AppError::UnknownLine { index })?;
+        // Fees may depend on how the parcel travels and on the size of the return.
+        f.return_method = Some(req.method);
+        f.items_returned = Some(units_returned);
         let decision = ctx.decide(&f)?;
         *taken.entry(it.line_id).or_default() += it.quantity;
         new_items.push(NewItem {

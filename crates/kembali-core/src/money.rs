@@ -194,13 +194,24 @@ impl Money {
         Ok(Money::new(amount, self.currency))
     }
 
-    /// The share of `self` that belongs to units `from..to` of `of` units, such that
-    /// consecutive shares always add up to exactly `self` (no lost or extra minor unit).
+    /// The share of `self` that belongs to units `from..to` of `of` units: the
+    /// difference of two cumulative cuts, each `self × k / of` rounded half up.
+    /// Consecutive shares always add up to exactly `self` (no lost or extra minor
+    /// unit), and each is what a person with a calculator gets: 100.00 over three
+    /// units is 33.33, 33.34, 33.33 (cuts at 33.333… → 33.33, 66.666… → 66.67, 100).
     pub fn share(self, from: u32, to: u32, of: u32) -> Money {
         if of == 0 {
             return Money::zero(self.currency);
         }
-        let cut = |k: u32| i128::from(self.amount) * i128::from(k.min(of)) / i128::from(of);
+        let cut = |k: u32| {
+            let (a, k, n) = (
+                i128::from(self.amount),
+                i128::from(k.min(of)),
+                i128::from(of),
+            );
+            // floor((a·k + n/2) / n) = a·k/n rounded half up, exact in integers.
+            (2 * a * k + n).div_euclid(2 * n)
+        };
         // The difference of two cuts of an i64 total always fits back in an i64.
         let amount = i64::try_from(cut(to) - cut(from)).unwrap_or(0);
         Money::new(amount, self.currency)
@@ -291,6 +302,17 @@ mod tests {
                 .amount,
             100
         );
+    }
+
+    #[test]
+    fn shares_round_half_up_cumulatively() {
+        let m = Money::new(10_000, Currency::PLN);
+        let parts: Vec<i64> = (0..3).map(|k| m.share(k, k + 1, 3).amount).collect();
+        assert_eq!(parts, [3333, 3334, 3333]);
+        // 0.05 over two units: cuts 2.5 → 3, then 5.
+        let m = Money::new(5, Currency::PLN);
+        assert_eq!(m.share(0, 1, 2).amount, 3);
+        assert_eq!(m.share(1, 2, 2).amount, 2);
     }
 
     proptest! {

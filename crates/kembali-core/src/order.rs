@@ -45,6 +45,8 @@ pub struct Variant {
     PartialEq,
     Eq,
     Hash,
+    PartialOrd,
+    Ord,
     Serialize,
     Deserialize,
     ToSchema,

@@ -1,7 +1,9 @@
-//! Property tests of the core's invariants (the four):
+//! Property tests of the core's invariants:
 //! no command sequence reaches an illegal state; returned quantities never exceed
 //! delivered ones; the refund preview is the amount paid less fees, never
-//! negative; a stored decision re-evaluates to itself under its policy version.
+//! negative, and the refunds of a line add up to what was paid; no decision after
+//! the statutory window carries a withdrawal-only effect; a stored decision
+//! re-evaluates to itself under its policy version.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +52,16 @@ fn facts(line: LineId, amount: i64, line_qty: u32, delivered: u32, held: u32, qt
         history: CustomerHistory::default(),
         reason: Some(ReturnReason::WrongSize),
         quantity: qty,
+        order_delivered_at: None,
+        parcels_outstanding: false,
+        shop_country: String::new(),
+        line_tax: None,
+        return_method: None,
+        item_condition: None,
+        order_total: None,
+        items_returned: None,
+        claim: None,
+        exchange_for: None,
     }
 }
 
@@ -362,13 +374,36 @@ proptest! {
 
 // ---------- 3. Money ----------
 
+/// Any valid fee: percentage, fixed part, a minimum and maximum (min ≤ max), and
+/// sometimes only for some return methods.
 fn fee() -> impl Strategy<Value = Fee> {
-    (0u32..=10_000, proptest::option::of(0i64..5_000_000)).prop_map(|(bps, fixed)| Fee {
-        percent_bps: bps,
-        fixed: fixed
-            .map(|f| BTreeMap::from([(Currency::IDR, f)]))
-            .unwrap_or_default(),
-    })
+    (
+        0u32..=10_000,
+        proptest::option::of(0i64..5_000_000),
+        proptest::option::of(0i64..20_000_000),
+        proptest::option::of(0i64..20_000_000),
+        proptest::option::of(proptest::sample::subsequence(
+            vec![
+                ReturnMethod::DropOff,
+                ReturnMethod::CourierPickup,
+                ReturnMethod::OwnShipping,
+            ],
+            0..3,
+        )),
+    )
+        .prop_map(|(bps, fixed, min, span, methods)| {
+            let idr = |v: Option<i64>| {
+                v.map(|f| BTreeMap::from([(Currency::IDR, f)]))
+                    .unwrap_or_default()
+            };
+            Fee {
+                percent_bps: bps,
+                fixed: idr(fixed),
+                min: idr(min),
+                max: idr(span.map(|s| min.unwrap_or(0) + s)),
+                methods,
+            }
+        })
 }
 
 proptest! {
@@ -396,9 +431,9 @@ proptest! {
             let n = take.min(qty - held);
             let d = evaluate(&policy, 1, &facts(line, amount, qty, qty, held, n)).expect("evaluate");
             let fees: i64 = d.fees.iter().map(|f| f.amount.amount).sum();
-            prop_assert!(d.refund_preview.amount >= 0);
-            prop_assert_eq!(d.refund_preview.amount, (d.item_amount.amount - fees).max(0));
-            prop_assert!(d.store_credit_preview.amount >= d.refund_preview.amount);
+            prop_assert!(d.refund_preview.expect("preview").amount >= 0);
+            prop_assert_eq!(d.refund_preview.expect("preview").amount, (d.item_amount.amount - fees).max(0));
+            prop_assert!(d.store_credit_preview.expect("preview").amount >= d.refund_preview.expect("preview").amount);
             if keep {
                 prop_assert!(d.fees.iter().all(|f| f.kind != kembali_core::policy::FeeKind::ReturnShipping));
             }
@@ -407,6 +442,93 @@ proptest! {
         }
         // Partial returns add up to exactly what was paid for the line.
         prop_assert_eq!(total, amount);
+    }
+
+    /// Any split of a line into returns, with tax and any fees, EU or not: each
+    /// refund is at most what its units cost, no fee line is larger than what it
+    /// takes, no refund is negative, and the item amounts and their taxes add up
+    /// to the line exactly when all of it comes back.
+    #[test]
+    fn refunds_of_a_line_never_exceed_what_was_paid(
+        amount in 0i64..10_000_000_000,
+        tax_permille in 0i64..=300,
+        qty in 1u32..12,
+        takes in proptest::collection::vec(1u32..6, 1..12),
+        restocking in fee(),
+        shipping in fee(),
+        country in prop_oneof![Just("ID"), Just("PL")],
+        method in prop_oneof![Just(ReturnMethod::DropOff), Just(ReturnMethod::OwnShipping)],
+        reason in prop_oneof![Just(ReturnReason::WrongSize), Just(ReturnReason::Defective)],
+    ) {
+        let policy = PolicyDocument {
+            defaults: Defaults { restocking_fee: restocking, return_shipping_fee: shipping, ..Defaults::default() },
+            eu_withdrawal: true,
+            ..PolicyDocument::default()
+        };
+        let tax = amount * tax_permille / 1000;
+        let line = LineId::new(t0(), 1);
+        let (mut held, mut total, mut total_tax, mut n) = (0u32, 0i64, 0i64, 0usize);
+        while held < qty {
+            let take = takes[n % takes.len()].min(qty - held);
+            n += 1;
+            let mut f = facts(line, amount, qty, qty, held, take);
+            f.line_tax = Some(Money::new(tax, Currency::IDR));
+            f.destination_country = country.into();
+            f.return_method = Some(method);
+            f.reason = Some(reason);
+            let d = evaluate(&policy, 1, &f).expect("evaluate");
+            prop_assert!(d.eligible);
+            let refund = d.refund_preview.expect("preview").amount;
+            let fees: i64 = d.fees.iter().map(|f| f.amount.amount).sum();
+            prop_assert!(refund >= 0 && refund <= d.item_amount.amount);
+            prop_assert_eq!(refund, d.item_amount.amount - fees);
+            prop_assert!(d.fees.iter().all(|f| f.amount.amount > 0 && f.amount.amount <= d.item_amount.amount));
+            if reason.is_merchant_fault() {
+                prop_assert!(d.fees.is_empty());
+            }
+            let rt = d.refund_tax.expect("tax").amount;
+            prop_assert!(rt >= 0 && rt <= d.item_tax.expect("tax").amount);
+            total += d.item_amount.amount;
+            total_tax += d.item_tax.expect("tax").amount;
+            held += take;
+        }
+        prop_assert_eq!(total, amount);
+        prop_assert_eq!(total_tax, tax);
+    }
+
+    /// Whatever the day, the rules and the fees, a decision taken when the
+    /// statutory window is over (or where there is none) carries no
+    /// withdrawal-only effect: no withdrawal flag, no refund-due date, no
+    /// restocking fee waived or final sale lifted on its account.
+    #[test]
+    fn no_withdrawal_effect_after_the_statutory_window(
+        p in policy(),
+        f in any_facts(),
+        restocking in fee(),
+        shop_country in prop_oneof![Just("PL"), Just("ID"), Just("")],
+        last_parcel_later in 0i64..10,
+    ) {
+        let mut p = p;
+        p.defaults.restocking_fee = restocking;
+        let mut f = f;
+        f.shop_country = shop_country.into();
+        f.order_delivered_at = f.delivered_at.map(|d| d + SignedDuration::from_hours(24 * last_parcel_later));
+        let d = evaluate(&p, 1, &f).expect("evaluate");
+        let inside = d.statutory_window.as_ref().is_some_and(|w| f.now < w.ends_at);
+        if !inside {
+            prop_assert!(!d.eu_withdrawal);
+            prop_assert!(d.refund_due_by.is_none());
+            prop_assert_ne!(d.basis, Some(kembali_core::policy::Basis::StatutoryWithdrawal));
+            prop_assert!(!d.trace.iter().flat_map(|t| t.set.iter()).any(|s| s.contains("statutory withdrawal")));
+        }
+        if d.eu_withdrawal {
+            prop_assert!(inside && d.refund_due_by.is_some());
+            prop_assert!(d.fees.iter().all(|f| f.kind != kembali_core::policy::FeeKind::Restocking));
+        }
+        // The statutory window never ends before 14 days from the last parcel.
+        if let (Some(w), Some(last), false) = (&d.statutory_window, f.order_delivered_at, f.parcels_outstanding) {
+            prop_assert!(w.ends_at >= last + SignedDuration::from_hours(24 * 14));
+        }
     }
 }
 
@@ -540,6 +662,8 @@ fn policy() -> impl Strategy<Value = PolicyDocument> {
                 })
                 .collect(),
             eu_withdrawal: eu,
+            warranty: eu.then(kembali_core::policy::Warranty::default),
+            delivery_claims: eu.then(kembali_core::policy::DeliveryClaims::default),
             ..PolicyDocument::default()
         })
 }
@@ -573,6 +697,34 @@ fn any_facts() -> impl Strategy<Value = Facts> {
                 f
             },
         )
+        .prop_flat_map(|f| {
+            (
+                Just(f),
+                prop_oneof![Just(""), Just("PL"), Just("ID")],
+                proptest::option::of(prop_oneof![
+                    Just(ReturnMethod::DropOff),
+                    Just(ReturnMethod::OwnShipping)
+                ]),
+                proptest::option::of(prop_oneof![
+                    Just(kembali_core::policy::ClaimKind::DamagedInTransit),
+                    Just(kembali_core::policy::ClaimKind::NeverArrived)
+                ]),
+                proptest::option::of(1i64..5_000_000),
+                any::<bool>(),
+            )
+        })
+        .prop_map(|(mut f, country, method, claim, exchange, outstanding)| {
+            f.shop_country = country.into();
+            f.return_method = method;
+            f.claim = claim;
+            f.parcels_outstanding = outstanding;
+            f.line_tax = Some(Money::new(f.line_amount_paid.amount / 5, Currency::IDR));
+            f.exchange_for = exchange.map(|p| kembali_core::policy::ExchangeFor {
+                sku: "SKU-3".into(),
+                unit_price: Money::new(p, Currency::IDR),
+            });
+            f
+        })
 }
 
 proptest! {
@@ -693,6 +845,7 @@ fn extreme_policies() -> Vec<PolicyDocument> {
     let fee = |bps: u32, fixed: i64| Fee {
         percent_bps: bps,
         fixed: BTreeMap::from([(Currency::IDR, fixed)]),
+        ..Fee::default()
     };
     [
         (0, 0),
@@ -737,7 +890,7 @@ proptest! {
                 f.line_amount_paid = l.amount_paid(order.taxes_included).expect("amount paid");
                 f.final_sale = l.final_sale;
                 let d = evaluate(&policy, 1, &f).expect("a valid order is evaluated");
-                prop_assert!(d.store_credit_preview.amount >= 0);
+                prop_assert!(d.store_credit_preview.is_none_or(|m| m.amount >= 0));
                 decisions.push(d);
             }
             let items: Vec<(Resolution, &Decision)> = decisions.iter().map(|d| (resolution, d)).collect();

@@ -40,6 +40,26 @@ pub enum Explanation {
         #[schema(value_type = String, format = Date)]
         last_day: Date,
     },
+    /// A person checks the request first; the shop answers by this day.
+    HeldForReview {
+        #[schema(value_type = String, format = Date)]
+        answer_by: Date,
+    },
+    /// A warranty complaint: possible until `last_day`; the shop answers by
+    /// `answer_by` or the complaint is deemed accepted.
+    WarrantyClaim {
+        #[schema(value_type = String, format = Date)]
+        last_day: Date,
+        #[schema(value_type = String, format = Date)]
+        answer_by: Date,
+    },
+    /// A delivery claim (damaged in transit, missing item, never arrived).
+    DeliveryClaim {
+        #[schema(value_type = String, format = Date)]
+        answer_by: Date,
+    },
+    /// This shop does not take delivery claims through Kembali.
+    ClaimNotOffered,
 }
 
 impl Explanation {
@@ -66,6 +86,23 @@ impl Explanation {
                 "Under EU law you may withdraw from the purchase until {}.",
                 last_day.strftime("%-d %B %Y")
             ),
+            Explanation::HeldForReview { answer_by } => format!(
+                "We will check your request and answer by {}.",
+                answer_by.strftime("%-d %B %Y")
+            ),
+            Explanation::WarrantyClaim {
+                last_day,
+                answer_by,
+            } => format!(
+                "You can file a warranty complaint until {}; we will answer by {}, with a repair or a replacement first.",
+                last_day.strftime("%-d %B %Y"),
+                answer_by.strftime("%-d %B %Y")
+            ),
+            Explanation::DeliveryClaim { answer_by } => format!(
+                "We will answer your delivery claim by {}; shipping is on us.",
+                answer_by.strftime("%-d %B %Y")
+            ),
+            Explanation::ClaimNotOffered => "Please contact the shop about this delivery.".into(),
         }
     }
 }

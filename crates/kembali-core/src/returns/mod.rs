@@ -111,15 +111,21 @@ pub enum Resolution {
     Exchange,
     Replacement,
     KeepItem,
+    /// Warranty: the shop repairs the item and sends it back.
+    Repair,
+    /// Warranty: the shopper keeps the item for a lower price (part refunded).
+    PriceReduction,
 }
 
 impl Resolution {
-    pub const ALL: [Resolution; 5] = [
+    pub const ALL: [Resolution; 7] = [
         Resolution::Refund,
         Resolution::StoreCredit,
         Resolution::Exchange,
         Resolution::Replacement,
         Resolution::KeepItem,
+        Resolution::Repair,
+        Resolution::PriceReduction,
     ];
 
     /// The name stored and sent: its serde name, derived by strum.
@@ -321,6 +327,15 @@ pub struct ReturnItem {
     pub receipt: Option<ItemReceipt>,
     pub inspection: Option<ItemInspection>,
     pub final_resolution: Option<Resolution>,
+}
+
+impl ReturnItem {
+    /// Nothing of this item travels back: keep-the-item, or a claim whose decision
+    /// offered no way to ship (a missing item, a parcel that never arrived).
+    pub fn stays(&self) -> bool {
+        self.resolution == Resolution::KeepItem
+            || (self.decision.methods == [ReturnMethod::NoShipping] && !self.decision.keep_item)
+    }
 }
 
 /// A return: one or more items of one order.
@@ -578,13 +593,10 @@ impl Return {
         self.items.iter().find(|i| i.id == id)
     }
 
-    /// Whether no item needs to travel back (every item is keep-the-item).
+    /// Whether no item needs to travel back (every item is keep-the-item, or a
+    /// delivery claim for goods that never reached the shopper).
     pub fn is_keep_item(&self) -> bool {
-        !self.items.is_empty()
-            && self
-                .items
-                .iter()
-                .all(|i| i.resolution == Resolution::KeepItem)
+        !self.items.is_empty() && self.items.iter().all(ReturnItem::stays)
     }
 
     /// Applies `cmd`: either the return moves and the timeline event is returned,
@@ -826,7 +838,13 @@ impl Return {
                     r.item_id
                 )));
             }
-            if self.status == ReturnStatus::Approved && r.resolution != Resolution::KeepItem {
+            let claim = self
+                .item(r.item_id)
+                .is_some_and(|i| i.resolution != Resolution::KeepItem && i.stays());
+            if self.status == ReturnStatus::Approved
+                && r.resolution != Resolution::KeepItem
+                && !claim
+            {
                 return Err(TransitionError::Invalid(
                     "items not sent back can only be resolved as keep_item".into(),
                 ));

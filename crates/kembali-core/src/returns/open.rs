@@ -104,7 +104,10 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
                 resolution: item.resolution,
             });
         }
-        let method_ok = if item.resolution == Resolution::KeepItem {
+        // Nothing travels for keep-the-item, or for a claim about goods that never
+        // reached the shopper (the decision then offers only `no_shipping`).
+        let nothing_travels = d.methods == [ReturnMethod::NoShipping] && !d.keep_item;
+        let method_ok = if item.resolution == Resolution::KeepItem || nothing_travels {
             true
         } else {
             d.methods.contains(&new.method) && new.method != ReturnMethod::NoShipping
@@ -120,10 +123,9 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         }
     }
 
-    let all_kept = new
-        .items
-        .iter()
-        .all(|i| i.resolution == Resolution::KeepItem);
+    let all_kept = new.items.iter().all(|i| {
+        i.resolution == Resolution::KeepItem || i.decision.methods == [ReturnMethod::NoShipping]
+    });
     let method = if all_kept {
         ReturnMethod::NoShipping
     } else {
@@ -136,13 +138,22 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         }
     }
     let auto = risk.is_empty() && new.items.iter().all(|i| i.decision.auto_approve);
-    let refund_due_by = new.items.iter().any(|i| i.decision.eu_withdrawal).then(|| {
-        new.at
-            .checked_add(jiff::SignedDuration::from_hours(
-                i64::from(EU_WITHDRAWAL_DAYS) * 24,
-            ))
-            .unwrap_or(new.at)
-    });
+    // Under withdrawal the refund is due 14 days after the statement (the decision
+    // counted them in the shop's calendar); decisions stored before that field
+    // existed fall back to 14 × 24 hours.
+    let refund_due_by = new
+        .items
+        .iter()
+        .find(|i| i.decision.eu_withdrawal)
+        .map(|i| {
+            i.decision.refund_due_by.unwrap_or_else(|| {
+                new.at
+                    .checked_add(jiff::SignedDuration::from_hours(
+                        i64::from(EU_WITHDRAWAL_DAYS) * 24,
+                    ))
+                    .unwrap_or(new.at)
+            })
+        });
 
     let eu = new.items.iter().any(|i| i.decision.eu_withdrawal);
     let delivery_refund = if eu {

@@ -29,6 +29,7 @@ pub(super) fn demo_policy() -> PolicyDocument {
         ],
         eu_withdrawal: true,
         lists: Lists::default(),
+        ..PolicyDocument::default()
     }
 }
 
@@ -50,6 +51,7 @@ fn defaults() -> Defaults {
         return_shipping_fee: Fee {
             percent_bps: 0,
             fixed: fixed.into_iter().collect(),
+            ..Fee::default()
         },
         store_credit_bonus_bps: 1_000,
         refund_timing: RefundTiming::OnInspection,
