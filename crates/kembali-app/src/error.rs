@@ -15,6 +15,8 @@ pub enum Entity {
     Return,
     Shop,
     Source,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl Entity {
@@ -24,6 +26,8 @@ impl Entity {
             Entity::Return => "return",
             Entity::Shop => "shop",
             Entity::Source => "source",
+            Entity::WebhookEndpoint => "webhook endpoint",
+            Entity::WebhookDelivery => "webhook delivery",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod orders;
 pub mod returns;
 pub mod sources;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -135,6 +135,10 @@ ids! {
     SourceId = "src";
     /// One delivery a source made, as the intake log keeps it.
     IntakeId = "itk";
+    /// Where a shop wants its webhooks sent.
+    WebhookEndpointId = "whe";
+    /// One outbox message on its way to one webhook endpoint.
+    DeliveryId = "dlv";
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod policies;
 pub mod returns;
 pub mod shops;
 pub mod sources;
+pub mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
 
