@@ -166,7 +166,10 @@ pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &[u8]) -> Str
         mac.update(timestamp.to_string().as_bytes());
         mac.update(b".");
         mac.update(body);
-        out.push(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())));
+        out.push(format!(
+            "v1,{}",
+            STANDARD.encode(mac.finalize().into_bytes())
+        ));
     }
     out.join(" ")
 }
@@ -350,8 +353,9 @@ pub async fn deliveries(
     Ok(list
         .into_iter()
         .map(|d| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut log).into_iter().partition(|a| a.delivery_id == d.id);
+            let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut log)
+                .into_iter()
+                .partition(|a| a.delivery_id == d.id);
             log = rest;
             (d, mine)
         })
@@ -414,10 +418,25 @@ mod tests {
 
     #[test]
     fn event_patterns() {
-        for ok in ["*", "return.approved", "return.*", "store_credit.issued", "a.b.c"] {
+        for ok in [
+            "*",
+            "return.approved",
+            "return.*",
+            "store_credit.issued",
+            "a.b.c",
+        ] {
             assert!(is_event_pattern(ok), "{ok}");
         }
-        for bad in ["", "return", ".x", "return.", "Return.approved", "return.*.x", "*.x", "a b.c"] {
+        for bad in [
+            "",
+            "return",
+            ".x",
+            "return.",
+            "Return.approved",
+            "return.*.x",
+            "*.x",
+            "a b.c",
+        ] {
             assert!(!is_event_pattern(bad), "{bad}");
         }
     }

@@ -12,9 +12,9 @@ pub mod policies;
 pub mod returns;
 pub mod shops;
 pub mod sources;
-pub mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhooks;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;

@@ -400,7 +400,8 @@ pub async fn set_delivery_state(
     state: DeliveryState,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let n = run!(ex, |c| sqlx::query(
+    let n = run!(ex, |c| {
+        sqlx::query(
         "UPDATE webhook_deliveries SET state = $1, updated_at = $2 WHERE shop_id = $3 AND id = $4"
     )
     .bind(state.as_str())
@@ -409,7 +410,8 @@ pub async fn set_delivery_state(
     .bind(id.to_string())
     .execute(&mut *c)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+    })?;
     Ok(n == 1)
 }
 

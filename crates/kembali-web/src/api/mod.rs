@@ -6,6 +6,7 @@ pub mod extract;
 pub mod orders;
 pub mod returns;
 pub mod sources;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -34,6 +35,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
+        (name = "webhooks", description = "Signed webhooks out (Standard Webhooks): endpoints, secrets, delivery log, retries"),
     )
 )]
 struct ApiDoc;
@@ -183,6 +185,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(returns::router())
         .merge(sources::router())
+        .merge(webhooks::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);
