@@ -20,6 +20,8 @@ pub enum Entity {
     Customer,
     Product,
     Variant,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl Entity {
@@ -34,6 +36,8 @@ impl Entity {
             Entity::Customer => "customer",
             Entity::Product => "product",
             Entity::Variant => "variant",
+            Entity::WebhookEndpoint => "webhook endpoint",
+            Entity::WebhookDelivery => "webhook delivery",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod refunds;
 pub mod returns;
 pub mod settlement;
 pub mod sources;
+pub mod webhooks;
 
 use std::sync::Arc;
 

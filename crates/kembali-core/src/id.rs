@@ -141,6 +141,10 @@ ids! {
     CreditAccountId = "cra";
     /// One movement on a store-credit account.
     CreditEntryId = "cre";
+    /// Where a shop wants its webhooks sent.
+    WebhookEndpointId = "whe";
+    /// One outbox message on its way to one webhook endpoint.
+    DeliveryId = "dlv";
 }
 
 #[cfg(test)]

@@ -268,6 +268,12 @@ pub enum Failure {
     },
     /// Trying again cannot help (a malformed payload): park the job as `dead`.
     GiveUp(String),
+    /// The job could not start (what it needs is busy): back to the queue
+    /// after `after`, and this claim does not count as an attempt.
+    Defer {
+        reason: String,
+        after: SignedDuration,
+    },
 }
 
 impl From<String> for Failure {
@@ -280,6 +286,7 @@ impl Failure {
     fn message(&self) -> &str {
         match self {
             Failure::Retry { error, .. } | Failure::GiveUp(error) => error,
+            Failure::Defer { reason, .. } => reason,
         }
     }
 }
@@ -307,8 +314,11 @@ pub async fn record_failure(
     failure: &Failure,
     now: Timestamp,
 ) -> Result<Option<JobState>, StoreError> {
+    if let Failure::Defer { after, .. } = failure {
+        return defer(db, job, worker, *after, now).await;
+    }
     let (dead, wait) = match failure {
-        Failure::GiveUp(_) => (true, SignedDuration::ZERO),
+        Failure::Defer { .. } | Failure::GiveUp(_) => (true, SignedDuration::ZERO),
         Failure::Retry { after, .. } => (
             job.attempts >= job.max_attempts,
             after.unwrap_or_else(|| backoff(job.attempts)),
@@ -339,6 +349,57 @@ pub async fn record_failure(
     .map(|r| r.rows_affected()))?;
     tx.commit().await?;
     Ok((n == 1).then_some(state))
+}
+
+/// Puts a job that could not start back in the queue, due after `after`, and
+/// gives back the attempt its claim took.
+async fn defer(
+    db: &Db,
+    job: &Job,
+    worker: &str,
+    after: SignedDuration,
+    now: Timestamp,
+) -> Result<Option<JobState>, StoreError> {
+    let next = now.checked_add(after + jitter(after)).unwrap_or(now);
+    let mut tx = db.begin().await?;
+    let n = run!(&mut tx, |c| sqlx::query(
+        "UPDATE jobs SET state = 'queued', run_at = $1, attempts = attempts - 1,
+            locked_by = NULL, locked_until = NULL, updated_at = $2
+          WHERE id = $3 AND state = 'running' AND locked_by = $4 AND attempts > 0"
+    )
+    .bind(millis(next))
+    .bind(millis(now))
+    .bind(job.id.to_string())
+    .bind(worker)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok((n == 1).then_some(JobState::Queued))
+}
+
+/// Makes the queued job of this shop, kind and dedupe key due at `now` (an
+/// operator wants it sooner than its back-off). Returns whether there was one.
+pub async fn run_now(
+    ex: &mut impl Session,
+    shop: Option<ShopId>,
+    kind: &str,
+    dedupe_key: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let n = run!(ex, |c| sqlx::query(
+        "UPDATE jobs SET run_at = $1, updated_at = $1
+          WHERE COALESCE(shop_id, '') = $2 AND kind = $3 AND dedupe_key = $4
+            AND state = 'queued'"
+    )
+    .bind(millis(now))
+    .bind(shop.map(|s| s.to_string()).unwrap_or_default())
+    .bind(kind)
+    .bind(dedupe_key)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n > 0)
 }
 
 /// Extends the lease of a job still held by `worker` (the worker calls it while a

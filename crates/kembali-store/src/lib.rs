@@ -17,6 +17,7 @@ pub mod shops;
 pub mod sources;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webhooks;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;

@@ -71,6 +71,7 @@ const SOURCES: &[Source] = &[
     source!(2, "0002_jobs"),
     source!(3, "0003_intake_outbox_reporting"),
     source!(4, "0004_sources_intake"),
+    source!(7, "0007_webhooks"),
     source!(8, "0008_settlement"),
     source!(9, "0009_catalogue_exchanges"),
 ];
@@ -255,6 +256,7 @@ mod tests {
                 "jobs",
                 "intake outbox reporting",
                 "sources intake",
+                "webhooks",
                 "settlement",
                 "catalogue exchanges"
             ]

@@ -1,5 +1,6 @@
-//! Fans one outbox message out to what consumes it. Today: an approved return
-//! gets its expiry scheduled. Next: e-mail, signed webhooks, tracking follow-ups.
+//! Fans one outbox message out to what consumes it: every message goes to the
+//! shop's subscribed webhook endpoints, and an approved return gets its expiry
+//! scheduled. Next: e-mail, tracking follow-ups.
 
 use jiff::SignedDuration;
 use kembali_core::returns::{Return, ReturnStatus};
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::expire_return::ExpireReturn;
 use super::{Job, JobContext, JobError, enqueue};
-use crate::events;
+use crate::{events, webhooks};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Dispatch {
@@ -44,6 +45,7 @@ impl Job for Dispatch {
                 schedule_expiry(&ctx, &mut tx, &ret, message.occurred_at).await?;
             }
         }
+        webhooks::fan_out(app, &mut tx, &message).await?;
         outbox::mark_dispatched(&mut tx, shop, self.message_id, app.now()).await?;
         tx.commit().await?;
         Ok(())

@@ -2,6 +2,7 @@
 //! handlers need, errors that say whether to retry, a retry schedule per kind.
 //! [`handlers`] is the one registry that `kembali serve` and `kembali worker` use.
 
+pub mod deliver_webhook;
 pub mod dispatch;
 pub mod expire_return;
 pub mod purge_idempotency_keys;
@@ -33,13 +34,15 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     fn run(self, ctx: JobContext) -> impl Future<Output = Result<(), JobError>> + Send;
 }
 
-/// What a handler gets beside its payload. Later: the mailer, the HTTP client.
+/// What a handler gets beside its payload. Later: the mailer.
 #[derive(Clone, Debug)]
 pub struct JobContext {
     pub app: App,
     pub shop: Option<ShopId>,
     /// This attempt's number, from 1.
     pub attempt: u32,
+    /// The HTTP client for webhooks out, shared by the worker's jobs.
+    pub outbound: deliver_webhook::Outbound,
 }
 
 /// Why a job did not finish.
@@ -51,6 +54,13 @@ pub enum JobError {
     /// Trying again cannot help.
     #[error("{0}")]
     GiveUp(String),
+    /// What the job needs is busy: run it again after the wait, without
+    /// counting this as an attempt.
+    #[error("{reason}")]
+    Defer {
+        reason: String,
+        after: SignedDuration,
+    },
 }
 
 impl From<StoreError> for JobError {
@@ -92,10 +102,16 @@ pub async fn enqueue<J: Job>(
     Ok(())
 }
 
-fn register<J: Job>(handlers: Handlers, app: &App) -> Handlers {
+fn register<J: Job>(
+    handlers: Handlers,
+    app: &App,
+    outbound: &deliver_webhook::Outbound,
+) -> Handlers {
     let app = app.clone();
+    let outbound = outbound.clone();
     handlers.on(J::KIND, move |_db, job| {
         let app = app.clone();
+        let outbound = outbound.clone();
         async move {
             let payload: J = serde_json::from_value(job.payload)
                 .map_err(|e| Failure::GiveUp(format!("malformed payload: {e}")))?;
@@ -103,6 +119,7 @@ fn register<J: Job>(handlers: Handlers, app: &App) -> Handlers {
                 app,
                 shop: job.shop_id,
                 attempt: job.attempts,
+                outbound,
             };
             payload.run(ctx).await.map_err(|e| match e {
                 JobError::Retry(error) => Failure::Retry {
@@ -110,6 +127,7 @@ fn register<J: Job>(handlers: Handlers, app: &App) -> Handlers {
                     after: Some(J::retry_after(job.attempts)),
                 },
                 JobError::GiveUp(error) => Failure::GiveUp(error),
+                JobError::Defer { reason, after } => Failure::Defer { reason, after },
             })
         }
     })
@@ -117,10 +135,12 @@ fn register<J: Job>(handlers: Handlers, app: &App) -> Handlers {
 
 /// Every job kind Kembali runs, bound to `app`.
 pub fn handlers(app: &App) -> Handlers {
+    let out = deliver_webhook::Outbound::new();
     let h = Handlers::new();
-    let h = register::<dispatch::Dispatch>(h, app);
-    let h = register::<expire_return::ExpireReturn>(h, app);
-    register::<purge_idempotency_keys::PurgeIdempotencyKeys>(h, app)
+    let h = register::<dispatch::Dispatch>(h, app, &out);
+    let h = register::<expire_return::ExpireReturn>(h, app, &out);
+    let h = register::<deliver_webhook::DeliverWebhook>(h, app, &out);
+    register::<purge_idempotency_keys::PurgeIdempotencyKeys>(h, app, &out)
 }
 
 /// Runs jobs on `app`'s clock until `stop` turns true, then finishes those running.

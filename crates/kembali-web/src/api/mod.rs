@@ -7,6 +7,7 @@ pub mod money;
 pub mod orders;
 pub mod returns;
 pub mod sources;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -37,6 +38,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "refunds", description = "The money resolved returns give back, and its way"),
         (name = "store credit", description = "Store-credit accounts, codes, redemptions and ledgers"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
+        (name = "webhooks", description = "Signed webhooks out (Standard Webhooks): endpoints, secrets, delivery log, retries"),
     )
 )]
 struct ApiDoc;
@@ -187,6 +189,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(returns::router())
         .merge(sources::router())
         .merge(money::router())
+        .merge(webhooks::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);

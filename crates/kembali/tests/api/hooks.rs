@@ -13,10 +13,10 @@ use serde_json::{Value, json};
 use crate::support::{Reply, TestApp, assert_problem};
 
 const SHOPIFY_SECRET: &str = "shpss_0123456789abcdef0123456789abcdef";
-const WOO_SECRET: &str = "woo-webhook-secret-7Xq";
+pub(crate) const WOO_SECRET: &str = "woo-webhook-secret-7Xq";
 const DOMAIN: &str = "batik-sari.myshopify.com";
 
-async fn add(app: &TestApp, new: NewSource) -> Source {
+pub(crate) async fn add(app: &TestApp, new: NewSource) -> Source {
     let kembali = App::new(app.db.clone());
     let mut tx = app.db.begin().await.expect("tx");
     let s = sources::add(&kembali, &mut tx, app.shop.id, new)
@@ -306,9 +306,9 @@ crate::both!(
 
 /// WooCommerce's order object as its webhook sends it: PHP's JSON escapes, net
 /// amounts with their tax beside them, dates without an offset in `_gmt`.
-const WOO_ORDER: &str = r#"{"id":727,"parent_id":0,"number":"727","order_key":"wc_order_Xy12","status":"completed","currency":"PLN","prices_include_tax":true,"date_created":"2026-11-05T12:00:00","date_created_gmt":"2026-11-05T11:00:00","date_modified":"2026-11-08T10:30:00","date_modified_gmt":"2026-11-08T09:30:00","date_completed_gmt":"2026-11-08T09:30:00","discount_total":"30.00","shipping_total":"12.19","shipping_tax":"2.80","total":"347.09","total_tax":"64.90","payment_method":"bacs","payment_method_title":"Przelew bankowy","billing":{"first_name":"Zofia","last_name":"\u0141ukasiewicz","company":"","address_1":"ul. \u015awi\u0119tokrzyska 12","address_2":"","city":"Krak\u00f3w","state":"","postcode":"30-015","country":"PL","email":"zofia@example.pl","phone":"+48 600 000 000"},"shipping":{"first_name":"Zofia","last_name":"\u0141ukasiewicz","company":"","address_1":"ul. \u015awi\u0119tokrzyska 12","address_2":"","city":"Krak\u00f3w","state":"","postcode":"30-015","country":"PL"},"line_items":[{"id":31,"name":"Sukienka lniana","product_id":9,"variation_id":0,"quantity":3,"tax_class":"","subtotal":"300.00","subtotal_tax":"69.00","total":"270.00","total_tax":"62.10","sku":"LEN-S","price":90,"image":{"src":"https:\/\/sklep.example.pl\/wp-content\/uploads\/len.jpg"}}],"shipping_lines":[{"id":32,"method_title":"InPost Paczkomat","method_id":"flat_rate","total":"12.19","total_tax":"2.80"}],"meta_data":[]}"#;
+pub(crate) const WOO_ORDER: &str = r#"{"id":727,"parent_id":0,"number":"727","order_key":"wc_order_Xy12","status":"completed","currency":"PLN","prices_include_tax":true,"date_created":"2026-11-05T12:00:00","date_created_gmt":"2026-11-05T11:00:00","date_modified":"2026-11-08T10:30:00","date_modified_gmt":"2026-11-08T09:30:00","date_completed_gmt":"2026-11-08T09:30:00","discount_total":"30.00","shipping_total":"12.19","shipping_tax":"2.80","total":"347.09","total_tax":"64.90","payment_method":"bacs","payment_method_title":"Przelew bankowy","billing":{"first_name":"Zofia","last_name":"\u0141ukasiewicz","company":"","address_1":"ul. \u015awi\u0119tokrzyska 12","address_2":"","city":"Krak\u00f3w","state":"","postcode":"30-015","country":"PL","email":"zofia@example.pl","phone":"+48 600 000 000"},"shipping":{"first_name":"Zofia","last_name":"\u0141ukasiewicz","company":"","address_1":"ul. \u015awi\u0119tokrzyska 12","address_2":"","city":"Krak\u00f3w","state":"","postcode":"30-015","country":"PL"},"line_items":[{"id":31,"name":"Sukienka lniana","product_id":9,"variation_id":0,"quantity":3,"tax_class":"","subtotal":"300.00","subtotal_tax":"69.00","total":"270.00","total_tax":"62.10","sku":"LEN-S","price":90,"image":{"src":"https:\/\/sklep.example.pl\/wp-content\/uploads\/len.jpg"}}],"shipping_lines":[{"id":32,"method_title":"InPost Paczkomat","method_id":"flat_rate","total":"12.19","total_tax":"2.80"}],"meta_data":[]}"#;
 
-async fn deliver_woo(
+pub(crate) async fn deliver_woo(
     app: &TestApp,
     source: &Source,
     topic: &str,

@@ -16,3 +16,4 @@ mod openapi;
 mod orders;
 mod returns;
 mod validation;
+mod webhooks;
