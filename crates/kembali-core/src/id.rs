@@ -135,6 +135,8 @@ ids! {
     SourceId = "src";
     /// One delivery a source made, as the intake log keeps it.
     IntakeId = "itk";
+    /// An agent's internal note on a return.
+    NoteId = "note";
 }
 
 #[cfg(test)]

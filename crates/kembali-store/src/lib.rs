@@ -1,11 +1,13 @@
 //! Kembali's storage on SQLite and PostgreSQL: one module per aggregate, all
 //! queries scoped by shop, migrations for both databases, and the job table.
 
+pub mod customers;
 pub mod db;
 mod dialect;
 pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
+pub mod notes;
 pub mod orders;
 pub mod outbox;
 pub mod policies;

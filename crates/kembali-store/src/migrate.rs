@@ -40,11 +40,18 @@ const SOURCES: &[Source] = &[
     source!(2, "0002_jobs"),
     source!(3, "0003_intake_outbox_reporting"),
     source!(4, "0004_sources_intake"),
+    source!(6, "0006_resources"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
 pub fn known_names() -> Vec<&'static str> {
     SOURCES.iter().map(|m| m.name).collect()
+}
+
+/// The versions this build knows, oldest first (numbers may skip: each branch
+/// of work takes its own).
+pub fn known_versions() -> Vec<i64> {
+    SOURCES.iter().map(|m| m.version).collect()
 }
 
 /// The migrations for one database. The checksum is sqlx's (SHA-384 of the file),
@@ -217,7 +224,13 @@ mod tests {
         let d: Vec<&str> = m.iter().map(|m| &*m.description).collect();
         assert_eq!(
             d,
-            ["init", "jobs", "intake outbox reporting", "sources intake"]
+            [
+                "init",
+                "jobs",
+                "intake outbox reporting",
+                "sources intake",
+                "resources"
+            ]
         );
     }
 }
