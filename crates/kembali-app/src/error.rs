@@ -15,6 +15,8 @@ pub enum Entity {
     Return,
     Shop,
     Source,
+    Customer,
+    PolicyVersion,
 }
 
 impl Entity {
@@ -24,6 +26,8 @@ impl Entity {
             Entity::Return => "return",
             Entity::Shop => "shop",
             Entity::Source => "source",
+            Entity::Customer => "customer",
+            Entity::PolicyVersion => "policy version",
         }
     }
 }
@@ -66,6 +70,25 @@ pub fn check_text(field: &str, value: &str, form: Form, max: usize) -> Result<()
     kembali_core::text::check(value, form, max).map_err(|p| AppError::invalid(field, p.into()))
 }
 
+/// Why a change is refused in the state its subject is in (HTTP 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("the order is cancelled")]
+    OrderCancelled,
+    #[error(
+        "the order has delivered parcels: it can no longer be cancelled; open a return instead"
+    )]
+    OrderDelivered,
+    #[error("the order has open returns: it can no longer be cancelled")]
+    OrderHasReturns,
+    #[error("the shop has taken orders: its currency can no longer change")]
+    ShopHasOrders,
+    #[error("a shop with this slug exists")]
+    ShopExists,
+    #[error("the return has as many notes as it can hold")]
+    TooManyNotes,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("no such {}", .0.as_str())]
@@ -88,6 +111,12 @@ pub enum AppError {
     VersionConflict { expected: i64, current: i64 },
     #[error("the shop has no return policy")]
     NoPolicy,
+    /// The subject's state refuses the change.
+    #[error(transparent)]
+    State(Conflict),
+    /// A policy document that cannot be saved: each problem at its JSON pointer.
+    #[error("the policy is not valid: {}", .0.first().map_or("", |p| p.message.as_str()))]
+    InvalidPolicy(Vec<crate::policies::PolicyProblem>),
     #[error("this Idempotency-Key was already used with a different request; use a new key")]
     IdempotencyMismatch,
     #[error(transparent)]
@@ -114,6 +143,8 @@ impl AppError {
             AppError::Transition(_) => "illegal_transition",
             AppError::VersionConflict { .. } => "version_conflict",
             AppError::NoPolicy => "no_policy",
+            AppError::State(_) => "conflict",
+            AppError::InvalidPolicy(_) => "invalid_policy",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
             AppError::Store(_) => "store",
         }

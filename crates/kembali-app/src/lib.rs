@@ -4,14 +4,18 @@
 //! transaction together with the outbox messages it causes.
 
 pub mod clock;
+pub mod customers;
 pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod intake;
 pub mod jobs;
+pub mod notes;
 pub mod orders;
+pub mod policies;
 pub mod returns;
+pub mod shops;
 pub mod sources;
 
 use std::sync::Arc;

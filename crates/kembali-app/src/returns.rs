@@ -11,13 +11,15 @@ use kembali_core::returns::{
 use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId};
+use kembali_store::customers::{self, Counts};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
 use kembali_store::{Tx, orders, shops};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::eligibility::Context;
-use crate::error::{Entity, Rule, check_text};
+use crate::error::{Conflict, Entity, Rule, check_text};
+use crate::notes::{self, Note};
 use crate::{App, AppError, events};
 
 /// At most this many items in one return.
@@ -166,12 +168,14 @@ impl ReturnRequest {
     }
 }
 
-/// A return with its timeline.
+/// A return with its timeline and its agents' notes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReturnView {
     #[serde(flatten)]
     pub ret: Return,
     pub timeline: Vec<Event>,
+    /// Internal notes, oldest first (`POST /returns/{return_id}/notes`).
+    pub notes: Vec<Note>,
 }
 
 /// Opens a return inside `tx`: decides each item under the current policy, takes
@@ -189,6 +193,12 @@ pub async fn open(
     let now = app.now();
     if !orders::lock(tx, shop.id, req.order_id).await? {
         return Err(AppError::NotFound(Entity::Order));
+    }
+    if orders::cancelled_at(tx, shop.id, req.order_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::State(Conflict::OrderCancelled));
     }
     let ctx = Context::load(tx, shop.id, req.order_id).await?;
     let mut taken: HashMap<LineId, u32> = HashMap::new();
@@ -269,7 +279,20 @@ pub async fn open(
         store::append_event(tx, &ret, n as i64 + 1, e).await?;
         events::return_changed(app, tx, &ret, e).await?;
     }
-    Ok(ReturnView { ret, timeline })
+    // The customer's history counts it in the same transaction: the next
+    // decision reads their row instead of counting their returns.
+    if let Some(customer) = ctx.order.customer_id {
+        let one = Counts {
+            returns: 1,
+            ..Counts::default()
+        };
+        customers::add(tx, shop.id, customer, one).await?;
+    }
+    Ok(ReturnView {
+        ret,
+        timeline,
+        notes: Vec::new(),
+    })
 }
 
 /// Applies `cmd` to the return inside `tx`, storing the new state, the changed
@@ -307,7 +330,12 @@ pub async fn transition(
     }
     events::return_changed(app, tx, &ret, &event).await?;
     let timeline = store::events(tx, shop, id).await?;
-    Ok(ReturnView { ret, timeline })
+    let notes = notes::of_return(tx, shop, id).await?;
+    Ok(ReturnView {
+        ret,
+        timeline,
+        notes,
+    })
 }
 
 /// The return with its timeline.
@@ -317,7 +345,12 @@ pub async fn get(app: &App, shop: ShopId, id: ReturnId) -> Result<ReturnView, Ap
         .await?
         .ok_or(AppError::NotFound(Entity::Return))?;
     let timeline = store::events(&mut conn, shop, id).await?;
-    Ok(ReturnView { ret, timeline })
+    let notes = notes::of_return(&mut conn, shop, id).await?;
+    Ok(ReturnView {
+        ret,
+        timeline,
+        notes,
+    })
 }
 
 /// The figures reports sum: the value of the items, the fees, and what goes back
