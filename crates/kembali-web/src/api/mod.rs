@@ -1,10 +1,14 @@
 //! The JSON API under `/api/v1`: one router per resource, merged here with the
 //! OpenAPI document they describe.
 
+pub mod cursor;
+pub mod customers;
 pub mod error;
 pub mod extract;
 pub mod orders;
+pub mod policy;
 pub mod returns;
+pub mod shop;
 pub mod sources;
 
 use axum::Router;
@@ -34,6 +38,9 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
+        (name = "shop", description = "The shop's own settings"),
+        (name = "policy", description = "The return policy: versions, drafts checked, decisions explained"),
+        (name = "customers", description = "Customers with their order, return and refused-parcel counts"),
     )
 )]
 struct ApiDoc;
@@ -183,6 +190,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(returns::router())
         .merge(sources::router())
+        .merge(shop::router())
+        .merge(policy::router())
+        .merge(customers::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);
