@@ -6,6 +6,8 @@ mod contract;
 mod smoke;
 
 mod bodies;
+mod cancel;
+mod customers;
 mod eligibility;
 mod fixtures;
 mod hooks;
@@ -13,5 +15,7 @@ mod idempotency;
 mod isolation;
 mod openapi;
 mod orders;
+mod policy;
 mod returns;
+mod shop;
 mod validation;
