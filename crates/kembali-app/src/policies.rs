@@ -147,14 +147,17 @@ fn check_bounds(v: &Value, at: &mut String, out: &mut Vec<PolicyProblem>) {
 }
 
 /// Reads a policy document from JSON, each problem at its pointer under `base`
-/// (`""` for a document that is the whole body, `/policy` inside another).
+/// (`""` for a document that is the whole body, `/policy` inside another): its
+/// shape first ([`shape`]), then what the shape cannot say ([`rules`]).
 pub fn parse(value: &Value, base: &str) -> Result<PolicyDocument, Vec<PolicyProblem>> {
-    let mut problems = Vec::new();
-    check_bounds(value, &mut base.to_owned(), &mut problems);
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let doc: PolicyDocument = serde_path_to_error::deserialize(value).map_err(|e| {
+    let doc = shape(value, base)?;
+    rules(value, &doc, base)?;
+    Ok(doc)
+}
+
+/// The document read as its type says (what the OpenAPI schema describes).
+pub fn shape(value: &Value, base: &str) -> Result<PolicyDocument, Vec<PolicyProblem>> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let mut pointer = base.to_owned();
         for seg in e.path().iter() {
             use serde_path_to_error::Segment;
@@ -176,7 +179,17 @@ pub fn parse(value: &Value, base: &str) -> Result<PolicyDocument, Vec<PolicyProb
             pointer.push_str(&format!("/{}", token(name)));
         }
         vec![PolicyProblem { pointer, message }]
-    })?;
+    })
+}
+
+/// What a well-shaped document must also be: its texts and lists within their
+/// bounds, and sensible by its own `validate()`.
+fn rules(value: &Value, doc: &PolicyDocument, base: &str) -> Result<(), Vec<PolicyProblem>> {
+    let mut problems = Vec::new();
+    check_bounds(value, &mut base.to_owned(), &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     doc.validate().map_err(|e| {
         let message = e.to_string();
         let path = message.split([' ', ':']).next().unwrap_or_default();
@@ -185,8 +198,7 @@ pub fn parse(value: &Value, base: &str) -> Result<PolicyDocument, Vec<PolicyProb
             pointer: format!("{base}{pointer}"),
             message,
         }]
-    })?;
-    Ok(doc)
+    })
 }
 
 /// The current version.
@@ -219,10 +231,13 @@ pub async fn versions(
     Ok(all.into_iter().map(|v| view(shop, v)).collect())
 }
 
-/// Checks a draft: what `save` would refuse, and what it would warn about.
-pub fn check(shop: &Shop, value: &Value) -> PolicyCheck {
-    match parse(value, "") {
-        Ok(doc) => PolicyCheck {
+/// Checks a draft: what `save` would refuse, and what it would warn about. A
+/// body that is not a policy document by its schema is refused outright, as
+/// any request body would be; the check reports what the schema cannot say.
+pub fn check(shop: &Shop, value: &Value) -> Result<PolicyCheck, AppError> {
+    let doc = shape(value, "").map_err(AppError::InvalidPolicy)?;
+    Ok(match rules(value, &doc, "") {
+        Ok(()) => PolicyCheck {
             valid: true,
             errors: Vec::new(),
             warnings: doc.warnings(shop.country.is_eu()),
@@ -232,7 +247,7 @@ pub fn check(shop: &Shop, value: &Value) -> PolicyCheck {
             errors,
             warnings: Vec::new(),
         },
-    }
+    })
 }
 
 /// Saves the document as the shop's next version; returns made before keep the

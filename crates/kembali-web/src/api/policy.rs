@@ -70,12 +70,13 @@ async fn put_policy(
 #[utoipa::path(post, path = "/policy/validate", tag = "policy",
     request_body = PolicyDocument,
     responses(
-        (status = 200, description = "Whether the document would be saved, what is wrong (by JSON pointer), and warnings such as a window below the EU's 14 days", body = PolicyCheck),
+        (status = 200, description = "Whether the document would be saved, what is wrong that its schema cannot say (by JSON pointer: lengths, control characters, rule ids used twice, …), and warnings such as a window below the EU's 14 days", body = PolicyCheck),
+        (status = 422, description = "Not a policy document by its schema; `errors` names the field by JSON pointer", body = Problem),
     ),
     security(("api_key" = [])))]
 #[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
-async fn validate(auth: Auth, body: Body<Value>) -> Json<PolicyCheck> {
-    Json(policies::check(&auth.shop, &body.value))
+async fn validate(auth: Auth, body: Body<Value>) -> Result<Json<PolicyCheck>, ApiError> {
+    Ok(Json(policies::check(&auth.shop, &body.value)?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
