@@ -25,6 +25,10 @@ pub const MAX_POLICY_TEXT: usize = 2000;
 /// blocked emails).
 pub const MAX_POLICY_ITEMS: usize = 10_000;
 
+/// The most days any period of a policy may last: ten years, as the engine
+/// allows for windows.
+pub const MAX_DAYS: u32 = 3650;
+
 /// One reason a policy document cannot be saved, at the RFC 6901 JSON pointer
 /// of the value (`/rules/2/when/skus`; empty for the whole document).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -187,6 +191,24 @@ pub fn shape(value: &Value, base: &str) -> Result<PolicyDocument, Vec<PolicyProb
 fn rules(value: &Value, doc: &PolicyDocument, base: &str) -> Result<(), Vec<PolicyProblem>> {
     let mut problems = Vec::new();
     check_bounds(value, &mut base.to_owned(), &mut problems);
+    // The engine leaves the ship-by days unbounded; an expiry job is scheduled
+    // that many days after approval, so a number past the calendar would make
+    // it due at once. Ten years, like the windows.
+    let ship_by = |days: u32, pointer: String| {
+        (days > MAX_DAYS).then(|| PolicyProblem {
+            pointer,
+            message: format!("at most {MAX_DAYS} days"),
+        })
+    };
+    problems.extend(ship_by(
+        doc.defaults.ship_by_days,
+        format!("{base}/defaults/ship_by_days"),
+    ));
+    for (n, r) in doc.rules.iter().enumerate() {
+        if let Some(days) = r.then.ship_by_days {
+            problems.extend(ship_by(days, format!("{base}/rules/{n}/then/ship_by_days")));
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }

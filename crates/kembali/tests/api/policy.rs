@@ -110,7 +110,11 @@ async fn errors_point_at_the_field(app: &TestApp) {
         assert_eq!(c.body["errors"][0]["field"], pointer, "{}", c.body);
     }
     // What the schema cannot say: the document's own checks and the bounds.
-    let meaning: [(Value, &str); 5] = [
+    let meaning: [(Value, &str); 6] = [
+        (
+            rules(json!({"id": "c", "then": {"ship_by_days": 4_000_000_000u32}})),
+            "/rules/2/then/ship_by_days",
+        ),
         (rules(json!({"id": "a", "then": {}})), "/rules/2/id"),
         (
             rules(json!({"id": "c", "then": {"window_days": 5000}})),
