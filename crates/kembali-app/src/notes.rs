@@ -65,12 +65,17 @@ pub async fn add(
     if returns::get(tx, shop, id).await?.is_none() {
         return Err(AppError::NotFound(Entity::Return));
     }
-    if store::of_return(tx, shop, id).await?.len() >= MAX_NOTES {
+    let count = store::of_return(tx, shop, id).await?.len();
+    if count >= MAX_NOTES {
         return Err(AppError::State(Conflict::TooManyNotes));
     }
     let at = app.now();
+    // Notes list by id: the note's position fills the top bits of the id's
+    // random part, so two notes of one millisecond keep the order they came in.
+    let position = u128::try_from(count).unwrap_or(0);
+    let random = app.entropy() & ((1u128 << 64) - 1);
     let note = store::Note {
-        id: NoteId::new(at, app.entropy()),
+        id: NoteId::new(at, (position << 64) | random),
         return_id: id,
         body: body.trim().to_owned(),
         actor: author.clone(),
