@@ -10,7 +10,7 @@ use kembali_core::policy::{CustomerHistory, Decision, Facts, PolicyDocument, eva
 use kembali_core::returns::ReturnReason;
 use kembali_core::shop::Shop;
 use kembali_core::{LineId, OrderId, ShopId};
-use kembali_store::{Session, StoreError, orders, policies, returns};
+use kembali_store::{Session, StoreError, customers, orders, policies, returns};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -41,7 +41,12 @@ impl Context {
             .await?
             .ok_or(AppError::NoPolicy)?;
         let held = returns::held_quantities(ex, shop, order.id).await?;
-        let history = orders::customer_history(ex, shop, &order.email).await?;
+        // The counts on the customer's row: one look-up however many orders
+        // they have; by email for an order taken in without a customer.
+        let history = match order.customer_id {
+            Some(c) => customers::history(ex, shop, c).await?,
+            None => orders::customer_history(ex, shop, &order.email).await?,
+        };
         Ok(Context {
             order,
             shipments,

@@ -22,6 +22,7 @@ pub enum Entity {
     Variant,
     WebhookEndpoint,
     WebhookDelivery,
+    PolicyVersion,
 }
 
 impl Entity {
@@ -38,6 +39,7 @@ impl Entity {
             Entity::Variant => "variant",
             Entity::WebhookEndpoint => "webhook endpoint",
             Entity::WebhookDelivery => "webhook delivery",
+            Entity::PolicyVersion => "policy version",
         }
     }
 }
@@ -80,6 +82,25 @@ pub fn check_text(field: &str, value: &str, form: Form, max: usize) -> Result<()
     kembali_core::text::check(value, form, max).map_err(|p| AppError::invalid(field, p.into()))
 }
 
+/// Why a change is refused in the state its subject is in (HTTP 409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("the order is cancelled")]
+    OrderCancelled,
+    #[error(
+        "the order has delivered parcels: it can no longer be cancelled; open a return instead"
+    )]
+    OrderDelivered,
+    #[error("the order has open returns: it can no longer be cancelled")]
+    OrderHasReturns,
+    #[error("the shop has taken orders: its currency can no longer change")]
+    ShopHasOrders,
+    #[error("a shop with this slug exists")]
+    ShopExists,
+    #[error("the return has as many notes as it can hold")]
+    TooManyNotes,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("no such {}", .0.as_str())]
@@ -111,6 +132,12 @@ pub enum AppError {
     /// A refund step not allowed from the refund's status.
     #[error("the refund is {status}; this step needs it to be {allowed}")]
     RefundState { status: String, allowed: String },
+    /// The subject's state refuses the change.
+    #[error(transparent)]
+    State(Conflict),
+    /// A policy document that cannot be saved: each problem at its JSON pointer.
+    #[error("the policy is not valid: {}", .0.first().map_or("", |p| p.message.as_str()))]
+    InvalidPolicy(Vec<crate::policies::PolicyProblem>),
     #[error("this Idempotency-Key was already used with a different request; use a new key")]
     IdempotencyMismatch,
     #[error(transparent)]
@@ -140,6 +167,8 @@ impl AppError {
             AppError::InsufficientCredit { .. } => "insufficient_credit",
             AppError::OutOfStock { .. } => "out_of_stock",
             AppError::RefundState { .. } => "refund_state",
+            AppError::State(_) => "conflict",
+            AppError::InvalidPolicy(_) => "invalid_policy",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
             AppError::Store(_) => "store",
         }

@@ -18,6 +18,7 @@ pub const ENVELOPE_VERSION: u32 = 1;
 
 pub const ORDER_CREATED: &str = "order.created";
 pub const ORDER_UPDATED: &str = "order.updated";
+pub const ORDER_CANCELLED: &str = "order.cancelled";
 
 /// The event name of a return entering `status`.
 pub fn return_kind(status: ReturnStatus) -> &'static str {
@@ -175,6 +176,30 @@ pub async fn credit_changed(
         &account.id.to_string(),
         data,
         (app.now(), None),
+    )
+    .await
+}
+
+/// An order was cancelled at `at`, with the merchant's reason if given.
+pub async fn order_cancelled(
+    app: &App,
+    tx: &mut Tx,
+    order: &Order,
+    at: Timestamp,
+    reason: Option<&str>,
+) -> Result<MessageId, StoreError> {
+    let data = json!({ "order": order, "cancelled_at": at, "reason": reason });
+    let subject = order.id.to_string();
+    // After the order's creation or update of the same instant: this process's
+    // sequence orders them.
+    record(
+        app,
+        tx,
+        order.shop_id,
+        ORDER_CANCELLED,
+        &subject,
+        data,
+        (at, None),
     )
     .await
 }

@@ -5,16 +5,20 @@
 
 pub mod clock;
 pub mod credit;
+pub mod customers;
 pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod intake;
 pub mod jobs;
+pub mod notes;
 pub mod orders;
+pub mod policies;
 pub mod refunds;
 pub mod returns;
 pub mod settlement;
+pub mod shops;
 pub mod sources;
 pub mod webhooks;
 

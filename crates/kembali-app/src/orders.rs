@@ -10,12 +10,13 @@ use kembali_core::order::{
 use kembali_core::shop::{Locale, Shop};
 use kembali_core::text::Form;
 use kembali_core::{Currency, LineId, Money, OrderId, ProductId, ShipmentId, VariantId};
+use kembali_store::customers::{self, Counts};
 use kembali_store::orders::{self as store, Origin};
 use kembali_store::{StoreError, Tx};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{Entity, Rule, check_text};
+use crate::error::{Conflict, Entity, Rule, check_text};
 use crate::{App, AppError, events, to_millis};
 
 /// The source of orders posted to the JSON API.
@@ -141,6 +142,9 @@ pub struct OrderView {
     #[serde(flatten)]
     pub order: Order,
     pub shipments: Vec<Shipment>,
+    /// When the order was cancelled; no return can be opened for it then.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub cancelled_at: Option<Timestamp>,
 }
 
 /// What intake did with an order.
@@ -199,15 +203,55 @@ pub async fn intake(
         (Some(new), Some(old)) => new > old,
         _ => true,
     };
+    let cancelled_at = store::cancelled_at(tx, shop.id, id).await?;
     if !newer {
         let (order, shipments) = existing;
-        return Ok(Intake::Stale(OrderView { order, shipments }));
+        return Ok(Intake::Stale(OrderView {
+            order,
+            shipments,
+            cancelled_at,
+        }));
     }
     let (mut order, shipments) = build(app, shop, input, Some(&existing))?;
     order.customer_id = existing.0.customer_id;
     store::update(tx, &order, &shipments, origin, app.now()).await?;
+    // Stored shipments not in this copy stay (`store::update` keeps them), so
+    // the refused parcels after are counted over both.
+    let mut after: Vec<Shipment> = existing.1.clone();
+    for s in &shipments {
+        match after.iter_mut().find(|e| e.id == s.id) {
+            Some(e) => *e = s.clone(),
+            None => after.push(s.clone()),
+        }
+    }
+    if let Some(customer) = order.customer_id {
+        let refused = i64::from(refused_parcels(&order, &after))
+            - i64::from(refused_parcels(&existing.0, &existing.1));
+        let change = Counts {
+            refused_parcels: refused,
+            ..Counts::default()
+        };
+        customers::add(tx, shop.id, customer, change).await?;
+    }
     events::order_changed(app, tx, false, &order, &shipments).await?;
-    Ok(Intake::Updated(OrderView { order, shipments }))
+    Ok(Intake::Updated(OrderView {
+        order,
+        shipments,
+        cancelled_at,
+    }))
+}
+
+/// Parcels of a cash-on-delivery order that came back unasked (refused at the
+/// door, nobody home): what the policy's `refused_cod_parcels` counts.
+fn refused_parcels(order: &Order, shipments: &[Shipment]) -> u32 {
+    if order.payment_method != PaymentMethod::CashOnDelivery {
+        return 0;
+    }
+    let n = shipments
+        .iter()
+        .filter(|s| s.status == TrackingStatus::ReturnedToSender)
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The order with its shipments.
@@ -216,7 +260,68 @@ pub async fn get(app: &App, shop: &Shop, id: OrderId) -> Result<OrderView, AppEr
     let (order, shipments) = store::get(&mut conn, shop.id, id)
         .await?
         .ok_or(AppError::NotFound(Entity::Order))?;
-    Ok(OrderView { order, shipments })
+    let cancelled_at = store::cancelled_at(&mut conn, shop.id, id).await?;
+    Ok(OrderView {
+        order,
+        shipments,
+        cancelled_at,
+    })
+}
+
+/// At most this many characters in the reason given for a cancellation.
+pub const MAX_CANCEL_REASON: usize = 2000;
+
+/// Cancels an order before delivery, in `tx`: from then on no return can be
+/// opened for it, and the outside hears `order.cancelled`. Refused once any
+/// unit was delivered (that is a return's business) or while a return holds
+/// units of it.
+pub async fn cancel(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    id: OrderId,
+    reason: Option<&str>,
+) -> Result<OrderView, AppError> {
+    if let Some(r) = reason {
+        check_text("reason", r, Form::Prose, MAX_CANCEL_REASON)?;
+    }
+    // The same lock `returns::open` takes: a return and a cancellation of one
+    // order never pass each other.
+    if !store::lock(tx, shop.id, id).await? {
+        return Err(AppError::NotFound(Entity::Order));
+    }
+    let (order, shipments) = store::get(tx, shop.id, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Order))?;
+    if store::cancelled_at(tx, shop.id, id).await?.is_some() {
+        return Err(AppError::State(Conflict::OrderCancelled));
+    }
+    let delivered = order
+        .lines
+        .iter()
+        .any(|l| kembali_core::order::LineDelivery::of(l.id, &shipments).delivered > 0)
+        || shipments
+            .iter()
+            .any(|s| s.status == TrackingStatus::Delivered);
+    if delivered {
+        return Err(AppError::State(Conflict::OrderDelivered));
+    }
+    if !kembali_store::returns::held_quantities(tx, shop.id, id)
+        .await?
+        .is_empty()
+    {
+        return Err(AppError::State(Conflict::OrderHasReturns));
+    }
+    let now = app.now();
+    if !store::cancel(tx, shop.id, id, now).await? {
+        return Err(AppError::State(Conflict::OrderCancelled));
+    }
+    events::order_cancelled(app, tx, &order, now, reason).await?;
+    Ok(OrderView {
+        order,
+        shipments,
+        cancelled_at: Some(now),
+    })
 }
 
 async fn insert(
@@ -240,10 +345,18 @@ async fn insert(
             },
             other => other.into(),
         })?;
+    // The customer's history counts the order in the same transaction.
+    let counts = Counts {
+        orders: 1,
+        returns: 0,
+        refused_parcels: i64::from(refused_parcels(order, shipments)),
+    };
+    customers::add(tx, shop.id, customer, counts).await?;
     events::order_changed(app, tx, true, order, shipments).await?;
     Ok(OrderView {
         order: order.clone(),
         shipments: shipments.to_vec(),
+        cancelled_at: None,
     })
 }
 

@@ -11,13 +11,15 @@ use kembali_core::returns::{
 use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId, VariantId};
+use kembali_store::customers::{self, Counts};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
 use kembali_store::{Tx, catalogue, orders, shops};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::eligibility::Context;
-use crate::error::{Entity, Rule, check_text};
+use crate::error::{Conflict, Entity, Rule, check_text};
+use crate::notes::{self, Note};
 use crate::{App, AppError, events};
 
 /// At most this many items in one return.
@@ -181,7 +183,7 @@ impl ReturnRequest {
     }
 }
 
-/// A return with its timeline.
+/// A return with its timeline and its agents' notes.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReturnView {
     #[serde(flatten)]
@@ -190,6 +192,8 @@ pub struct ReturnView {
     /// The exchanges asked for, and once resolved their order and price difference.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exchanges: Vec<ExchangeView>,
+    /// Internal notes, oldest first (`POST /returns/{return_id}/notes`).
+    pub notes: Vec<Note>,
 }
 
 /// An exchange of a returned item for another variant.
@@ -245,6 +249,12 @@ pub async fn open(
     let now = app.now();
     if !orders::lock(tx, shop.id, req.order_id).await? {
         return Err(AppError::NotFound(Entity::Order));
+    }
+    if orders::cancelled_at(tx, shop.id, req.order_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::State(Conflict::OrderCancelled));
     }
     let ctx = Context::load(tx, shop.id, req.order_id).await?;
     let mut taken: HashMap<LineId, u32> = HashMap::new();
@@ -384,11 +394,21 @@ pub async fn open(
         store::append_event(tx, &ret, n as i64 + 1, e).await?;
         events::return_changed(app, tx, &ret, e).await?;
     }
+    // The customer's history counts it in the same transaction: the next
+    // decision reads their row instead of counting their returns.
+    if let Some(customer) = ctx.order.customer_id {
+        let one = Counts {
+            returns: 1,
+            ..Counts::default()
+        };
+        customers::add(tx, shop.id, customer, one).await?;
+    }
     let exchanges = exchanges_of(tx, shop.id, ret.id).await?;
     Ok(ReturnView {
         ret,
         timeline,
         exchanges,
+        notes: Vec::new(),
     })
 }
 
@@ -430,11 +450,13 @@ pub async fn transition(
         crate::settlement::settle(app, tx, &ret).await?;
     }
     let timeline = store::events(tx, shop, id).await?;
+    let notes = notes::of_return(tx, shop, id).await?;
     let exchanges = exchanges_of(tx, shop, id).await?;
     Ok(ReturnView {
         ret,
         timeline,
         exchanges,
+        notes,
     })
 }
 
@@ -445,11 +467,13 @@ pub async fn get(app: &App, shop: ShopId, id: ReturnId) -> Result<ReturnView, Ap
         .await?
         .ok_or(AppError::NotFound(Entity::Return))?;
     let timeline = store::events(&mut conn, shop, id).await?;
+    let notes = notes::of_return(&mut conn, shop, id).await?;
     let exchanges = exchanges_of(&mut conn, shop, id).await?;
     Ok(ReturnView {
         ret,
         timeline,
         exchanges,
+        notes,
     })
 }
 

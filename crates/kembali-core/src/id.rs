@@ -145,6 +145,8 @@ ids! {
     WebhookEndpointId = "whe";
     /// One outbox message on its way to one webhook endpoint.
     DeliveryId = "dlv";
+    /// An agent's internal note on a return.
+    NoteId = "note";
 }
 
 #[cfg(test)]

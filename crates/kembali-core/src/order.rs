@@ -100,7 +100,7 @@ pub struct Address {
 
 impl Address {
     /// The address's text against its bounds; `at` is the address's JSON path.
-    fn validate(&self, at: &str) -> Result<(), OrderError> {
+    pub fn validate(&self, at: &str) -> Result<(), OrderError> {
         let f = |name: &str| format!("{at}.{name}");
         text(f("name"), &self.name, MAX_NAME)?;
         text(f("line1"), &self.line1, MAX_NAME)?;

@@ -1,10 +1,14 @@
 //! Shops (tenants), their settings, locales and readable return numbers.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::id::ShopId;
 use crate::money::Currency;
+use crate::order::Address;
+use crate::returns::ReturnReason;
 
 /// The languages every page and message exists in.
 #[derive(
@@ -14,6 +18,8 @@ use crate::money::Currency;
     PartialEq,
     Eq,
     Hash,
+    PartialOrd,
+    Ord,
     Serialize,
     Deserialize,
     ToSchema,
@@ -133,6 +139,30 @@ pub struct Shop {
     pub country: Country,
     /// Readable return numbers are `{prefix}{n}`, e.g. `R-1042`.
     pub return_prefix: String,
+}
+
+/// At most this many characters in a reason's label.
+pub const MAX_REASON_LABEL: usize = 200;
+
+/// A return reason as a shop offers it in one language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonLabel {
+    pub reason: ReturnReason,
+    /// What the shopper reads: one line of 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    pub label: String,
+}
+
+/// A shop's settings beside its identity, read and written whole.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct ShopSettings {
+    /// The reasons shoppers may pick, in the order shown, per language; a
+    /// language left out offers every reason in Kembali's own words.
+    #[schema(value_type = BTreeMap<String, Vec<ReasonLabel>>)]
+    pub reasons: BTreeMap<Locale, Vec<ReasonLabel>>,
+    /// Where returned parcels go, printed on labels and instructions.
+    pub return_address: Option<Address>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

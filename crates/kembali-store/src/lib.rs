@@ -3,11 +3,13 @@
 
 pub mod catalogue;
 pub mod credit;
+pub mod customers;
 pub mod db;
 mod dialect;
 pub mod idempotency;
 pub mod jobs;
 pub mod migrate;
+pub mod notes;
 pub mod orders;
 pub mod outbox;
 pub mod policies;

@@ -71,6 +71,7 @@ const SOURCES: &[Source] = &[
     source!(2, "0002_jobs"),
     source!(3, "0003_intake_outbox_reporting"),
     source!(4, "0004_sources_intake"),
+    source!(6, "0006_resources"),
     source!(7, "0007_webhooks"),
     source!(8, "0008_settlement"),
     source!(9, "0009_catalogue_exchanges"),
@@ -79,6 +80,11 @@ const SOURCES: &[Source] = &[
 /// The file names this build knows, for the folder-consistency test.
 pub fn known_names() -> Vec<&'static str> {
     SOURCES.iter().map(|m| m.name).collect()
+}
+
+/// The versions this build knows, oldest first.
+pub fn known_versions() -> Vec<i64> {
+    SOURCES.iter().map(|m| m.version).collect()
 }
 
 /// The migrations for one database. The checksum is sqlx's (SHA-384 of the text
@@ -256,6 +262,7 @@ mod tests {
                 "jobs",
                 "intake outbox reporting",
                 "sources intake",
+                "resources",
                 "webhooks",
                 "settlement",
                 "catalogue exchanges"

@@ -452,36 +452,71 @@ pub async fn get_by_number(
     load(ex, shop, row).await
 }
 
-/// What the customer (known by email) did before: orders, returns, refused COD parcels.
+/// What the customer known by `email` did before: orders, returns, refused COD
+/// parcels, as their row keeps them (`customers::add`); one look-up.
 pub async fn customer_history(
     ex: &mut impl Session,
     shop: ShopId,
     email: &str,
 ) -> Result<CustomerHistory, StoreError> {
     let email = email.trim().to_lowercase();
-    let (orders, returns, refused): (i64, i64, i64) = run!(ex, |c| {
-        sqlx::query_as(
-            // Each count is driven by an equality on an index, so even a plan made
-            // while the tables were empty (PostgreSQL's generic plans) stays a look-up.
-            "SELECT
-            (SELECT COUNT(*) FROM orders WHERE shop_id = $1 AND email = $2),
-            (SELECT COUNT(*) FROM returns WHERE shop_id = $1 AND email = $2),
-            (SELECT COUNT(*) FROM orders o
-               JOIN shipments s ON s.shop_id = o.shop_id AND s.order_id = o.id
-              WHERE o.shop_id = $1 AND o.email = $2 AND o.payment_method = 'cash_on_delivery'
-                AND s.status = 'returned_to_sender')",
-        )
-        .bind(shop.to_string())
-        .bind(&email)
-        .fetch_one(&mut *c)
-        .await
-    })?;
-    let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
-    Ok(CustomerHistory {
-        orders: n(orders),
-        returns: n(returns),
-        refused_cod_parcels: n(refused),
-    })
+    let row: Option<(i64, i64, i64)> = run!(ex, |c| sqlx::query_as(
+        "SELECT order_count, return_count, refused_parcels FROM customers
+          WHERE shop_id = $1 AND email = $2"
+    )
+    .bind(shop.to_string())
+    .bind(&email)
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(crate::customers::to_history(row))
+}
+
+/// When the order was cancelled; `None` for an order that is not, `Err(NotFound)`
+/// for one that is not this shop's.
+pub async fn cancelled_at(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<jiff::Timestamp>, StoreError> {
+    let row: Option<Option<i64>> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT cancelled_at FROM orders WHERE shop_id = $1 AND id = $2"
+    )
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(row.ok_or(StoreError::NotFound)?.map(from_millis))
+}
+
+/// Marks the order cancelled at `at`; `false` when it already was (nothing changes).
+pub async fn cancel(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: OrderId,
+    at: jiff::Timestamp,
+) -> Result<bool, StoreError> {
+    let n = run!(ex, |c| sqlx::query(
+        "UPDATE orders SET cancelled_at = $3, updated_at = $3
+          WHERE shop_id = $1 AND id = $2 AND cancelled_at IS NULL"
+    )
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .bind(millis(at))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Whether the shop has taken any order.
+pub async fn any(ex: &mut impl Session, shop: ShopId) -> Result<bool, StoreError> {
+    let found: Option<String> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT id FROM orders WHERE shop_id = $1 LIMIT 1"
+    )
+    .bind(shop.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(found.is_some())
 }
 
 /// The shop's orders placed with `email`, or from `source` when `email` is `None`.

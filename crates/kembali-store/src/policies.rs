@@ -71,3 +71,75 @@ pub async fn save(
     .map(|r| r.rows_affected()))?;
     Ok(next)
 }
+
+/// A stored version of a shop's policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version {
+    pub version: i64,
+    pub document: PolicyDocument,
+    pub created_at: jiff::Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    version: i64,
+    document: Json<PolicyDocument>,
+    created_at: i64,
+}
+
+impl From<VersionRow> for Version {
+    fn from(r: VersionRow) -> Version {
+        Version {
+            version: r.version,
+            document: r.document.0,
+            created_at: crate::from_millis(r.created_at),
+        }
+    }
+}
+
+/// One version with when it was saved; `None` for a version the shop does not have.
+pub async fn get(
+    ex: &mut impl Session,
+    shop: ShopId,
+    version: i64,
+) -> Result<Option<Version>, StoreError> {
+    let row: Option<VersionRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT version, document, created_at FROM policies WHERE shop_id = $1 AND version = $2"
+    )
+    .bind(shop.to_string())
+    .bind(version)
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(row.map(Version::from))
+}
+
+/// The newest version with when it was saved.
+pub async fn latest(ex: &mut impl Session, shop: ShopId) -> Result<Option<Version>, StoreError> {
+    let row: Option<VersionRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT version, document, created_at FROM policies
+          WHERE shop_id = $1 ORDER BY version DESC LIMIT 1"
+    )
+    .bind(shop.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(row.map(Version::from))
+}
+
+/// Up to `limit` versions after `after`, oldest first.
+pub async fn list(
+    ex: &mut impl Session,
+    shop: ShopId,
+    after: Option<i64>,
+    limit: u32,
+) -> Result<Vec<Version>, StoreError> {
+    let rows: Vec<VersionRow> = run!(ex, |c| sqlx::query_as(
+        "SELECT version, document, created_at FROM policies
+          WHERE shop_id = $1 AND version > $2 ORDER BY version LIMIT $3"
+    )
+    .bind(shop.to_string())
+    .bind(after.unwrap_or(0))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *c)
+    .await)?;
+    Ok(rows.into_iter().map(Version::from).collect())
+}

@@ -1,8 +1,10 @@
 //! Shops (tenants) and their API keys.
 
-use kembali_core::shop::{Country, Locale, Shop};
+use kembali_core::order::Address;
+use kembali_core::shop::{Country, Locale, ReasonLabel, Shop, ShopSettings};
 use kembali_core::{ApiKeyId, ShopId};
 use sha2::{Digest, Sha256};
+use sqlx::types::Json;
 
 use crate::db::Session;
 use crate::{StoreError, corrupt, entropy, millis, run};
@@ -101,6 +103,51 @@ pub async fn get_by_slug(ex: &mut impl Session, slug: &str) -> Result<Shop, Stor
     .fetch_one(&mut *c)
     .await)?;
     row.try_into()
+}
+
+type Reasons = std::collections::BTreeMap<Locale, Vec<ReasonLabel>>;
+
+/// The shop's settings beside its identity.
+pub async fn settings(ex: &mut impl Session, id: ShopId) -> Result<ShopSettings, StoreError> {
+    let (reasons, return_address): (Json<Reasons>, Option<Json<Address>>) =
+        run!(ex, |c| sqlx::query_as(
+            "SELECT reasons, return_address FROM shops WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .fetch_one(&mut *c)
+        .await)?;
+    Ok(ShopSettings {
+        reasons: reasons.0,
+        return_address: return_address.map(|a| a.0),
+    })
+}
+
+/// Stores a changed shop (its slug and return counter stay) with its settings.
+pub async fn update(
+    ex: &mut impl Session,
+    shop: &Shop,
+    settings: &ShopSettings,
+) -> Result<(), StoreError> {
+    run!(ex, |c| {
+        sqlx::query(
+            "UPDATE shops SET name = $2, currency = $3, time_zone = $4, default_locale = $5,
+                country = $6, return_prefix = $7, reasons = $8, return_address = $9
+              WHERE id = $1",
+        )
+        .bind(shop.id.to_string())
+        .bind(&shop.name)
+        .bind(shop.currency.code())
+        .bind(&shop.time_zone)
+        .bind(shop.default_locale.code())
+        .bind(shop.country.code())
+        .bind(&shop.return_prefix)
+        .bind(Json(&settings.reasons))
+        .bind(settings.return_address.as_ref().map(Json))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }
 
 /// Takes the shop's next readable return number. The row lock this takes on

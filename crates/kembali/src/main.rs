@@ -46,6 +46,11 @@ enum Cmd {
     Migrate,
     /// Seed the demo shop with realistic orders and returns.
     Demo,
+    /// Manage shops.
+    Shop {
+        #[command(subcommand)]
+        command: ShopCmd,
+    },
     /// Manage API keys.
     Apikey {
         #[command(subcommand)]
@@ -115,6 +120,31 @@ enum Platform {
         /// The webhook's secret.
         #[arg(long)]
         secret: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ShopCmd {
+    /// Create a shop with its first return policy (the EU preset for a shop in
+    /// the EU); prints its id.
+    Create {
+        /// Short, URL-safe name: 1–63 characters of a–z, 0–9 and `-`.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// ISO 4217 code, e.g. PLN, IDR, EUR.
+        #[arg(long)]
+        currency: String,
+        /// ISO 3166-1 alpha-2 code, e.g. PL, ID.
+        #[arg(long)]
+        country: String,
+        /// IANA time zone, e.g. Europe/Warsaw.
+        #[arg(long)]
+        time_zone: String,
+        /// The default language: en, id or pl.
+        #[arg(long, default_value = "en")]
+        locale: String,
     },
 }
 
@@ -206,6 +236,47 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!(
                     "API key {} for shop {} — shown only this once.",
                     key.id, shop.slug
+                );
+                db.close().await;
+                Ok(())
+            }
+            Cmd::Shop {
+                command:
+                    ShopCmd::Create {
+                        slug,
+                        name,
+                        currency,
+                        country,
+                        time_zone,
+                        locale,
+                    },
+            } => {
+                use kembali_app::shops::{self as use_case, NewShop};
+                let new = NewShop {
+                    slug,
+                    name,
+                    currency: currency
+                        .trim()
+                        .to_ascii_uppercase()
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--currency: {e}"))?,
+                    country: country
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("--country: {e}"))?,
+                    time_zone,
+                    locale: kembali_core::shop::Locale::from_tag(&locale).ok_or_else(|| {
+                        anyhow::anyhow!("--locale: `{locale}` is not en, id or pl")
+                    })?,
+                };
+                let db = open(&cfg).await?;
+                let app = kembali_app::App::new(db.clone());
+                let mut tx = db.begin().await?;
+                let shop = use_case::create(&app, &mut tx, &new).await?;
+                tx.commit().await?;
+                println!("{}", shop.id);
+                eprintln!(
+                    "Shop {} created; make it an API key with `kembali apikey create --shop {}`.",
+                    shop.slug, shop.slug
                 );
                 db.close().await;
                 Ok(())

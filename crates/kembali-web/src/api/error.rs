@@ -257,6 +257,9 @@ impl From<StoreError> for ApiError {
                     c if c.contains("orders") && c.contains("number") => {
                         "an order with this number already exists in this shop"
                     }
+                    c if c.contains("shops") && c.contains("slug") => {
+                        "a shop with this slug already exists"
+                    }
                     c if c.contains("idempotency") => {
                         "a request with this Idempotency-Key is already being handled"
                     }
@@ -294,6 +297,21 @@ impl From<AppError> for ApiError {
             e @ AppError::InsufficientCredit { .. } => ApiError::Conflict(e.to_string()),
             e @ AppError::OutOfStock { .. } => ApiError::Conflict(e.to_string()),
             e @ AppError::RefundState { .. } => ApiError::Conflict(e.to_string()),
+            AppError::State(c) => ApiError::Conflict(c.to_string()),
+            AppError::InvalidPolicy(problems) => ApiError::Invalid {
+                detail: format!(
+                    "the policy is not valid: {}",
+                    problems.first().map_or("", |p| p.message.as_str())
+                ),
+                errors: problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        field: p.pointer,
+                        message: p.message,
+                    })
+                    .collect(),
+                explanations: Vec::new(),
+            },
             AppError::Store(s) => s.into(),
             AppError::Refused(r) => {
                 let (field, explanations) = match &r {

@@ -1,11 +1,15 @@
 //! The JSON API under `/api/v1`: one router per resource, merged here with the
 //! OpenAPI document they describe.
 
+pub mod cursor;
+pub mod customers;
 pub mod error;
 pub mod extract;
 pub mod money;
 pub mod orders;
+pub mod policy;
 pub mod returns;
+pub mod shop;
 pub mod sources;
 pub mod webhooks;
 
@@ -39,6 +43,9 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "store credit", description = "Store-credit accounts, codes, redemptions and ledgers"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
         (name = "webhooks", description = "Signed webhooks out (Standard Webhooks): endpoints, secrets, delivery log, retries"),
+        (name = "shop", description = "The shop's own settings"),
+        (name = "policy", description = "The return policy: versions, drafts checked, decisions explained"),
+        (name = "customers", description = "Customers with their order, return and refused-parcel counts"),
     )
 )]
 struct ApiDoc;
@@ -190,6 +197,9 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sources::router())
         .merge(money::router())
         .merge(webhooks::router())
+        .merge(shop::router())
+        .merge(policy::router())
+        .merge(customers::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);

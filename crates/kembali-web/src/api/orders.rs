@@ -24,6 +24,54 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_order))
         .routes(routes!(get_order))
         .routes(routes!(eligibility))
+        .routes(routes!(cancel_order))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelOrderRequest {
+    /// Why, for the `order.cancelled` event; at most 2000 characters.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub reason: Option<String>,
+}
+
+/// Cancel an order before delivery: no return can be opened for it afterwards,
+/// and `order.cancelled` is sent.
+#[utoipa::path(post, path = "/orders/{order_id}/cancel", tag = "orders",
+    request_body = CancelOrderRequest,
+    params(
+        ("order_id" = OrderId, Path, description = "The order (`ord_…`)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response"),
+    ),
+    responses(
+        (status = 200, description = "The order, cancelled", body = OrderView),
+        (status = 404, body = Problem),
+        (status = 409, description = "Already cancelled, delivered, or a return holds its units", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn cancel_order(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<OrderId>,
+    body: Body<CancelOrderRequest>,
+) -> Result<Response, ApiError> {
+    let reason = body.value.reason.as_deref();
+    if let Some(r) = reason {
+        kembali_app::error::check_text(
+            "reason",
+            r,
+            kembali_core::text::Form::Prose,
+            orders::MAX_CANCEL_REASON,
+        )?;
+    }
+    once(&state, &auth, body.idempotency.as_ref(), async |tx| {
+        let view = orders::cancel(&state.app, tx, &auth.shop, id, reason).await?;
+        Ok((StatusCode::OK, to_json(&view)?))
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/orders", tag = "orders",

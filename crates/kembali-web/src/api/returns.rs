@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kembali_app::AppError;
 use kembali_app::error::Entity;
+use kembali_app::notes::{self, Note};
 use kembali_app::returns::{self, ReturnRequest, ReturnView};
 use kembali_core::ReturnId;
 use kembali_core::returns::{Command, ItemInspection, ItemReceipt, ItemResolution};
@@ -30,6 +31,45 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(inspect))
         .routes(routes!(resolve))
         .routes(routes!(cancel))
+        .routes(routes!(add_note))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// The note: 1–2000 characters; line breaks allowed.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub body: String,
+}
+
+/// Add an agent's internal note to a return. Not a change of status: the
+/// return's version stays, and the shopper never sees it.
+#[utoipa::path(post, path = "/returns/{return_id}/notes", tag = "returns",
+    request_body = NoteRequest,
+    params(
+        ("return_id" = ReturnId, Path, description = "The return (`ret_…`)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response"),
+    ),
+    responses(
+        (status = 201, description = "The note; `GET /returns/{return_id}` lists it under `notes`", body = Note),
+        (status = 404, body = Problem),
+        (status = 409, description = "The return holds as many notes as it can (200)", body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn add_note(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<ReturnId>,
+    body: Body<NoteRequest>,
+) -> Result<Response, ApiError> {
+    let text = &body.value.body;
+    once(&state, &auth, body.idempotency.as_ref(), async |tx| {
+        let note = notes::add(&state.app, tx, auth.shop.id, id, text, &auth.actor()).await?;
+        Ok((StatusCode::CREATED, to_json(&note)?))
+    })
+    .await
 }
 
 #[utoipa::path(post, path = "/returns", tag = "returns",
@@ -37,6 +77,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response")),
     responses(
         (status = 201, description = "The return was opened (and approved, where the policy says so)", body = ReturnView),
+        (status = 409, description = "The order was cancelled", body = Problem),
         (status = 422, description = "An item cannot come back as asked; `explanations` says why", body = Problem),
     ),
     security(("api_key" = [])))]

@@ -6,6 +6,8 @@ mod contract;
 mod smoke;
 
 mod bodies;
+mod cancel;
+mod customers;
 mod eligibility;
 mod fixtures;
 mod hooks;
@@ -14,6 +16,8 @@ mod isolation;
 mod money;
 mod openapi;
 mod orders;
+mod policy;
 mod returns;
+mod shop;
 mod validation;
 mod webhooks;
