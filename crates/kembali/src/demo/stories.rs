@@ -462,13 +462,22 @@ fn choose_resolution(
             (Res::Exchange, 15),
         ]
     };
+    // An exchange names the variant wanted, and the demo shop has no catalogue
+    // of variants yet: its shoppers who would exchange get a replacement.
+    let offered_now = |r: Resolution| offered.contains(&r) && r != Res::Exchange;
     let open: Vec<(Resolution, u64)> = wishes
         .iter()
-        .copied()
-        .filter(|(r, _)| offered.contains(r))
+        .map(|&(r, w)| match r {
+            Res::Exchange => (Res::Replacement, w),
+            other => (other, w),
+        })
+        .filter(|(r, _)| offered_now(*r))
         .collect();
     if open.is_empty() {
-        return offered.iter().copied().find(|r| *r != Res::KeepItem);
+        return offered
+            .iter()
+            .copied()
+            .find(|r| *r != Res::KeepItem && *r != Res::Exchange);
     }
     let weights: Vec<u64> = open.iter().map(|(_, w)| *w).collect();
     Some(open[rng.weighted(&weights)].0)

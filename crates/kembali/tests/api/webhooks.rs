@@ -293,14 +293,15 @@ async fn every_event_arrives_signed(app: &TestApp) {
         "return.resolved",
         "return.cancelled",
         "return.expired",
+        "refund.requested",
     ]
     .into_iter()
     .map(String::from)
     .collect();
     assert_eq!(types, expected);
-    // Every message exactly once: 2 orders created, 1 updated, and the
-    // returns' 6 + 2 + 2 + 3 steps.
-    assert_eq!(got.len(), 3 + 13, "{got:#?}");
+    // Every message exactly once: 2 orders created, 1 updated, the returns'
+    // 6 + 2 + 2 + 3 steps, and the refund the resolved one granted.
+    assert_eq!(got.len(), 3 + 13 + 1, "{got:#?}");
     let ids: BTreeSet<&str> = got.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(ids.len(), got.len(), "a message arrived twice");
     for g in &got {
@@ -333,7 +334,7 @@ async fn every_event_arrives_signed(app: &TestApp) {
 
     // The delivery log: each delivered at the first attempt, with its answer.
     let log = deliveries(app, &all).await;
-    assert_eq!(log.len(), 16);
+    assert_eq!(log.len(), 17);
     for d in &log {
         assert_eq!(d["state"], "delivered", "{d}");
         assert_eq!(d["attempts"], 1);
@@ -363,7 +364,7 @@ async fn every_event_arrives_signed(app: &TestApp) {
     sorted.sort();
     sorted.reverse();
     assert_eq!(seen, sorted);
-    assert_eq!(seen.len(), 16);
+    assert_eq!(seen.len(), 17);
     for bad in ["limit=0", "limit=201", "cursor=nope", "status=dead"] {
         let r = app.get(&format!("{path}?{bad}")).await;
         assert_problem(&r, 422, "validation");
