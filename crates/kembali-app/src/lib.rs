@@ -3,6 +3,7 @@
 //! the platform hooks, the CLI and the jobs. Each write runs in the caller's
 //! transaction together with the outbox messages it causes.
 
+pub mod catalogue;
 pub mod clock;
 pub mod credit;
 pub mod customers;

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod money;
 pub mod orders;
 pub mod policy;
+pub mod products;
 pub mod returns;
 pub mod shop;
 pub mod sources;
@@ -39,6 +40,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
     tags(
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
+        (name = "products", description = "The catalogue exchanges are made from, with stock"),
         (name = "refunds", description = "The money resolved returns give back, and its way"),
         (name = "store credit", description = "Store-credit accounts, codes, redemptions and ledgers"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
@@ -196,6 +198,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(returns::router())
         .merge(sources::router())
         .merge(money::router())
+        .merge(products::router())
         .merge(webhooks::router())
         .merge(shop::router())
         .merge(policy::router())

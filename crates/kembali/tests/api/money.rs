@@ -243,3 +243,112 @@ crate::both!(
     super::store_credit_is_issued_with_its_bonus_and_never_overdrawn,
     super::credit_bonus()
 );
+
+async fn exchanges_make_an_order_and_settle_the_difference(app: &TestApp) {
+    let product = app
+        .post(
+            "/api/v1/products",
+            &json!({"title": "Sukienka lniana", "currency": "PLN", "variants": [
+                {"sku": "LEN-L", "title": "Sukienka lniana L", "price": 12_000, "stock": 1,
+                 "options": {"size": "L"}},
+                {"sku": "LEN-XS", "title": "Sukienka lniana XS", "price": 8_000,
+                 "options": {"size": "XS"}}
+            ]}),
+        )
+        .await;
+    assert_eq!(product.status, 201, "{}", product.body);
+    let by_sku = |sku: &str| {
+        product.body["variants"]
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["sku"] == sku))
+            .map(|x| s(&x["id"]))
+            .expect("variant")
+    };
+    let (large, small) = (by_sku("LEN-L"), by_sku("LEN-XS"));
+    // Two dresses at 100.00 zł; one comes back for an L (120.00), one for an XS (80.00).
+    let mut o = bulk_order("#M-3", 2, 3);
+    o["lines"][0]["unit_price"] = json!(10_000);
+    let o = create_order(app, &o).await;
+    let mut body = return_body(&o, 0, 1, "exchange");
+    body["items"][0]["exchange_variant_id"] = json!(large);
+    let up = create_return(app, &body).await;
+    assert_eq!(up["exchanges"][0]["variant_id"], json!(large));
+    // The last L is promised: another exchange for it is refused at once.
+    let other = create_order(app, &bulk_order("#M-4", 1, 3)).await;
+    let mut none_left = return_body(&other, 0, 1, "exchange");
+    none_left["items"][0]["exchange_variant_id"] = json!(large);
+    let r = app.post("/api/v1/returns", &none_left).await;
+    assert_eq!(
+        r.status, 201,
+        "stock is taken when the exchange is made, not when asked: {}",
+        r.body
+    );
+    let mut no_variant = return_body(&o, 0, 1, "exchange");
+    no_variant["items"][0]["exchange_variant_id"] = json!(null);
+    assert_problem(
+        &app.post("/api/v1/returns", &no_variant).await,
+        422,
+        "validation",
+    );
+
+    let done = resolve(app, &up, 1).await;
+    let ex = &done["exchanges"][0];
+    // 120.00 for the new one less 100.00 for the returned one: 20.00 to pay.
+    assert_eq!(ex["price_difference"], 2_000, "{done}");
+    let order_id = s(&ex["order_id"]);
+    let made = app.get(&format!("/api/v1/orders/{order_id}")).await.body;
+    assert_eq!(made["lines"][0]["sku"], "LEN-L");
+    assert_eq!(made["lines"][0]["unit_price"]["amount"], 12_000);
+    assert_eq!(made["lines"][0]["discount"]["amount"], 10_000);
+    assert_eq!(made["email"], o["email"]);
+    let p = app
+        .get(&format!("/api/v1/products/{}", s(&product.body["id"])))
+        .await
+        .body;
+    let l = p["variants"]
+        .as_array()
+        .and_then(|v| v.iter().find(|x| x["sku"] == "LEN-L"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(l["stock"], 0, "the L left the stock");
+    // The other return's L cannot be made now: the resolution is refused whole.
+    let blocked = r.body.clone();
+    let item = s(&blocked["items"][0]["id"]);
+    let mut b = step(app, &blocked, "approve", json!({})).await;
+    b = step(app, &b, "mark-in-transit", json!({})).await;
+    b = step(
+        app,
+        &b,
+        "receive",
+        json!({"items": [{"item_id": item, "outcome": "received", "quantity": 1}]}),
+    )
+    .await;
+    b = step(app, &b, "inspect", json!({"items": [{"item_id": item, "accepted_quantity": 1, "condition": "new", "disposition": "restock"}]})).await;
+    let refused = app
+        .post(
+            &format!("/api/v1/returns/{}/resolve", s(&b["id"])),
+            &json!({}),
+        )
+        .await;
+    assert_problem(&refused, 409, "conflict");
+    // The XS costs less than what came back: the difference becomes credit.
+    let mut down = return_body(&o, 0, 1, "exchange");
+    down["items"][0]["exchange_variant_id"] = json!(small);
+    let down = create_return(app, &down).await;
+    let done = resolve(app, &down, 1).await;
+    assert_eq!(done["exchanges"][0]["price_difference"], -2_000, "{done}");
+    app.drain().await;
+    let mut conn = app.db.conn().await.expect("conn");
+    let kinds: Vec<String> =
+        kembali_store::outbox::for_subject(&mut conn, app.shop.id, &s(&down["id"]))
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|m| m.kind)
+            .collect();
+    assert!(kinds.contains(&"exchange.created".to_owned()), "{kinds:?}");
+}
+crate::both!(
+    exchanges,
+    super::exchanges_make_an_order_and_settle_the_difference
+);
