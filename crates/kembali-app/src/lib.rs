@@ -3,6 +3,7 @@
 //! the platform hooks, the CLI and the jobs. Each write runs in the caller's
 //! transaction together with the outbox messages it causes.
 
+pub mod api_keys;
 pub mod clock;
 pub mod eligibility;
 pub mod error;
@@ -10,9 +11,11 @@ pub mod events;
 pub mod idempotency;
 pub mod intake;
 pub mod jobs;
+pub mod listing;
 pub mod orders;
 pub mod returns;
 pub mod sources;
+pub mod tenancy;
 
 use std::sync::Arc;
 

@@ -1,10 +1,12 @@
 //! Kembali's storage on SQLite and PostgreSQL: one module per aggregate, all
 //! queries scoped by shop, migrations for both databases, and the job table.
 
+pub mod api_keys;
 pub mod db;
 mod dialect;
 pub mod idempotency;
 pub mod jobs;
+pub mod listing;
 pub mod migrate;
 pub mod orders;
 pub mod outbox;
@@ -17,6 +19,11 @@ pub mod testing;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;
+
+/// Greater than every id of a prefix once `*` is replaced by it (a ULID's first
+/// character is at most `7`), under any collation: what a list without a cursor
+/// pages below, so the query keeps one shape (and one cached plan).
+pub const AFTER_EVERY_ID: &str = "*_8";
 
 /// Milliseconds since the epoch: how every time is stored, in both databases, so
 /// comparisons and ordering behave the same everywhere.

@@ -40,6 +40,7 @@ const SOURCES: &[Source] = &[
     source!(2, "0002_jobs"),
     source!(3, "0003_intake_outbox_reporting"),
     source!(4, "0004_sources_intake"),
+    source!(5, "0005_api_key_scopes"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -217,7 +218,13 @@ mod tests {
         let d: Vec<&str> = m.iter().map(|m| &*m.description).collect();
         assert_eq!(
             d,
-            ["init", "jobs", "intake outbox reporting", "sources intake"]
+            [
+                "init",
+                "jobs",
+                "intake outbox reporting",
+                "sources intake",
+                "api key scopes"
+            ]
         );
     }
 }

@@ -1,8 +1,12 @@
 //! The JSON API under `/api/v1`: one router per resource, merged here with the
 //! OpenAPI document they describe.
 
+pub mod api_keys;
+pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod list;
+pub mod listings;
 pub mod orders;
 pub mod returns;
 pub mod sources;
@@ -34,6 +38,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
+        (name = "api-keys", description = "API keys and their scopes"),
     )
 )]
 struct ApiDoc;
@@ -183,9 +188,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(returns::router())
         .merge(sources::router())
+        .merge(api_keys::router())
+        .merge(listings::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);
+    auth::ScopeContract.modify(&mut doc);
     (router, doc)
 }
 
