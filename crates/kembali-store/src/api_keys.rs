@@ -153,9 +153,8 @@ pub async fn revoke(
     id: ApiKeyId,
     now: jiff::Timestamp,
 ) -> Result<bool, StoreError> {
-    let n =
-        run!(ex, |c| {
-            sqlx::query(
+    let n = run!(ex, |c| {
+        sqlx::query(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE shop_id = $1 AND id = $2"
     )
     .bind(shop.to_string())
@@ -164,7 +163,7 @@ pub async fn revoke(
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     Ok(n > 0)
 }
 

@@ -65,31 +65,37 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // Extracted once per request: `Admin` and `Id` ask again.
-        if let Some(auth) = parts.extensions.get::<Auth>() {
-            return Ok(auth.clone());
-        }
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into())
-        })?;
-        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`.
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
-            .map(|(_, key)| key.trim())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into())
-            })?;
-        let found = state.keys.authenticate(state, secret).await?;
-        let auth = found.ok_or_else(|| {
-            ApiError::Unauthorized("this API key is not valid or was revoked".into())
-        })?;
+        let auth = identify(parts, state).await?;
         auth.require(scope_for(&parts.method))?;
-        parts.extensions.insert(auth.clone());
         Ok(auth)
     }
+}
+
+/// The key the request carries, without a scope check; looked up once per
+/// request (`Admin` and `Id` ask again).
+async fn identify(parts: &mut Parts, state: &AppState) -> Result<Auth, ApiError> {
+    if let Some(auth) = parts.extensions.get::<Auth>() {
+        return Ok(auth.clone());
+    }
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into()))?;
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`.
+    let secret = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .map(|(_, key)| key.trim())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into())
+        })?;
+    let found = state.keys.authenticate(state, secret).await?;
+    let auth = found
+        .ok_or_else(|| ApiError::Unauthorized("this API key is not valid or was revoked".into()))?;
+    parts.extensions.insert(auth.clone());
+    Ok(auth)
 }
 
 /// An [`Auth`] whose key has the `admin` scope: for what manages the shop
@@ -101,7 +107,8 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let auth = Auth::from_request_parts(parts, state).await?;
+        // Checked first, so a read key hears what the operation needs: `admin`.
+        let auth = identify(parts, state).await?;
         auth.require(Scope::Admin)?;
         Ok(Admin(auth))
     }

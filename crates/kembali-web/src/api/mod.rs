@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod auth;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod list;
@@ -210,6 +211,7 @@ pub fn router() -> Router<AppState> {
             async move { ([("content-type", "application/json")], body) }
         }),
     )
+    .route("/docs", get(docs::page))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(axum::middleware::map_response(problems_only))

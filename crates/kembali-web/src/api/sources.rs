@@ -152,7 +152,7 @@ pub struct RotateRequest {
 }
 
 #[utoipa::path(post, path = "/sources/{source_id}/rotate", tag = "sources",
-    params(("source_id" = String, Path, description = "`src_…`")),
+    params(("source_id" = SourceId, Path, description = "The source (`src_…`)")),
     request_body = RotateRequest,
     responses(
         (status = 200, body = SourceView),
@@ -233,7 +233,7 @@ pub struct EntryPage {
 }
 
 #[utoipa::path(get, path = "/sources/{source_id}/intake", tag = "sources",
-    params(("source_id" = String, Path, description = "`src_…`"), LogQuery),
+    params(("source_id" = SourceId, Path, description = "The source (`src_…`)"), LogQuery),
     responses(
         (status = 200, description = "What the source delivered, newest first", body = EntryPage),
         (status = 404, body = Problem),

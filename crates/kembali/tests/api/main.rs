@@ -15,3 +15,4 @@ mod openapi;
 mod orders;
 mod returns;
 mod validation;
+mod walk;

@@ -60,8 +60,14 @@ async fn the_document_describes_the_api(app: &TestApp) {
             .get(path)
             .and_then(|p| p.get(method))
             .unwrap_or_else(|| panic!("{method} {path} is not documented"));
-        // Each names the key it needs and the problem documents it answers with.
-        assert_eq!(op["security"], json!([{"api_key": []}]), "{method} {path}");
+        // Each names the key and the scope it needs, and the problem
+        // documents it answers with.
+        let scope = if method == "get" { "read" } else { "write" };
+        assert_eq!(
+            op["security"],
+            json!([{"api_key": [scope]}]),
+            "{method} {path}"
+        );
         let responses = op["responses"].as_object().expect("responses");
         assert!(
             responses.keys().any(|c| c.starts_with('2')),
