@@ -11,6 +11,8 @@ mod fixtures;
 mod hooks;
 mod idempotency;
 mod isolation;
+mod keys;
+mod lists;
 mod openapi;
 mod orders;
 mod returns;
