@@ -5,6 +5,7 @@ mod support;
 mod contract;
 mod smoke;
 
+mod api_md;
 mod bodies;
 mod eligibility;
 mod fixtures;
