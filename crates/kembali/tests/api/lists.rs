@@ -43,7 +43,7 @@ async fn orders_and_returns_are_listed_with_filters(app: &TestApp) {
     assert_eq!(ids(&first), [c.clone(), b.clone()]);
     assert_eq!(first["next_cursor"], b.as_str());
     let rest = get_ok(app, &format!("/api/v1/orders?limit=2&cursor={b}")).await;
-    assert_eq!(ids(&rest), [a.clone()]);
+    assert_eq!(ids(&rest), [a.as_str()]);
     assert!(rest["next_cursor"].is_null());
 
     let enc = |t: jiff::Timestamp| t.to_string().replace(':', "%3A");
@@ -54,11 +54,11 @@ async fn orders_and_returns_are_listed_with_filters(app: &TestApp) {
         enc(start),
         enc(middle)
     );
-    assert_eq!(ids(&get_ok(app, &q).await), [a.clone()]);
+    assert_eq!(ids(&get_ok(app, &q).await), [a.as_str()]);
     let q = "/api/v1/orders?email=jan%40example.pl";
-    assert_eq!(ids(&get_ok(app, q).await), [b.clone()]);
+    assert_eq!(ids(&get_ok(app, q).await), [b.as_str()]);
     let q = "/api/v1/orders?number=%23L-1";
-    assert_eq!(ids(&get_ok(app, q).await), [a.clone()]);
+    assert_eq!(ids(&get_ok(app, q).await), [a.as_str()]);
     assert!(ids(&get_ok(app, "/api/v1/orders?number=nope").await).is_empty());
 
     // Returns: one refund for a wrong size, one exchange-free store credit.
