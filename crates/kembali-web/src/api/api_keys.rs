@@ -74,7 +74,7 @@ pub struct NewApiKey {
     /// What the key is for, to recognise it in the list.
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// `read`, `write` (includes read) or `admin` (everything).
+    /// `read`, `write` (includes read) or `admin` (everything); 1–3 of them.
     #[schema(min_items = 1, max_items = 3)]
     pub scopes: Vec<Scope>,
 }
@@ -91,7 +91,12 @@ async fn create_key(
     Admin(auth): Admin,
     body: Body<NewApiKey>,
 ) -> Result<Response, ApiError> {
-    let scopes = Scopes::new(body.value.scopes.iter().copied());
+    // As the schema says: 1–3 scopes (a repeated one counts once).
+    let asked = &body.value.scopes;
+    if asked.len() > Scope::ALL.len() {
+        return Err(ApiError::invalid("scopes", "at most 3"));
+    }
+    let scopes = Scopes::new(asked.iter().copied());
     let mut tx = state.app.db.begin().await?;
     let made =
         api_keys::create(&state.app, &mut tx, auth.shop.id, &body.value.name, &scopes).await?;

@@ -102,6 +102,10 @@ async fn keys_are_made_listed_and_revoked(app: &TestApp) {
     // Refusals name the field and change nothing.
     for (body, field) in [
         (json!({"name": "x", "scopes": []}), "scopes"),
+        (
+            json!({"name": "x", "scopes": ["read", "write", "admin", "read"]}),
+            "scopes",
+        ),
         (json!({"name": "  ", "scopes": ["read"]}), "name"),
         (json!({"name": "x".repeat(101), "scopes": ["read"]}), "name"),
         (json!({"name": "x", "scopes": ["root"]}), "body"),
