@@ -117,6 +117,16 @@ impl<F: DeserializeOwned> ListQuery<F> {
     }
 }
 
+/// A text filter within the bounds its schema gives (1–`max` characters, as
+/// JSON Schema counts them).
+pub fn bounded(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match value.map(|v| v.chars().take(max + 1).count()) {
+        Some(0) => Err(bad(field, "must not be empty")),
+        Some(n) if n > max => Err(bad(field, format!("at most {max} characters"))),
+        _ => Ok(()),
+    }
+}
+
 /// The filters, each refusal naming its parameter.
 fn read_filters<F: DeserializeOwned>(pairs: &[(String, String)]) -> Result<F, ApiError> {
     let encoded = serde_urlencoded::to_string(pairs).unwrap_or_default();

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::Auth;
-use crate::api::list::{ListQuery, Page, Paging};
+use crate::api::list::{ListQuery, Page, Paging, bounded};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -56,6 +56,8 @@ async fn list_orders(
     q: ListQuery<OrderFilters>,
 ) -> Result<Json<Page<OrderSummary>>, ApiError> {
     let f = &q.filters;
+    bounded("email", f.email.as_deref(), 254)?;
+    bounded("number", f.number.as_deref(), 64)?;
     let filter = OrderFilter {
         created_from: f.created_after,
         created_until: f.created_before,
@@ -105,6 +107,7 @@ async fn list_returns(
     q: ListQuery<ReturnFilters>,
 ) -> Result<Json<Page<ReturnSummary>>, ApiError> {
     let f = &q.filters;
+    bounded("email", f.email.as_deref(), 254)?;
     let filter = ReturnFilter {
         status: f.status,
         reason: f.reason,

@@ -126,6 +126,15 @@ async fn orders_and_returns_are_listed_with_filters(app: &TestApp) {
         ("/api/v1/orders?created_after=yesterday", "created_after"),
         ("/api/v1/orders?limit=500", "limit"),
         ("/api/v1/orders?email=a&email=b", "email"),
+        ("/api/v1/orders?email=", "email"),
+        (
+            &format!("/api/v1/orders?number={}", "x".repeat(65)),
+            "number",
+        ),
+        (
+            &format!("/api/v1/returns?email={}", "é".repeat(255)),
+            "email",
+        ),
     ] {
         let r = app.get(path).await;
         assert_problem(&r, 400, "bad-request");
