@@ -127,6 +127,13 @@ pub fn bounded(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiEr
     }
 }
 
+/// Whether a text filter can match anything stored: no stored text holds
+/// U+0000 (every surface refuses it, and PostgreSQL cannot even compare it),
+/// so such a filter is an empty page, not a query.
+pub fn can_match(values: &[Option<&str>]) -> bool {
+    !values.iter().flatten().any(|v| v.contains('\0'))
+}
+
 /// The filters, each refusal naming its parameter.
 fn read_filters<F: DeserializeOwned>(pairs: &[(String, String)]) -> Result<F, ApiError> {
     let encoded = serde_urlencoded::to_string(pairs).unwrap_or_default();
