@@ -11,6 +11,7 @@ use kembali_store::idempotency::KeyError;
 /// What was looked for and not found in the shop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
+    ApiKey,
     Order,
     Return,
     Shop,
@@ -28,6 +29,7 @@ pub enum Entity {
 impl Entity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Entity::ApiKey => "API key",
             Entity::Order => "order",
             Entity::Return => "return",
             Entity::Shop => "shop",

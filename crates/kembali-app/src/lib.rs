@@ -4,6 +4,7 @@
 //! transaction together with the outbox messages it causes.
 
 pub mod catalogue;
+pub mod api_keys;
 pub mod clock;
 pub mod credit;
 pub mod customers;
@@ -14,6 +15,7 @@ pub mod idempotency;
 pub mod intake;
 pub mod jobs;
 pub mod notes;
+pub mod listing;
 pub mod orders;
 pub mod policies;
 pub mod refunds;
@@ -22,6 +24,7 @@ pub mod settlement;
 pub mod shops;
 pub mod sources;
 pub mod webhooks;
+pub mod tenancy;
 
 use std::sync::Arc;
 

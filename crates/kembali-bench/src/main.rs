@@ -526,9 +526,7 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let state = kembali_web::AppState {
-        app: App::new(ds.db.clone()),
-    };
+    let state = kembali_web::AppState::new(App::new(ds.db.clone()));
     let server = tokio::spawn(async move {
         kembali_web::serve(listener, state, async move {
             let _ = stop_rx.await;

@@ -2,6 +2,7 @@
 //! policy engine. No I/O, no async, no SQL or HTTP types; time and randomness come
 //! in as arguments.
 
+pub mod access;
 pub mod clock;
 pub mod id;
 pub mod money;

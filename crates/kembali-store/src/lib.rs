@@ -4,10 +4,12 @@
 pub mod catalogue;
 pub mod credit;
 pub mod customers;
+pub mod api_keys;
 pub mod db;
 mod dialect;
 pub mod idempotency;
 pub mod jobs;
+pub mod listing;
 pub mod migrate;
 pub mod notes;
 pub mod orders;
@@ -23,6 +25,11 @@ pub mod webhooks;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;
+
+/// Greater than every id of a prefix once `*` is replaced by it (a ULID's first
+/// character is at most `7`), under any collation: what a list without a cursor
+/// pages below, so the query keeps one shape (and one cached plan).
+pub const AFTER_EVERY_ID: &str = "*_8";
 
 /// Milliseconds since the epoch: how every time is stored, in both databases, so
 /// comparisons and ordering behave the same everywhere.

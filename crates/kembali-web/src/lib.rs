@@ -25,10 +25,21 @@ use crate::api::error::ApiError;
 /// The most a request body may carry.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-/// What every handler shares: the application. Instances share nothing else.
+/// What every handler shares: the application, and the keys this instance
+/// authenticated lately. Instances share nothing else.
 #[derive(Clone)]
 pub struct AppState {
     pub app: App,
+    pub keys: Arc<api::auth::KeyCache>,
+}
+
+impl AppState {
+    pub fn new(app: App) -> AppState {
+        AppState {
+            app,
+            keys: Arc::new(api::auth::KeyCache::new()),
+        }
+    }
 }
 
 /// The whole HTTP application.

@@ -120,9 +120,7 @@ impl Application {
             ))
         });
         tracing::info!(addr = %self.addr, "Kembali is listening on http://{}", self.addr);
-        let state = kembali_web::AppState {
-            app: self.app.clone(),
-        };
+        let state = kembali_web::AppState::new(self.app.clone());
         let served = kembali_web::serve_with(self.listener, state, self.limits, async move {
             shutdown.await;
             let _ = stop_tx.send(true);

@@ -158,7 +158,29 @@ enum ApikeyCmd {
         /// A name to recognise the key by.
         #[arg(long, default_value = "cli")]
         name: String,
+        /// What the key may do: `read`, `write` (and read) or `admin` (everything).
+        #[arg(long, default_value = "admin", value_parser = parse_scope)]
+        scope: kembali_core::access::Scope,
     },
+    /// List a shop's keys (never their secrets): id, prefix, scopes, name, revoked.
+    List {
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: String,
+    },
+    /// Revoke a key: it stops working within a few seconds on every instance.
+    Revoke {
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: String,
+        /// The key (`key_…`).
+        key: String,
+    },
+}
+
+fn parse_scope(s: &str) -> Result<kembali_core::access::Scope, String> {
+    kembali_core::access::Scope::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a scope (read, write, admin)"))
 }
 
 fn main() -> ExitCode {
@@ -214,31 +236,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 Ok(())
             }
-            Cmd::Apikey {
-                command: ApikeyCmd::Create { shop, name },
-            } => {
+            Cmd::Apikey { command } => {
                 let db = open(&cfg).await?;
-                let mut tx = db.begin().await?;
-                let found = match shop.parse::<kembali_core::ShopId>() {
-                    Ok(id) => shops::get(&mut tx, id).await,
-                    Err(_) => shops::get_by_slug(&mut tx, &shop).await,
-                };
-                let shop = match found {
-                    Err(kembali_store::StoreError::NotFound) => {
-                        anyhow::bail!("there is no shop `{shop}`")
-                    }
-                    other => other?,
-                };
-                let key =
-                    shops::create_api_key(&mut tx, shop.id, &name, jiff::Timestamp::now()).await?;
-                tx.commit().await?;
-                println!("{}", key.secret);
-                eprintln!(
-                    "API key {} for shop {} — shown only this once.",
-                    key.id, shop.slug
-                );
+                let result = apikey(&db, command).await;
                 db.close().await;
-                Ok(())
+                result
             }
             Cmd::Shop {
                 command:
@@ -303,6 +305,72 @@ async fn find_shop(db: &Db, shop: &str) -> anyhow::Result<kembali_core::shop::Sh
         Err(kembali_store::StoreError::NotFound) => anyhow::bail!("there is no shop `{shop}`"),
         other => Ok(other?),
     }
+}
+
+async fn apikey(db: &Db, command: ApikeyCmd) -> anyhow::Result<()> {
+    use kembali_core::access::Scopes;
+    let app = kembali_app::App::new(db.clone());
+    match command {
+        ApikeyCmd::Create { shop, name, scope } => {
+            let shop = find_shop(db, &shop).await?;
+            let mut tx = db.begin().await?;
+            let key =
+                kembali_app::api_keys::create(&app, &mut tx, shop.id, &name, &Scopes::new([scope]))
+                    .await?;
+            tx.commit().await?;
+            println!("{}", key.secret);
+            eprintln!(
+                "API key {} ({}) for shop {} — shown only this once.",
+                key.id,
+                scope.as_str(),
+                shop.slug
+            );
+        }
+        ApikeyCmd::List { shop } => {
+            let shop = find_shop(db, &shop).await?;
+            let mut before = None;
+            loop {
+                let keys = kembali_app::api_keys::list(&app, shop.id, before, 200).await?;
+                for k in &keys {
+                    let revoked = k
+                        .revoked_at
+                        .map_or_else(|| "-".to_owned(), |t| t.to_string());
+                    println!(
+                        "{}\t{}…\t{}\t{}\t{}",
+                        k.id,
+                        k.prefix,
+                        k.scopes.to_text(),
+                        k.name,
+                        revoked
+                    );
+                }
+                match keys.last() {
+                    Some(last) if keys.len() == 200 => before = Some(last.id),
+                    _ => break,
+                }
+            }
+        }
+        ApikeyCmd::Revoke { shop, key } => {
+            let shop = find_shop(db, &shop).await?;
+            let id: kembali_core::ApiKeyId = key
+                .parse()
+                .map_err(|_| anyhow::anyhow!("`{key}` is not an API key id (key_…)"))?;
+            let mut tx = db.begin().await?;
+            let revoked = match kembali_app::api_keys::revoke(&app, &mut tx, shop.id, id).await {
+                Err(kembali_app::AppError::NotFound(_)) => {
+                    anyhow::bail!("shop {} has no API key `{key}`", shop.slug)
+                }
+                other => other?,
+            };
+            tx.commit().await?;
+            eprintln!(
+                "API key {} revoked; every server refuses it within {} seconds.",
+                revoked.id,
+                kembali_web::api::auth::KEY_CACHE_SECONDS
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn source(db: &Db, cfg: &Config, command: SourceCmd) -> anyhow::Result<()> {

@@ -58,6 +58,9 @@ pub const RETRY_AFTER: &str = "2";
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter that is unknown or not valid (lists): 400, naming it.
+    #[error("{field}: {message}")]
+    BadQuery { field: String, message: String },
     #[error("authentication required")]
     Unauthorized(String),
     #[error("{0}")]
@@ -105,7 +108,9 @@ impl ApiError {
 
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::BadRequest(_) | ApiError::BadQuery { .. } => {
+                (StatusCode::BAD_REQUEST, "bad-request", "Bad request")
+            }
             ApiError::Unauthorized(_) => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -186,6 +191,14 @@ impl ApiError {
                 Vec::new(),
             ),
             ApiError::Unauthorized(m) => (m.clone(), Vec::new(), Vec::new()),
+            ApiError::BadQuery { field, message } => (
+                format!("query parameter `{field}`: {message}"),
+                vec![FieldError {
+                    field: field.clone(),
+                    message: message.clone(),
+                }],
+                Vec::new(),
+            ),
             other => (other.to_string(), Vec::new(), Vec::new()),
         };
         Problem {

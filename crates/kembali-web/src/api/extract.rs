@@ -4,57 +4,17 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kembali_app::idempotency;
-use kembali_core::shop::Shop;
-use kembali_core::{ApiKeyId, returns::Actor};
-use kembali_store::{Tx, shops};
+use kembali_store::Tx;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::api::error::{ApiError, FieldError};
 
-/// The shop an API key belongs to: every handler that takes it is scoped to it.
-pub struct Auth {
-    pub shop: Shop,
-    pub key: ApiKeyId,
-}
-
-impl Auth {
-    pub fn actor(&self) -> Actor {
-        Actor::ApiKey { id: self.key }
-    }
-}
-
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized("send `Authorization: Bearer <api key>`".into())
-        })?;
-        // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` is `Bearer`.
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
-            .map(|(_, key)| key.trim())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into())
-            })?;
-        let mut conn = state.app.db.conn().await?;
-        let (shop_id, key) = shops::authenticate(&mut conn, secret)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Unauthorized("this API key is not valid or was revoked".into())
-            })?;
-        let shop = shops::get(&mut conn, shop_id).await?;
-        Ok(Auth { shop, key })
-    }
-}
+pub use crate::api::auth::{Admin, Auth};
 
 /// A JSON body, parsed strictly, with the request's Idempotency-Key if it has one.
 pub struct Body<T> {
@@ -325,34 +285,55 @@ where
 
 /// A typed id from the path (`/returns/{return_id}`): a malformed one names
 /// nothing, so it is a 404 problem document, like an unknown one.
+///
+/// For a request that carries a body, an id of a type with a [`Named::TABLE`]
+/// must also name a row of the key's shop, or the answer is that 404 before
+/// the body is read: another shop's id is a 404 whatever the body says, never
+/// a 422 about the body. (A GET has no body: its handler's own look-up
+/// answers the 404, without a second query.)
 pub struct Id<T>(pub T);
 
-/// Names what an id type identifies, for the 404's message.
+/// Names what an id type identifies, for the 404's message, and where its rows live.
 pub trait Named {
     const WHAT: &'static str;
+    /// The table whose `(shop_id, id)` holds these ids, so `Id` can check the
+    /// shop has it before the body is read. `None`: the handler checks, and
+    /// may refuse a body before it answers 404 (the isolation walk notices).
+    const TABLE: Option<&'static str> = None;
 }
 
 impl Named for kembali_core::OrderId {
     const WHAT: &'static str = "order";
+    const TABLE: Option<&'static str> = Some("orders");
 }
 
 impl Named for kembali_core::ReturnId {
     const WHAT: &'static str = "return";
+    const TABLE: Option<&'static str> = Some("returns");
 }
 
-impl<T, S> FromRequestParts<S> for Id<T>
+impl<T> FromRequestParts<AppState> for Id<T>
 where
-    T: std::str::FromStr + Named + Send,
-    S: Send + Sync,
+    T: std::str::FromStr + std::fmt::Display + Named + Send,
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let not_found = || ApiError::NotFound(format!("no such {}", T::WHAT));
         let axum::extract::Path(raw) =
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| not_found())?;
-        raw.parse().map(Id).map_err(|_| not_found())
+        let id: T = raw.parse().map_err(|_| not_found())?;
+        let has_body = !matches!(parts.method, Method::GET | Method::HEAD);
+        if let (true, Some(table)) = (has_body, T::TABLE) {
+            let auth = Auth::from_request_parts(parts, state).await?;
+            let mine = kembali_app::tenancy::owns(&state.app, table, auth.shop.id, &id.to_string())
+                .await?;
+            if !mine {
+                return Err(not_found());
+            }
+        }
+        Ok(Id(id))
     }
 }

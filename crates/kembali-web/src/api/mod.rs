@@ -6,6 +6,11 @@ pub mod customers;
 pub mod error;
 pub mod extract;
 pub mod money;
+pub mod api_keys;
+pub mod auth;
+pub mod docs;
+pub mod list;
+pub mod listings;
 pub mod orders;
 pub mod policy;
 pub mod products;
@@ -48,6 +53,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "shop", description = "The shop's own settings"),
         (name = "policy", description = "The return policy: versions, drafts checked, decisions explained"),
         (name = "customers", description = "Customers with their order, return and refused-parcel counts"),
+        (name = "api-keys", description = "API keys and their scopes"),
     )
 )]
 struct ApiDoc;
@@ -203,9 +209,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(shop::router())
         .merge(policy::router())
         .merge(customers::router())
+        .merge(api_keys::router())
+        .merge(listings::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);
+    auth::ScopeContract.modify(&mut doc);
     (router, doc)
 }
 
@@ -222,6 +231,7 @@ pub fn router() -> Router<AppState> {
             async move { ([("content-type", "application/json")], body) }
         }),
     )
+    .route("/docs", get(docs::page))
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(axum::middleware::map_response(problems_only))

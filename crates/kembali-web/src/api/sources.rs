@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
-use crate::api::extract::{Auth, Body, Id, Named, once};
+use crate::api::extract::{Admin, Body, Id, Named, once};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 impl Named for SourceId {
     const WHAT: &'static str = "source";
+    const TABLE: Option<&'static str> = Some("sources");
 }
 
 /// A source as the API shows it: never its secrets.
@@ -68,10 +69,10 @@ pub struct SourceList {
 
 #[utoipa::path(get, path = "/sources", tag = "sources",
     responses((status = 200, body = SourceList)),
-    security(("api_key" = [])))]
+    security(("api_key" = ["admin"])))]
 async fn list_sources(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(auth): Admin,
 ) -> Result<Json<SourceList>, ApiError> {
     let mut conn = state.app.db.conn().await?;
     let all = kembali_store::sources::list(&mut conn, Some(auth.shop.id)).await?;
@@ -111,10 +112,10 @@ pub enum NewSourceRequest {
         (status = 201, description = "Connected; give the platform `webhook_path` after this Kembali's address", body = SourceView),
         (status = 422, body = Problem),
     ),
-    security(("api_key" = [])))]
+    security(("api_key" = ["admin"])))]
 async fn add_source(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(auth): Admin,
     body: Body<NewSourceRequest>,
 ) -> Result<Response, ApiError> {
     let new = match &body.value {
@@ -151,17 +152,17 @@ pub struct RotateRequest {
 }
 
 #[utoipa::path(post, path = "/sources/{source_id}/rotate", tag = "sources",
-    params(("source_id" = String, Path, description = "`src_…`")),
+    params(("source_id" = SourceId, Path, description = "The source (`src_…`)")),
     request_body = RotateRequest,
     responses(
         (status = 200, body = SourceView),
         (status = 404, body = Problem),
         (status = 422, body = Problem),
     ),
-    security(("api_key" = [])))]
+    security(("api_key" = ["admin"])))]
 async fn rotate_secret(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(auth): Admin,
     Id(id): Id<SourceId>,
     body: Body<RotateRequest>,
 ) -> Result<Response, ApiError> {
@@ -232,16 +233,16 @@ pub struct EntryPage {
 }
 
 #[utoipa::path(get, path = "/sources/{source_id}/intake", tag = "sources",
-    params(("source_id" = String, Path, description = "`src_…`"), LogQuery),
+    params(("source_id" = SourceId, Path, description = "The source (`src_…`)"), LogQuery),
     responses(
         (status = 200, description = "What the source delivered, newest first", body = EntryPage),
         (status = 404, body = Problem),
         (status = 422, body = Problem),
     ),
-    security(("api_key" = [])))]
+    security(("api_key" = ["admin"])))]
 async fn intake_log(
     State(state): State<AppState>,
-    auth: Auth,
+    Admin(auth): Admin,
     Id(id): Id<SourceId>,
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<EntryPage>, ApiError> {

@@ -1,0 +1,133 @@
+//! `GET /api/v1/orders` and `GET /api/v1/returns`: the lists, newest first,
+//! with their filters (the shared paging of `api::list`).
+
+use axum::Json;
+use axum::extract::State;
+use kembali_app::listing::{self, OrderSummary, ReturnSummary};
+use kembali_core::returns::{Resolution, ReturnReason, ReturnStatus};
+use kembali_core::{OrderId, ReturnId};
+use kembali_store::listing::{OrderFilter, ReturnFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::api::error::{ApiError, Problem};
+use crate::api::extract::Auth;
+use crate::api::list::{ListQuery, Page, Paging, bounded, can_match};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_orders))
+        .routes(routes!(list_returns))
+}
+
+/// What the orders list can be narrowed to.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFilters {
+    /// Stored at or after this time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub created_after: Option<jiff::Timestamp>,
+    /// Stored before this time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub created_before: Option<jiff::Timestamp>,
+    /// The buyer's email address, exactly.
+    #[param(min_length = 1, max_length = 254)]
+    pub email: Option<String>,
+    /// The shop's order number, exactly.
+    #[param(min_length = 1, max_length = 64)]
+    pub number: Option<String>,
+}
+
+#[utoipa::path(get, path = "/orders", tag = "orders",
+    params(Paging<OrderId>, OrderFilters),
+    responses(
+        (status = 200, description = "The shop's orders, newest first; `GET /orders/{order_id}` has the lines and shipments", body = Page<OrderSummary>),
+        (status = 400, description = "An unknown or malformed query parameter", body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn list_orders(
+    State(state): State<AppState>,
+    auth: Auth,
+    q: ListQuery<OrderFilters>,
+) -> Result<Json<Page<OrderSummary>>, ApiError> {
+    let f = &q.filters;
+    bounded("email", f.email.as_deref(), 254)?;
+    bounded("number", f.number.as_deref(), 64)?;
+    if !can_match(&[f.email.as_deref(), f.number.as_deref()]) {
+        return Ok(Json(
+            q.page(Vec::new(), |o: &OrderSummary| o.id.to_string()),
+        ));
+    }
+    let filter = OrderFilter {
+        created_from: f.created_after,
+        created_until: f.created_before,
+        email: f.email.clone(),
+        number: f.number.clone(),
+    };
+    let before = q.cursor::<OrderId>()?;
+    let rows = listing::orders(&state.app, auth.shop.id, before, &filter, q.fetch()).await?;
+    Ok(Json(q.page(rows, |o| o.id.to_string())))
+}
+
+/// What the returns list can be narrowed to.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnFilters {
+    pub status: Option<ReturnStatus>,
+    /// Any item returned for this reason.
+    pub reason: Option<ReturnReason>,
+    /// Any item resolved this way (or asked to be, until resolved).
+    pub resolution: Option<Resolution>,
+    /// Opened at or after this time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub created_after: Option<jiff::Timestamp>,
+    /// Opened before this time.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub created_before: Option<jiff::Timestamp>,
+    /// Returns of this order.
+    #[param(value_type = Option<OrderId>)]
+    pub order_id: Option<OrderId>,
+    /// The customer's email address, exactly.
+    #[param(min_length = 1, max_length = 254)]
+    pub email: Option<String>,
+}
+
+#[utoipa::path(get, path = "/returns", tag = "returns",
+    params(Paging<ReturnId>, ReturnFilters),
+    responses(
+        (status = 200, description = "The shop's returns, newest first; `GET /returns/{return_id}` has the items and timeline", body = Page<ReturnSummary>),
+        (status = 400, description = "An unknown or malformed query parameter", body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn list_returns(
+    State(state): State<AppState>,
+    auth: Auth,
+    q: ListQuery<ReturnFilters>,
+) -> Result<Json<Page<ReturnSummary>>, ApiError> {
+    let f = &q.filters;
+    bounded("email", f.email.as_deref(), 254)?;
+    if !can_match(&[f.email.as_deref()]) {
+        return Ok(Json(
+            q.page(Vec::new(), |r: &ReturnSummary| r.id.to_string()),
+        ));
+    }
+    let filter = ReturnFilter {
+        status: f.status,
+        reason: f.reason,
+        resolution: f.resolution,
+        created_from: f.created_after,
+        created_until: f.created_before,
+        order: f.order_id,
+        email: f.email.clone(),
+    };
+    let before = q.cursor::<ReturnId>()?;
+    let rows = listing::returns(&state.app, auth.shop.id, before, &filter, q.fetch()).await?;
+    Ok(Json(q.page(rows, |r| r.id.to_string())))
+}
