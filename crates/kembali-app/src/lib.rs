@@ -3,8 +3,8 @@
 //! the platform hooks, the CLI and the jobs. Each write runs in the caller's
 //! transaction together with the outbox messages it causes.
 
-pub mod catalogue;
 pub mod api_keys;
+pub mod catalogue;
 pub mod clock;
 pub mod credit;
 pub mod customers;
@@ -14,8 +14,8 @@ pub mod events;
 pub mod idempotency;
 pub mod intake;
 pub mod jobs;
-pub mod notes;
 pub mod listing;
+pub mod notes;
 pub mod orders;
 pub mod policies;
 pub mod refunds;
@@ -23,8 +23,8 @@ pub mod returns;
 pub mod settlement;
 pub mod shops;
 pub mod sources;
-pub mod webhooks;
 pub mod tenancy;
+pub mod webhooks;
 
 use std::sync::Arc;
 

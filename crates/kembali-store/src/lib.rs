@@ -1,10 +1,10 @@
 //! Kembali's storage on SQLite and PostgreSQL: one module per aggregate, all
 //! queries scoped by shop, migrations for both databases, and the job table.
 
+pub mod api_keys;
 pub mod catalogue;
 pub mod credit;
 pub mod customers;
-pub mod api_keys;
 pub mod db;
 mod dialect;
 pub mod idempotency;

@@ -1,9 +1,9 @@
 //! Shops (tenants).
 
+use kembali_core::ShopId;
 use kembali_core::access::{Scope, Scopes};
 use kembali_core::order::Address;
 use kembali_core::shop::{Country, Locale, ReasonLabel, Shop, ShopSettings};
-use kembali_core::ShopId;
 use sqlx::types::Json;
 
 pub use crate::api_keys::NewApiKey;

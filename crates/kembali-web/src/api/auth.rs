@@ -182,6 +182,15 @@ impl KeyCache {
         entries.insert(hash, (now, auth));
     }
 
+    /// Forgets every key of the shop (its settings changed through this
+    /// instance: the next request reads them fresh; other instances within
+    /// [`KEY_CACHE_SECONDS`]).
+    pub fn forget_shop(&self, shop: ShopId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (_, a)| a.shop.id != shop);
+        }
+    }
+
     /// Forgets a key at once (it was revoked through this instance).
     pub fn forget(&self, shop: ShopId, key: ApiKeyId) {
         if let Ok(mut entries) = self.entries.lock() {

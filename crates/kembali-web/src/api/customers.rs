@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 impl Named for CustomerId {
     const WHAT: &'static str = "customer";
+    const TABLE: Option<&'static str> = Some("customers");
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

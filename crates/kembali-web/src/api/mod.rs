@@ -1,16 +1,16 @@
 //! The JSON API under `/api/v1`: one router per resource, merged here with the
 //! OpenAPI document they describe.
 
-pub mod cursor;
-pub mod customers;
-pub mod error;
-pub mod extract;
-pub mod money;
 pub mod api_keys;
 pub mod auth;
+pub mod cursor;
+pub mod customers;
 pub mod docs;
+pub mod error;
+pub mod extract;
 pub mod list;
 pub mod listings;
+pub mod money;
 pub mod orders;
 pub mod policy;
 pub mod products;

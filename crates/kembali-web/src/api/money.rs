@@ -35,10 +35,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 impl Named for RefundId {
     const WHAT: &'static str = "refund";
+    const TABLE: Option<&'static str> = Some("refunds");
 }
 
 impl Named for CreditAccountId {
     const WHAT: &'static str = "store credit account";
+    const TABLE: Option<&'static str> = Some("credit_accounts");
 }
 
 /// Money as the API shows it.
@@ -166,7 +168,7 @@ async fn list_refunds(
 }
 
 #[utoipa::path(get, path = "/refunds/{refund_id}", tag = "refunds",
-    params(("refund_id" = String, Path, description = "`rfd_…`")),
+    params(("refund_id" = RefundId, Path, description = "`rfd_…`")),
     responses((status = 200, body = RefundView), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 async fn get_refund(
@@ -213,7 +215,7 @@ async fn refund_step(
 }
 
 #[utoipa::path(post, path = "/refunds/{refund_id}/mark-sent", tag = "refunds",
-    params(("refund_id" = String, Path, description = "`rfd_…`")),
+    params(("refund_id" = RefundId, Path, description = "`rfd_…`")),
     request_body = ReferenceBody,
     responses((status = 200, body = RefundView), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = [])))]
@@ -230,7 +232,7 @@ async fn mark_sent(
 }
 
 #[utoipa::path(post, path = "/refunds/{refund_id}/mark-succeeded", tag = "refunds",
-    params(("refund_id" = String, Path, description = "`rfd_…`")),
+    params(("refund_id" = RefundId, Path, description = "`rfd_…`")),
     request_body = ReferenceBody,
     responses((status = 200, body = RefundView), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = [])))]
@@ -247,7 +249,7 @@ async fn mark_succeeded(
 }
 
 #[utoipa::path(post, path = "/refunds/{refund_id}/mark-failed", tag = "refunds",
-    params(("refund_id" = String, Path, description = "`rfd_…`")),
+    params(("refund_id" = RefundId, Path, description = "`rfd_…`")),
     request_body = FailureBody,
     responses((status = 200, body = RefundView), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("api_key" = [])))]
@@ -370,7 +372,7 @@ fn check_reference(r: Option<&str>) -> Result<(), ApiError> {
 }
 
 #[utoipa::path(get, path = "/store-credit/{account_id}", tag = "store credit",
-    params(("account_id" = String, Path, description = "`cra_…`")),
+    params(("account_id" = CreditAccountId, Path, description = "`cra_…`")),
     responses((status = 200, body = AccountView), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 async fn get_account(
@@ -422,7 +424,7 @@ pub struct RedeemBody {
 }
 
 #[utoipa::path(post, path = "/store-credit/{account_id}/redeem", tag = "store credit",
-    params(("account_id" = String, Path, description = "`cra_…`")),
+    params(("account_id" = CreditAccountId, Path, description = "`cra_…`")),
     request_body = RedeemBody,
     responses(
         (status = 200, description = "Taken off; the account after it", body = AccountView),

@@ -31,10 +31,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 impl Named for ProductId {
     const WHAT: &'static str = "product";
+    const TABLE: Option<&'static str> = Some("products");
 }
 
 impl Named for VariantId {
     const WHAT: &'static str = "variant";
+    const TABLE: Option<&'static str> = Some("variants");
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -140,7 +142,7 @@ async fn list_products(
 }
 
 #[utoipa::path(get, path = "/products/{product_id}", tag = "products",
-    params(("product_id" = String, Path, description = "`prod_…`")),
+    params(("product_id" = ProductId, Path, description = "`prod_…`")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)),
     security(("api_key" = [])))]
 async fn get_product(
@@ -174,7 +176,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>
 }
 
 #[utoipa::path(patch, path = "/variants/{variant_id}", tag = "products",
-    params(("variant_id" = String, Path, description = "`var_…`")),
+    params(("variant_id" = VariantId, Path, description = "`var_…`")),
     request_body = VariantPatch,
     responses((status = 200, body = VariantView), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("api_key" = [])))]

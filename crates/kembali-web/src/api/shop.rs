@@ -41,9 +41,12 @@ async fn update_shop(
     body: Body<ShopChange>,
 ) -> Result<Response, ApiError> {
     let change = &body.value;
-    once(&state, &auth, body.idempotency.as_ref(), async |tx| {
+    let answer = once(&state, &auth, body.idempotency.as_ref(), async |tx| {
         let view = shops::update(tx, auth.shop.id, change).await?;
         Ok((StatusCode::OK, to_json(&view)?))
     })
-    .await
+    .await;
+    // The cached keys carry the shop's settings: read them fresh from now on.
+    state.keys.forget_shop(auth.shop.id);
+    answer
 }

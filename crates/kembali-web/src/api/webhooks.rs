@@ -30,10 +30,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 impl Named for WebhookEndpointId {
     const WHAT: &'static str = "webhook endpoint";
+    const TABLE: Option<&'static str> = Some("webhook_endpoints");
 }
 
 impl Named for DeliveryId {
     const WHAT: &'static str = "webhook delivery";
+    const TABLE: Option<&'static str> = Some("webhook_deliveries");
 }
 
 /// An endpoint as the API shows it: its secret only right after it was made.
