@@ -90,6 +90,12 @@ pub enum AppError {
     NoPolicy,
     #[error("this Idempotency-Key was already used with a different request; use a new key")]
     IdempotencyMismatch,
+    /// A CSV import with bad rows (its report lists each): nothing was imported.
+    #[error(
+        "{} rows of the file are not valid; nothing was imported",
+        .0.bad_rows_total
+    )]
+    ImportRefused(Box<crate::import::Report>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -115,6 +121,7 @@ impl AppError {
             AppError::VersionConflict { .. } => "version_conflict",
             AppError::NoPolicy => "no_policy",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
+            AppError::ImportRefused(_) => "import_refused",
             AppError::Store(_) => "store",
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod orders;
 pub mod returns;
 pub mod sources;
@@ -34,6 +35,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "orders", description = "Orders and what the return policy says about their items"),
         (name = "returns", description = "Returns and their lifecycle"),
         (name = "sources", description = "The platforms orders come from, and what they delivered"),
+        (name = "imports", description = "Orders in from CSV files"),
     )
 )]
 struct ApiDoc;
@@ -183,6 +185,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(orders::router())
         .merge(returns::router())
         .merge(sources::router())
+        .merge(imports::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);
