@@ -158,6 +158,23 @@ pub async fn known(
         .collect()
 }
 
+/// Every order of the shop with its first line, in no set order: what a
+/// benchmark that loaded the orders in bulk needs to ask about them.
+pub async fn first_lines(
+    ex: &mut impl Session,
+    shop: ShopId,
+) -> Result<Vec<(OrderId, kembali_core::LineId)>, StoreError> {
+    let rows: Vec<(String, String)> = crate::run!(ex, |c| sqlx::query_as(
+        "SELECT order_id, id FROM order_lines WHERE shop_id = $1 AND position = 0"
+    )
+    .bind(shop.to_string())
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter()
+        .map(|(o, l)| Ok((o.parse().map_err(corrupt)?, l.parse().map_err(corrupt)?)))
+        .collect()
+}
+
 /// A new order with its shipments and where it came from.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
