@@ -504,7 +504,12 @@ impl Run<'_> {
             };
             match known.get(&p.input.number) {
                 Some(k) if k.source == SOURCE && k.external_id.as_deref() == Some(&k.number) => {
-                    existing.push((k.id, origin, p));
+                    // Checked now, so a refused file reports its known orders'
+                    // problems too; the update checks again with the stored ids.
+                    match build(self.app, self.shop, &p.input, None) {
+                        Ok(_) => existing.push((k.id, origin, p)),
+                        Err(e) => self.invalid(&p, e)?,
+                    }
                 }
                 Some(k) => {
                     self.report.bad(

@@ -218,6 +218,11 @@ async fn sqlite_orders(
     orders: &[NewOrder],
     now: i64,
 ) -> Result<(), StoreError> {
+    // A bulk write walks every index of three tables: a 64 MiB page cache for
+    // this connection (SQLite's default is 2 MiB) keeps their pages at hand.
+    sqlx::query("PRAGMA cache_size = -65536")
+        .execute(&mut *c)
+        .await?;
     for chunk in orders.chunks(SQLITE_VARIABLES / columns(ORDER_COLUMNS)) {
         let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO orders ({ORDER_COLUMNS}) "));
         q.push_values(chunk, |mut b, n| {

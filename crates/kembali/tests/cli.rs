@@ -427,10 +427,21 @@ fn migrate_refuses_an_edited_migration_in_one_line_on_postgres() {
 fn import_orders_through_the_binary(db: &str) {
     let (code, _, err) = run(kembali().args(["--database-url", db, "demo"]));
     assert_eq!(code, 0, "{err}");
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/examples/orders.csv");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/orders.csv"
+    );
     let import = |file: &str, skip: bool| {
         let mut cmd = kembali();
-        cmd.args(["--database-url", db, "import", "orders", file, "--shop", "demo"]);
+        cmd.args([
+            "--database-url",
+            db,
+            "import",
+            "orders",
+            file,
+            "--shop",
+            "demo",
+        ]);
         if skip {
             cmd.arg("--skip-bad-rows");
         }
@@ -455,7 +466,9 @@ fn import_orders_through_the_binary(db: &str) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     // Row 4 (PL-2001's only line) gets a price with a comma for the point;
     // its own order is new, so nothing of it may appear.
-    lines[3] = lines[3].replace(",149.99,", ",\"149,99\",").replace("PL-2001", "PL-2002");
+    lines[3] = lines[3]
+        .replace(",149.99,", ",\"149,99\",")
+        .replace("PL-2001", "PL-2002");
     std::fs::write(&bad, lines.join("\n")).expect("write");
     let bad = bad.to_str().expect("path");
     let (code, out, err) = import(bad, false);
@@ -469,7 +482,10 @@ fn import_orders_through_the_binary(db: &str) {
 
     let (code, out, err) = import(bad, true);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("0 orders created, 2 updated, 1 left out"), "{out}");
+    assert!(
+        out.contains("0 orders created, 2 updated, 1 left out"),
+        "{out}"
+    );
     assert!(err.contains("row 4, unit_price"), "{err}");
     assert_eq!(query_i64(db, CSV_ORDERS), 3);
 }
