@@ -142,6 +142,12 @@ pub enum AppError {
     InvalidPolicy(Vec<crate::policies::PolicyProblem>),
     #[error("this Idempotency-Key was already used with a different request; use a new key")]
     IdempotencyMismatch,
+    /// A CSV import with bad rows (its report lists each): nothing was imported.
+    #[error(
+        "{} rows of the file are not valid; nothing was imported",
+        .0.bad_rows_total
+    )]
+    ImportRefused(Box<crate::import::Report>),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -172,6 +178,7 @@ impl AppError {
             AppError::State(_) => "conflict",
             AppError::InvalidPolicy(_) => "invalid_policy",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
+            AppError::ImportRefused(_) => "import_refused",
             AppError::Store(_) => "store",
         }
     }

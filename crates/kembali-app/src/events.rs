@@ -19,6 +19,8 @@ pub const ENVELOPE_VERSION: u32 = 1;
 pub const ORDER_CREATED: &str = "order.created";
 pub const ORDER_UPDATED: &str = "order.updated";
 pub const ORDER_CANCELLED: &str = "order.cancelled";
+/// A CSV import wrote orders: one message for the whole import, with its counts.
+pub const ORDERS_IMPORTED: &str = "orders.imported";
 
 /// The event name of a return entering `status`.
 pub fn return_kind(status: ReturnStatus) -> &'static str {
@@ -200,6 +202,39 @@ pub async fn order_cancelled(
         &subject,
         data,
         (at, None),
+    )
+    .await
+}
+
+/// An import created or updated orders. One message for the import, not one per
+/// order: a million `order.created` messages (and dispatch jobs) would cost more
+/// than the import itself, and a consumer that needs the orders reads them.
+/// The subject is the shop, as an import has no id of its own.
+pub async fn orders_imported(
+    app: &App,
+    tx: &mut Tx,
+    shop: kembali_core::ShopId,
+    report: &crate::import::Report,
+) -> Result<MessageId, StoreError> {
+    let data = json!({
+        "source": crate::import::SOURCE,
+        "rows": report.rows,
+        "orders": report.orders,
+        "created": report.created,
+        "updated": report.updated,
+        "skipped": report.skipped,
+        "lines": report.lines,
+        "shipments": report.shipments,
+        "bad_rows": report.bad_rows_total,
+    });
+    record(
+        app,
+        tx,
+        shop,
+        ORDERS_IMPORTED,
+        &shop.to_string(),
+        data,
+        (app.now(), None),
     )
     .await
 }

@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod import;
 pub mod intake;
 pub mod jobs;
 pub mod listing;

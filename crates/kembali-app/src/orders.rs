@@ -190,12 +190,30 @@ pub async fn intake(
     input: &OrderInput,
 ) -> Result<Intake, AppError> {
     let found = store::find_by_origin(tx, shop.id, &origin.source, &origin.external_id).await?;
-    let Some((id, stored_at)) = found else {
-        let (mut order, shipments) = build(app, shop, input, None)?;
-        return Ok(Intake::Created(
-            insert(app, tx, shop, &mut order, &shipments, origin, input).await?,
-        ));
-    };
+    if let Some((id, stored_at)) = found {
+        let taken = update(app, tx, shop, id, stored_at, origin, input).await?;
+        if let Intake::Updated(v) = &taken {
+            events::order_changed(app, tx, false, &v.order, &v.shipments).await?;
+        }
+        return Ok(taken);
+    }
+    let (mut order, shipments) = build(app, shop, input, None)?;
+    Ok(Intake::Created(
+        insert(app, tx, shop, &mut order, &shipments, origin, input).await?,
+    ))
+}
+
+/// The update half of [`intake`] for the order `id` the origin found, without
+/// its outbox message: an import tells the outside once, for all its orders.
+pub(crate) async fn update(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    id: OrderId,
+    stored_at: Option<jiff::Timestamp>,
+    origin: &Origin,
+    input: &OrderInput,
+) -> Result<Intake, AppError> {
     let existing = store::get(tx, shop.id, id)
         .await?
         .ok_or(AppError::NotFound(Entity::Order))?;
@@ -233,7 +251,6 @@ pub async fn intake(
         };
         customers::add(tx, shop.id, customer, change).await?;
     }
-    events::order_changed(app, tx, false, &order, &shipments).await?;
     Ok(Intake::Updated(OrderView {
         order,
         shipments,
@@ -363,7 +380,7 @@ async fn insert(
 /// Maps the input onto an order, keeping the ids of `existing` lines (matched
 /// by position and SKU, then by SKU) and shipments (by carrier and tracking
 /// number), and checks it whole.
-fn build(
+pub(crate) fn build(
     app: &App,
     shop: &Shop,
     input: &OrderInput,

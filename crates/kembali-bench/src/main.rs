@@ -9,16 +9,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use jiff::{SignedDuration, Timestamp};
-use kembali::synthetic::{self, Buyer, Draft, Item, Line, Parcel};
-use kembali_app::App;
+use kembali::synthetic::{Buyer, Draft, Item, Line, Parcel};
 use kembali_app::eligibility::{self, Question};
 use kembali_app::returns::{ItemRequest, ReturnRequest};
+use kembali_app::{App, import};
 use kembali_core::order::{Address, PaymentMethod, TrackingStatus};
 use kembali_core::policy::PolicyDocument;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, LineId, OrderId, ShopId};
-use kembali_store::{ConnectOptions, Db, orders, shops};
+use kembali_store::{ConnectOptions, Db, shops};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Which {
@@ -51,8 +51,8 @@ struct Args {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 10)]
     duration: u64,
-    /// Orders per loading transaction.
-    #[arg(long, default_value_t = 2000)]
+    /// Orders per imported CSV file (one transaction each).
+    #[arg(long, default_value_t = 50_000)]
     batch: usize,
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
     postgres_url: String,
@@ -164,20 +164,6 @@ fn draft<'a>(n: usize, buyer: &'a Buyer, skus: &'a [String], now: Timestamp) -> 
     }
 }
 
-/// The customers, committed before the orders: intake finds them instead of
-/// inserting them, so parallel loaders never wait on each other's uncommitted
-/// customer rows (on PostgreSQL that wait lasts a whole batch).
-async fn customers(db: &Db, shop: &Shop, n: usize) -> anyhow::Result<()> {
-    let now = Timestamp::now();
-    let mut tx = db.begin().await?;
-    for c in 0..n {
-        let email = format!("customer{c}@example.pl");
-        orders::ensure_customer(&mut tx, shop.id, &email, NAME, Locale::Pl, now).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// The customer of order `n`, one of `customers`.
 fn buyer(n: usize, customers: usize, address: &Address) -> Buyer {
     Buyer {
@@ -224,13 +210,6 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
     let key = shops::create_api_key(&mut tx, shop.id, "bench", now).await?;
     tx.commit().await?;
     let n_customers = args.customers.unwrap_or(args.orders / 4).max(1);
-    let started = Instant::now();
-    customers(&db, &shop, n_customers).await?;
-    let secs = started.elapsed().as_secs_f64();
-    eprintln!(
-        "{which:?}: {n_customers} customers in {secs:.1} s ({:.0}/s)",
-        n_customers as f64 / secs
-    );
     let address = Address {
         name: NAME.into(),
         line1: "ul. Długa 1".into(),
@@ -241,60 +220,105 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
         phone: None,
     };
 
+    // Through the CSV import's bulk path, `--batch` orders per file and
+    // transaction: each file is written by a thread of its own while the one
+    // before is imported, then parsed, checked and written by
+    // `kembali_app::import::orders`, as `kembali import orders` does. PostgreSQL
+    // takes two loaders at once; each has its own customers (by the customer's
+    // number), so neither waits on the other's uncommitted customer rows.
+    // SQLite's one writer would only queue a second loader.
+    let loaders = match which {
+        Target::Sqlite => 1usize,
+        Target::Postgres => 2,
+    };
     let started = Instant::now();
-    // Loaders in parallel (PostgreSQL takes them; SQLite queues them on its writer).
-    let loaders = 4usize;
-    let per = args.orders.div_ceil(loaders);
     let batch = args.batch.max(1);
+    let orders = args.orders;
     let mut tasks = Vec::new();
     for l in 0..loaders {
-        let app = App::new(db.clone());
-        let shop = shop.clone();
+        let (files_tx, mut files_rx) = tokio::sync::mpsc::channel::<(Vec<u8>, usize)>(1);
         let address = address.clone();
-        let range = (l * per)..((l + 1) * per).min(args.orders);
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::with_capacity(range.len());
-            let mut tx = app.db.begin().await?;
-            let mut batches = 0usize;
-            for (i, n) in range.enumerate() {
-                let (buyer, skus) = (buyer(n, n_customers, &address), skus(n));
-                let view =
-                    synthetic::place(&app, &mut tx, &shop, &draft(n, &buyer, &skus, now)).await?;
-                let line = view.order.lines.first().context("an order without lines")?;
-                ids.push((n, view.order.id, line.id));
-                if (i + 1) % batch == 0 {
-                    tx.commit().await?;
-                    batches += 1;
-                    // Fresh statistics while the tables grow (see Db::analyze),
-                    // at doubling sizes so it costs little in all.
-                    if l == 0 && batches.is_power_of_two() {
-                        app.db.analyze().await?;
-                    }
-                    tx = app.db.begin().await?;
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut mine = (0..orders)
+                .filter(|n| (n % n_customers) % loaders == l)
+                .peekable();
+            while mine.peek().is_some() {
+                let mut w = csv::Writer::from_writer(Vec::with_capacity(batch * 800));
+                import::write_header(&mut w)?;
+                let mut count = 0;
+                for n in mine.by_ref().take(batch) {
+                    let (buyer, skus) = (buyer(n, n_customers, &address), skus(n));
+                    import::write(&mut w, &draft(n, &buyer, &skus, now).input())?;
+                    count += 1;
+                }
+                let file = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+                if files_tx.blocking_send((file, count)).is_err() {
+                    break;
                 }
             }
-            tx.commit().await?;
-            Ok::<_, anyhow::Error>(ids)
+            Ok(())
+        });
+        let (app, shop) = (App::new(db.clone()), shop.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut in_import, mut files) = (0.0f64, 0usize);
+            while let Some((file, count)) = files_rx.recv().await {
+                let t = Instant::now();
+                let mut tx = app.db.begin().await?;
+                let report =
+                    import::orders(&app, &mut tx, &shop, &file, import::Options::default())
+                        .await
+                        .map_err(|e| match e {
+                            kembali_app::AppError::ImportRefused(r) => anyhow::anyhow!(
+                                "the bench's file was refused: {:?}",
+                                r.bad_rows.first()
+                            ),
+                            other => other.into(),
+                        })?;
+                tx.commit().await?;
+                in_import += t.elapsed().as_secs_f64();
+                files += 1;
+                if report.created as usize != count {
+                    bail!("imported {} of {count} orders", report.created);
+                }
+                // Fresh statistics while the tables grow (see Db::analyze), at
+                // doubling sizes so it costs little in all.
+                if l == 0 && files.is_power_of_two() {
+                    app.db.analyze().await?;
+                }
+            }
+            Ok::<_, anyhow::Error>((in_import, files))
         }));
     }
-    let mut all = Vec::with_capacity(args.orders);
+    let (mut in_import, mut files) = (0.0f64, 0usize);
     for t in tasks {
-        all.extend(t.await??);
+        let (secs, n) = t.await??;
+        in_import = in_import.max(secs);
+        files += n;
     }
-    all.sort_by_key(|(n, _, _)| *n);
     db.analyze().await?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "{which:?}: loaded {} orders in {secs:.1} s ({:.0} orders/s, {batch} per transaction, \
-         {loaders} loaders)",
+        "{which:?}: loaded {} orders in {secs:.1} s ({:.0} orders/s; the longest loader spent \
+         {in_import:.1} s in the import), {files} files of up to {batch} orders, {loaders} \
+         loader(s)",
         args.orders,
         args.orders as f64 / secs
     );
+    let mut conn = db.conn().await?;
+    let all = kembali_store::bulk::first_lines(&mut conn, shop.id).await?;
+    drop(conn);
+    if all.len() != args.orders {
+        bail!(
+            "{} orders in the database, {} loaded",
+            all.len(),
+            args.orders
+        );
+    }
     Ok(Dataset {
         db,
         shop,
         key: key.secret,
-        orders: all.into_iter().map(|(_, o, l)| (o, l)).collect(),
+        orders: all,
         _dir: dir,
     })
 }

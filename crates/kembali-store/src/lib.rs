@@ -2,6 +2,7 @@
 //! queries scoped by shop, migrations for both databases, and the job table.
 
 pub mod api_keys;
+pub mod bulk;
 pub mod catalogue;
 pub mod credit;
 pub mod customers;

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod desk;
 pub mod hooks;
+pub mod metrics;
 pub mod page;
 pub mod portal;
 
@@ -47,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::metrics))
         .nest("/api/v1", api::router())
         .nest("/portal", portal::router())
         .nest("/desk", desk::router())

@@ -61,8 +61,29 @@ enum Cmd {
         #[command(subcommand)]
         command: SourceCmd,
     },
+    /// Import orders from a file (docs/INTAKE.md, "CSV").
+    Import {
+        #[command(subcommand)]
+        command: ImportCmd,
+    },
     /// Print the documented default configuration.
     DefaultConfig,
+}
+
+#[derive(Subcommand)]
+enum ImportCmd {
+    /// Orders from a CSV file, one row per order line. A file with a bad row
+    /// imports nothing (each bad row is listed) unless --skip-bad-rows is given.
+    Orders {
+        /// The CSV file.
+        file: PathBuf,
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: String,
+        /// Import the good orders and leave out each order with a bad row.
+        #[arg(long)]
+        skip_bad_rows: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -289,6 +310,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 result
             }
+            Cmd::Import {
+                command:
+                    ImportCmd::Orders {
+                        file,
+                        shop,
+                        skip_bad_rows,
+                    },
+            } => {
+                let db = open(&cfg).await?;
+                let result = import_orders(&db, &file, &shop, skip_bad_rows).await;
+                db.close().await;
+                result
+            }
             Cmd::DefaultConfig => Ok(()),
         }
     })
@@ -447,6 +481,58 @@ async fn source(db: &Db, cfg: &Config, command: SourceCmd) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// `kembali import orders`: the file in one transaction, the report on stderr.
+async fn import_orders(
+    db: &Db,
+    file: &std::path::Path,
+    shop: &str,
+    skip_bad_rows: bool,
+) -> anyhow::Result<()> {
+    use kembali_app::import::{self, Options, Report};
+    let csv = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let shop = find_shop(db, shop).await?;
+    let app = kembali_app::App::new(db.clone());
+    let mut tx = db.begin().await?;
+    let print_bad = |r: &Report| {
+        for b in &r.bad_rows {
+            let column = if b.column.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", b.column)
+            };
+            eprintln!("row {}{column}: {}", b.row, b.problem);
+        }
+        if r.bad_rows_total > r.bad_rows.len() as u64 {
+            eprintln!("… and {} more", r.bad_rows_total - r.bad_rows.len() as u64);
+        }
+    };
+    match import::orders(&app, &mut tx, &shop, &csv, Options { skip_bad_rows }).await {
+        Ok(report) => {
+            tx.commit().await?;
+            print_bad(&report);
+            println!(
+                "{} orders created, {} updated, {} left out ({} rows read; {} lines, {} shipments)",
+                report.created,
+                report.updated,
+                report.skipped,
+                report.rows,
+                report.lines,
+                report.shipments
+            );
+            Ok(())
+        }
+        Err(kembali_app::AppError::ImportRefused(report)) => {
+            drop(tx);
+            print_bad(&report);
+            anyhow::bail!(
+                "{} rows are not valid, so nothing was imported (--skip-bad-rows imports the other orders)",
+                report.bad_rows_total
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn init_tracing(filter: &str) {

@@ -256,6 +256,15 @@ fn query_i64(url: &str, sql: &'static str) -> i64 {
         .build()
         .expect("runtime");
     runtime.block_on(async {
+        if url.starts_with("sqlite:") {
+            let mut c = sqlx::SqliteConnection::connect(url).await.expect("connect");
+            let n: i64 = sqlx::query_scalar(sql)
+                .fetch_one(&mut c)
+                .await
+                .expect("query");
+            let _ = c.close().await;
+            return n;
+        }
         let mut c = sqlx::PgConnection::connect(url).await.expect("connect");
         let n: i64 = sqlx::query_scalar(sql)
             .fetch_one(&mut c)
@@ -410,4 +419,88 @@ fn migrate_refuses_an_edited_migration_in_one_line_on_postgres() {
         &err,
         "migration 1 (0001_init) was changed after it was applied to this database",
     );
+}
+
+/// `kembali import orders` on `db`: the example file imports; a file with a bad
+/// row imports nothing and says which row, column and why; with
+/// --skip-bad-rows the good orders come in; importing again updates.
+fn import_orders_through_the_binary(db: &str) {
+    let (code, _, err) = run(kembali().args(["--database-url", db, "demo"]));
+    assert_eq!(code, 0, "{err}");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/orders.csv"
+    );
+    let import = |file: &str, skip: bool| {
+        let mut cmd = kembali();
+        cmd.args([
+            "--database-url",
+            db,
+            "import",
+            "orders",
+            file,
+            "--shop",
+            "demo",
+        ]);
+        if skip {
+            cmd.arg("--skip-bad-rows");
+        }
+        run(&mut cmd)
+    };
+    const CSV_ORDERS: &str = "SELECT count(*) FROM orders WHERE source = 'csv'";
+    let (code, out, err) = import(example, false);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("3 orders created, 0 updated"), "{out}");
+    assert_eq!(query_i64(db, CSV_ORDERS), 3);
+    assert_eq!(
+        query_i64(
+            db,
+            "SELECT unit_price FROM order_lines WHERE sku = 'BTK-PRG-M'"
+        ),
+        25_000_000
+    );
+
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.csv");
+    let text = std::fs::read_to_string(example).expect("example");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    // Row 4 (PL-2001's only line) gets a price with a comma for the point;
+    // its own order is new, so nothing of it may appear.
+    lines[3] = lines[3]
+        .replace(",149.99,", ",\"149,99\",")
+        .replace("PL-2001", "PL-2002");
+    std::fs::write(&bad, lines.join("\n")).expect("write");
+    let bad = bad.to_str().expect("path");
+    let (code, out, err) = import(bad, false);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("row 4, unit_price: `149,99` is not an amount"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(query_i64(db, CSV_ORDERS), 3);
+
+    let (code, out, err) = import(bad, true);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 orders created, 2 updated, 1 left out"),
+        "{out}"
+    );
+    assert!(err.contains("row 4, unit_price"), "{err}");
+    assert_eq!(query_i64(db, CSV_ORDERS), 3);
+}
+
+#[test]
+fn import_orders_on_sqlite() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    import_orders_through_the_binary(&db);
+}
+
+#[test]
+fn import_orders_on_postgres() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    import_orders_through_the_binary(&pg.url);
 }

@@ -306,6 +306,27 @@ impl From<AppError> for ApiError {
                 TransitionError::Invalid(m) => ApiError::invalid("items", m),
             },
             e @ AppError::IdempotencyMismatch => ApiError::IdempotencyMismatch(e.to_string()),
+            AppError::ImportRefused(report) => ApiError::Invalid {
+                detail: format!(
+                    "{} rows of the file are not valid, so nothing was imported; fix them, \
+                     or send `skip_bad_rows=true` to import the other orders",
+                    report.bad_rows_total
+                ),
+                // Each bad row in words: "row 7, unit_price".
+                errors: report
+                    .bad_rows
+                    .iter()
+                    .map(|b| FieldError {
+                        field: if b.column.is_empty() {
+                            format!("row {}", b.row)
+                        } else {
+                            format!("row {}, {}", b.row, b.column)
+                        },
+                        message: b.problem.clone(),
+                    })
+                    .collect(),
+                explanations: Vec::new(),
+            },
             AppError::NoPolicy => ApiError::Internal("the shop has no return policy".into()),
             e @ AppError::InsufficientCredit { .. } => ApiError::Conflict(e.to_string()),
             e @ AppError::OutOfStock { .. } => ApiError::Conflict(e.to_string()),

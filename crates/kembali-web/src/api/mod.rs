@@ -8,6 +8,7 @@ pub mod customers;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod imports;
 pub mod list;
 pub mod listings;
 pub mod money;
@@ -54,6 +55,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "policy", description = "The return policy: versions, drafts checked, decisions explained"),
         (name = "customers", description = "Customers with their order, return and refused-parcel counts"),
         (name = "api-keys", description = "API keys and their scopes"),
+        (name = "imports", description = "Orders in from CSV files"),
     )
 )]
 struct ApiDoc;
@@ -211,6 +213,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(customers::router())
         .merge(api_keys::router())
         .merge(listings::router())
+        .merge(imports::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);

@@ -1,0 +1,490 @@
+//! Bulk writes for imports: customers, orders, lines and shipments by the thousand
+//! per statement (multi-row INSERTs on SQLite, COPY on PostgreSQL).
+//!
+//! This module is dialect-split by nature: each function has one body per
+//! database, where the rest of the store writes its SQL once. The rows it writes
+//! are the same rows `orders::insert` writes, one order at a time.
+
+use std::collections::HashMap;
+
+use kembali_core::order::{Order, Shipment};
+use kembali_core::shop::Locale;
+use kembali_core::{CustomerId, OrderId, ShopId};
+use sqlx::types::Json;
+use sqlx::{PgConnection, QueryBuilder, Sqlite, SqliteConnection};
+
+use crate::db::{Inner, Session};
+use crate::orders::Origin;
+use crate::{StoreError, corrupt, entropy, millis};
+
+/// SQLite's bound on variables in one statement (`SQLITE_MAX_VARIABLE_NUMBER`
+/// since 3.32): a multi-row INSERT takes `SQLITE_VARIABLES / columns` rows.
+pub const SQLITE_VARIABLES: usize = 32_766;
+
+/// A customer as an import first sees them.
+#[derive(Debug, Clone)]
+pub struct NewCustomer {
+    /// Lower case, trimmed (what `orders::ensure_customer` stores).
+    pub email: String,
+    pub name: String,
+    pub locale: Locale,
+}
+
+/// An order the shop already holds, found by its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub id: OrderId,
+    pub number: String,
+    pub source: String,
+    pub external_id: Option<String>,
+}
+
+/// Finds the shop's customers with these emails, creating those not yet there
+/// (an upsert per customer, as `orders::ensure_customer` does one at a time):
+/// email → id for every email given. Emails must be lower case and trimmed.
+pub async fn customers(
+    ex: &mut impl Session,
+    shop: ShopId,
+    new: &[NewCustomer],
+    now: jiff::Timestamp,
+) -> Result<HashMap<String, CustomerId>, StoreError> {
+    // One row per email: PostgreSQL refuses to meet the same key twice in one
+    // statement, and the first name seen wins, as it would one by one.
+    let mut seen = std::collections::HashSet::with_capacity(new.len());
+    let rows: Vec<(String, &NewCustomer)> = new
+        .iter()
+        .filter(|c| seen.insert(c.email.as_str()))
+        .map(|c| (CustomerId::new(now, entropy()).to_string(), c))
+        .collect();
+    let shop_s = shop.to_string();
+    let created = millis(now);
+    let emails: Vec<String> = rows.iter().map(|(_, c)| c.email.clone()).collect();
+    let found: Vec<(String, String)> = match ex.inner() {
+        Inner::Sqlite(c) => {
+            for chunk in rows.chunks(SQLITE_VARIABLES / 6) {
+                let mut q = QueryBuilder::<Sqlite>::new(
+                    "INSERT INTO customers (shop_id, id, email, name, locale, created_at) ",
+                );
+                q.push_values(chunk, |mut b, (id, cu)| {
+                    b.push_bind(&shop_s)
+                        .push_bind(id)
+                        .push_bind(&cu.email)
+                        .push_bind(&cu.name)
+                        .push_bind(cu.locale.code())
+                        .push_bind(created);
+                });
+                q.push(" ON CONFLICT (shop_id, email) DO NOTHING");
+                q.build().execute(&mut *c).await?;
+            }
+            sqlx::query_as(
+                "SELECT email, id FROM customers
+                  WHERE shop_id = $1 AND email IN (SELECT value FROM json_each($2))",
+            )
+            .bind(&shop_s)
+            .bind(Json(&emails))
+            .fetch_all(&mut *c)
+            .await?
+        }
+        Inner::Postgres(c) => {
+            let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+            let names: Vec<&str> = rows.iter().map(|(_, c)| c.name.as_str()).collect();
+            let locales: Vec<&str> = rows.iter().map(|(_, c)| c.locale.code()).collect();
+            sqlx::query(
+                "INSERT INTO customers (shop_id, id, email, name, locale, created_at)
+                 SELECT $1, id, email, name, locale, $6
+                   FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])
+                     AS t (id, email, name, locale)
+                 ON CONFLICT (shop_id, email) DO NOTHING",
+            )
+            .bind(&shop_s)
+            .bind(&ids)
+            .bind(&emails)
+            .bind(&names)
+            .bind(&locales)
+            .bind(created)
+            .execute(&mut *c)
+            .await?;
+            sqlx::query_as("SELECT email, id FROM customers WHERE shop_id = $1 AND email = ANY($2)")
+                .bind(&shop_s)
+                .bind(&emails)
+                .fetch_all(&mut *c)
+                .await?
+        }
+    };
+    found
+        .into_iter()
+        .map(|(email, id)| Ok((email, id.parse().map_err(corrupt)?)))
+        .collect()
+}
+
+/// The shop's orders with these numbers, whatever their source.
+pub async fn known(
+    ex: &mut impl Session,
+    shop: ShopId,
+    numbers: &[String],
+) -> Result<Vec<Known>, StoreError> {
+    let shop_s = shop.to_string();
+    let rows: Vec<(String, String, String, Option<String>)> = match ex.inner() {
+        Inner::Sqlite(c) => {
+            sqlx::query_as(
+                "SELECT id, number, source, external_id FROM orders
+                  WHERE shop_id = $1 AND number IN (SELECT value FROM json_each($2))",
+            )
+            .bind(&shop_s)
+            .bind(Json(numbers))
+            .fetch_all(&mut *c)
+            .await?
+        }
+        Inner::Postgres(c) => {
+            sqlx::query_as(
+                "SELECT id, number, source, external_id FROM orders
+                  WHERE shop_id = $1 AND number = ANY($2)",
+            )
+            .bind(&shop_s)
+            .bind(numbers)
+            .fetch_all(&mut *c)
+            .await?
+        }
+    };
+    rows.into_iter()
+        .map(|(id, number, source, external_id)| {
+            Ok(Known {
+                id: id.parse().map_err(corrupt)?,
+                number,
+                source,
+                external_id,
+            })
+        })
+        .collect()
+}
+
+/// Every order of the shop with its first line, in no set order: what a
+/// benchmark that loaded the orders in bulk needs to ask about them.
+pub async fn first_lines(
+    ex: &mut impl Session,
+    shop: ShopId,
+) -> Result<Vec<(OrderId, kembali_core::LineId)>, StoreError> {
+    let rows: Vec<(String, String)> = crate::run!(ex, |c| sqlx::query_as(
+        "SELECT order_id, id FROM order_lines WHERE shop_id = $1 AND position = 0"
+    )
+    .bind(shop.to_string())
+    .fetch_all(&mut *c)
+    .await)?;
+    rows.into_iter()
+        .map(|(o, l)| Ok((o.parse().map_err(corrupt)?, l.parse().map_err(corrupt)?)))
+        .collect()
+}
+
+/// A new order with its shipments and where it came from.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub order: Order,
+    pub shipments: Vec<Shipment>,
+    pub origin: Origin,
+}
+
+/// Stores new orders with their lines and shipments, as `orders::insert` would
+/// one by one. Every order must be valid (`Order::validate`), have its customer
+/// set, and be new: a number the shop holds already fails the whole call with
+/// [`StoreError::Duplicate`].
+pub async fn insert_orders(
+    ex: &mut impl Session,
+    orders: &[NewOrder],
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    match ex.inner() {
+        Inner::Sqlite(c) => sqlite_orders(c, orders, millis(now)).await,
+        Inner::Postgres(c) => pg_orders(c, orders, millis(now)).await,
+    }
+}
+
+const ORDER_COLUMNS: &str = "shop_id, id, number, customer_id, email, locale, currency, \
+    placed_at, payment_method, taxes_included, shipping_address, shipping_paid, \
+    cheapest_shipping, created_at, source, external_id, source_updated_at, updated_at";
+const LINE_COLUMNS: &str = "shop_id, id, order_id, position, product_id, variant_id, sku, \
+    title, category, tags, final_sale, quantity, unit_price, discount, tax";
+const SHIPMENT_COLUMNS: &str = "shop_id, id, order_id, carrier, tracking_number, status, \
+    shipped_at, delivered_at, promised_by, lines";
+
+fn columns(list: &str) -> usize {
+    list.split(',').count()
+}
+
+async fn sqlite_orders(
+    c: &mut SqliteConnection,
+    orders: &[NewOrder],
+    now: i64,
+) -> Result<(), StoreError> {
+    // A bulk write walks every index of three tables: a 64 MiB page cache for
+    // this connection (SQLite's default is 2 MiB) keeps their pages at hand.
+    sqlx::query("PRAGMA cache_size = -65536")
+        .execute(&mut *c)
+        .await?;
+    for chunk in orders.chunks(SQLITE_VARIABLES / columns(ORDER_COLUMNS)) {
+        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO orders ({ORDER_COLUMNS}) "));
+        q.push_values(chunk, |mut b, n| {
+            let o = &n.order;
+            b.push_bind(o.shop_id.to_string())
+                .push_bind(o.id.to_string())
+                .push_bind(o.number.clone())
+                .push_bind(o.customer_id.map(|c| c.to_string()))
+                .push_bind(o.email.clone())
+                .push_bind(o.locale.code())
+                .push_bind(o.currency.code().to_owned())
+                .push_bind(millis(o.placed_at))
+                .push_bind(o.payment_method.as_str())
+                .push_bind(o.taxes_included)
+                .push_bind(Json(o.shipping_address.clone()))
+                .push_bind(o.shipping_paid.amount)
+                .push_bind(o.cheapest_shipping.amount)
+                .push_bind(now)
+                .push_bind(n.origin.source.clone())
+                .push_bind(n.origin.external_id.clone())
+                .push_bind(n.origin.updated_at.map(millis))
+                .push_bind(now);
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    let lines: Vec<(&Order, usize)> = orders
+        .iter()
+        .flat_map(|n| (0..n.order.lines.len()).map(move |k| (&n.order, k)))
+        .collect();
+    for chunk in lines.chunks(SQLITE_VARIABLES / columns(LINE_COLUMNS)) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO order_lines ({LINE_COLUMNS}) "));
+        q.push_values(chunk, |mut b, (o, k)| {
+            let l = &o.lines[*k];
+            b.push_bind(o.shop_id.to_string())
+                .push_bind(l.id.to_string())
+                .push_bind(o.id.to_string())
+                .push_bind(*k as i64)
+                .push_bind(l.product_id.map(|p| p.to_string()))
+                .push_bind(l.variant_id.map(|v| v.to_string()))
+                .push_bind(l.sku.clone())
+                .push_bind(l.title.clone())
+                .push_bind(l.category.clone())
+                .push_bind(Json(l.tags.clone()))
+                .push_bind(l.final_sale)
+                .push_bind(i64::from(l.quantity))
+                .push_bind(l.unit_price.amount)
+                .push_bind(l.discount.amount)
+                .push_bind(l.tax.amount);
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    let shipments: Vec<(ShopId, &Shipment)> = orders
+        .iter()
+        .flat_map(|n| n.shipments.iter().map(|s| (n.order.shop_id, s)))
+        .collect();
+    for chunk in shipments.chunks(SQLITE_VARIABLES / columns(SHIPMENT_COLUMNS)) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO shipments ({SHIPMENT_COLUMNS}) "));
+        q.push_values(chunk, |mut b, (shop, s)| {
+            b.push_bind(shop.to_string())
+                .push_bind(s.id.to_string())
+                .push_bind(s.order_id.to_string())
+                .push_bind(s.carrier.clone())
+                .push_bind(s.tracking_number.clone())
+                .push_bind(s.status.as_str())
+                .push_bind(s.shipped_at.map(millis))
+                .push_bind(s.delivered_at.map(millis))
+                .push_bind(s.promised_by.map(millis))
+                .push_bind(Json(s.lines.clone()));
+        });
+        q.build().execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Rows in PostgreSQL's COPY text format: tab between fields, `\N` for NULL,
+/// backslash escapes for what would end a field or a row.
+struct CopyRows {
+    buf: Vec<u8>,
+    first: bool,
+}
+
+impl CopyRows {
+    fn new() -> CopyRows {
+        CopyRows {
+            buf: Vec::with_capacity(1 << 20),
+            first: true,
+        }
+    }
+
+    fn sep(&mut self) {
+        if !self.first {
+            self.buf.push(b'\t');
+        }
+        self.first = false;
+    }
+
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.sep();
+        for b in s.bytes() {
+            match b {
+                b'\\' => self.buf.extend_from_slice(b"\\\\"),
+                b'\t' => self.buf.extend_from_slice(b"\\t"),
+                b'\n' => self.buf.extend_from_slice(b"\\n"),
+                b'\r' => self.buf.extend_from_slice(b"\\r"),
+                _ => self.buf.push(b),
+            }
+        }
+        self
+    }
+
+    fn opt(&mut self, s: Option<&str>) -> &mut Self {
+        match s {
+            Some(s) => self.text(s),
+            None => {
+                self.sep();
+                self.buf.extend_from_slice(b"\\N");
+                self
+            }
+        }
+    }
+
+    fn int(&mut self, v: i64) -> &mut Self {
+        self.sep();
+        self.buf.extend_from_slice(v.to_string().as_bytes());
+        self
+    }
+
+    fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.int(v),
+            None => self.opt(None),
+        }
+    }
+
+    fn boolean(&mut self, v: bool) -> &mut Self {
+        self.sep();
+        self.buf.push(if v { b't' } else { b'f' });
+        self
+    }
+
+    fn json(&mut self, v: &impl serde::Serialize) -> Result<&mut Self, StoreError> {
+        let s = serde_json::to_string(v)?;
+        Ok(self.text(&s))
+    }
+
+    fn end(&mut self) {
+        self.buf.push(b'\n');
+        self.first = true;
+    }
+}
+
+async fn copy(
+    c: &mut PgConnection,
+    table: &str,
+    cols: &str,
+    rows: CopyRows,
+) -> Result<(), StoreError> {
+    let sql = format!("COPY {table} ({cols}) FROM STDIN");
+    let mut sink = c.copy_in_raw(&sql).await?;
+    // A failed send leaves the COPY open; abort it so the connection is usable
+    // for the rollback that follows.
+    if let Err(e) = sink.send(rows.buf).await {
+        let _ = sink.abort(e.to_string()).await;
+        return Err(e.into());
+    }
+    sink.finish().await?;
+    Ok(())
+}
+
+async fn pg_orders(c: &mut PgConnection, orders: &[NewOrder], now: i64) -> Result<(), StoreError> {
+    let mut rows = CopyRows::new();
+    for n in orders {
+        let o = &n.order;
+        rows.text(&o.shop_id.to_string())
+            .text(&o.id.to_string())
+            .text(&o.number)
+            .opt(o.customer_id.map(|c| c.to_string()).as_deref())
+            .text(&o.email)
+            .text(o.locale.code())
+            .text(o.currency.code())
+            .int(millis(o.placed_at))
+            .text(o.payment_method.as_str())
+            .boolean(o.taxes_included)
+            .json(&o.shipping_address)?
+            .int(o.shipping_paid.amount)
+            .int(o.cheapest_shipping.amount)
+            .int(now)
+            .text(&n.origin.source)
+            .text(&n.origin.external_id)
+            .opt_int(n.origin.updated_at.map(millis))
+            .int(now)
+            .end();
+    }
+    copy(c, "orders", ORDER_COLUMNS, rows).await?;
+    let mut rows = CopyRows::new();
+    for n in orders {
+        let o = &n.order;
+        let (shop, order) = (o.shop_id.to_string(), o.id.to_string());
+        for (k, l) in o.lines.iter().enumerate() {
+            rows.text(&shop)
+                .text(&l.id.to_string())
+                .text(&order)
+                .int(k as i64)
+                .opt(l.product_id.map(|p| p.to_string()).as_deref())
+                .opt(l.variant_id.map(|v| v.to_string()).as_deref())
+                .text(&l.sku)
+                .text(&l.title)
+                .opt(l.category.as_deref())
+                .json(&l.tags)?
+                .boolean(l.final_sale)
+                .int(i64::from(l.quantity))
+                .int(l.unit_price.amount)
+                .int(l.discount.amount)
+                .int(l.tax.amount)
+                .end();
+        }
+    }
+    copy(c, "order_lines", LINE_COLUMNS, rows).await?;
+    let mut rows = CopyRows::new();
+    for n in orders {
+        let shop = n.order.shop_id.to_string();
+        for s in &n.shipments {
+            rows.text(&shop)
+                .text(&s.id.to_string())
+                .text(&s.order_id.to_string())
+                .text(&s.carrier)
+                .opt(s.tracking_number.as_deref())
+                .text(s.status.as_str())
+                .opt_int(s.shipped_at.map(millis))
+                .opt_int(s.delivered_at.map(millis))
+                .opt_int(s.promised_by.map(millis))
+                .json(&s.lines)?
+                .end();
+        }
+    }
+    if !rows.buf.is_empty() {
+        copy(c, "shipments", SHIPMENT_COLUMNS, rows).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_would_split_a_row() {
+        let mut r = CopyRows::new();
+        r.text("a\tb\\c\nd").opt(None).int(-5).boolean(true).end();
+        assert_eq!(r.buf, b"a\\tb\\\\c\\nd\t\\N\t-5\tt\n");
+    }
+
+    #[test]
+    fn a_sqlite_statement_stays_under_the_variable_bound() {
+        for cols in [ORDER_COLUMNS, LINE_COLUMNS, SHIPMENT_COLUMNS] {
+            let n = columns(cols);
+            assert!((SQLITE_VARIABLES / n) * n <= SQLITE_VARIABLES);
+        }
+        assert_eq!(columns(ORDER_COLUMNS), 18);
+        assert_eq!(columns(LINE_COLUMNS), 15);
+        assert_eq!(columns(SHIPMENT_COLUMNS), 10);
+    }
+}
