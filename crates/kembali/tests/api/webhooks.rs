@@ -507,7 +507,7 @@ async fn a_silent_receiver_holds_up_no_one(app: &TestApp) {
             rx.got("fine").len()
         );
         turns += 1;
-        if turns % 25 == 0 {
+        if turns.is_multiple_of(25) {
             app.clock.advance(SignedDuration::from_secs(2));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
