@@ -496,6 +496,34 @@ fn io_error(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
     move |e| StoreError::Config(format!("cannot {what}: {e}"))
 }
 
+/// Waits until the workers have run every job due at `now()` (the test's clock),
+/// so a test can look at what its jobs did.
+///
+/// # Panics
+/// When a job died, or jobs are still left after 20 s: a test must not leave
+/// work unrun.
+pub async fn drain(db: &Db, now: impl Fn() -> jiff::Timestamp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = match crate::jobs::outstanding(db, now()).await {
+            Ok(left) => left,
+            Err(e) => panic!("cannot read the job table: {e}"),
+        };
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            left.iter().all(|j| j.state != crate::jobs::JobState::Dead),
+            "a job died: {left:?}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs left unrun: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::database_url;

@@ -357,25 +357,7 @@ crate::both!(stale_versions, super::stale_versions_lose);
 
 /// Waits until the worker has run every job that is due on the test's clock.
 async fn drained(db: &Db, clock: &ManualClock) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let left = kembali_store::jobs::outstanding(db, clock.now())
-            .await
-            .expect("outstanding");
-        if left.is_empty() {
-            return;
-        }
-        assert!(
-            left.iter()
-                .all(|j| j.state != kembali_store::jobs::JobState::Dead),
-            "a job died: {left:?}"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "jobs left unrun: {left:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    kembali_store::testing::drain(db, || clock.now()).await;
 }
 
 async fn unshipped_approved_returns_expire_when_the_clock_passes_ship_by(t: &TestDb) {

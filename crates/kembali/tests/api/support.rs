@@ -149,25 +149,7 @@ impl TestApp {
     /// Waits until the worker has run every job due on the test's clock; fails
     /// the test if one died or they do not get done.
     pub async fn drain(&self) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let left = kembali_store::jobs::outstanding(&self.db, self.clock.now())
-                .await
-                .expect("outstanding jobs");
-            if left.is_empty() {
-                return;
-            }
-            assert!(
-                left.iter()
-                    .all(|j| j.state != kembali_store::jobs::JobState::Dead),
-                "a job died: {left:?}"
-            );
-            assert!(
-                std::time::Instant::now() < deadline,
-                "jobs left unrun: {left:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        kembali_store::testing::drain(&self.db, || self.clock.now()).await;
     }
 
     /// Checks that no job was left unrun, stops the server and its worker the
