@@ -187,7 +187,7 @@ async fn rotate_secret(
 
 /// One delivery as the intake log keeps it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EntryView {
+pub struct IntakeEntryView {
     pub id: IntakeId,
     pub delivery_id: String,
     pub event_id: Option<String>,
@@ -201,9 +201,9 @@ pub struct EntryView {
     pub received_at: jiff::Timestamp,
 }
 
-impl From<Entry> for EntryView {
+impl From<Entry> for IntakeEntryView {
     fn from(e: Entry) -> Self {
-        EntryView {
+        IntakeEntryView {
             id: e.id,
             delivery_id: e.delivery_id,
             event_id: e.event_id,
@@ -219,7 +219,7 @@ impl From<Entry> for EntryView {
 #[utoipa::path(get, path = "/sources/{source_id}/intake", tag = "sources",
     params(("source_id" = SourceId, Path, description = "The source (`src_…`)"), Paging<IntakeId>),
     responses(
-        (status = 200, description = "What the source delivered, newest first", body = Page<EntryView>),
+        (status = 200, description = "What the source delivered, newest first", body = Page<IntakeEntryView>),
         (status = 400, body = Problem),
         (status = 404, body = Problem),
     ),
@@ -229,11 +229,11 @@ async fn intake_log(
     Admin(auth): Admin,
     Id(id): Id<SourceId>,
     q: ListQuery<NoFilters>,
-) -> Result<Json<Page<EntryView>>, ApiError> {
+) -> Result<Json<Page<IntakeEntryView>>, ApiError> {
     let entries = sources::intake_log(&state.app, auth.shop.id, id, q.cursor()?, q.fetch()).await?;
     let page = q.page(entries, |e| e.id.to_string());
     Ok(Json(Page {
-        data: page.data.into_iter().map(EntryView::from).collect(),
+        data: page.data.into_iter().map(IntakeEntryView::from).collect(),
         next_cursor: page.next_cursor,
     }))
 }
