@@ -317,6 +317,8 @@ mod tests {
         let always = OpeningHours::parse("24/7").unwrap();
         assert!(always.is_open(Weekday::Sunday, t(3, 0)));
         assert_eq!(always.text(), "24/7");
+        let canonical = OpeningHours::parse("mo,tu,we,th,fr 8:00-20:00; su off").unwrap();
+        assert_eq!(canonical.text(), "Mo-Fr 08:00-20:00");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use kembali_app::labels::{self, Form};
 use kembali_core::ReturnId;
 use kembali_core::shop::Locale;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,6 +23,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(label_zpl))
         .routes(routes!(packing_slip))
 }
+
+/// A PDF file, as bytes.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfFile(pub Vec<u8>);
 
 /// The language of the words printed.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -64,7 +69,7 @@ async fn printed(
     ),
     responses(
         (status = 200, description = "The label as PDF", content_type = "application/pdf",
-            body = Vec<u8>),
+            body = PdfFile),
         (status = 400, description = "An unknown or malformed query parameter", body = Problem),
         (status = 409, description = "The return is not approved or in transit, keeps its \
             items, or the shop has no return address", body = Problem),
@@ -115,7 +120,7 @@ async fn label_zpl(
     ),
     responses(
         (status = 200, description = "The packing slip as PDF", content_type = "application/pdf",
-            body = Vec<u8>),
+            body = PdfFile),
         (status = 400, description = "An unknown or malformed query parameter", body = Problem),
         (status = 409, description = "The return is not approved or in transit, keeps its \
             items, or the shop has no return address", body = Problem),
