@@ -23,6 +23,7 @@ mod openapi;
 mod orders;
 mod policy;
 mod returns;
+mod shipping;
 mod shop;
 mod validation;
 mod walk;
