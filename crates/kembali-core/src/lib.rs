@@ -7,6 +7,7 @@ pub mod clock;
 pub mod id;
 pub mod money;
 pub mod order;
+pub mod payout;
 pub mod policy;
 pub mod returns;
 pub mod shop;
