@@ -585,7 +585,17 @@ impl Run<'_> {
         // Known orders change one by one, as intake changes them: their lines
         // keep their ids, which returns may name.
         for (id, origin, p) in existing {
-            match orders::update(self.app, tx, self.shop, id, None, &origin, &p.input).await {
+            match orders::update(
+                self.app,
+                tx,
+                self.shop,
+                (id, None),
+                &origin,
+                &p.input,
+                false,
+            )
+            .await
+            {
                 Ok(Intake::Updated(v)) | Ok(Intake::Created(v)) | Ok(Intake::Stale(v)) => {
                     self.report.updated += 1;
                     self.report.lines += v.order.lines.len() as u64;
@@ -901,6 +911,7 @@ fn parse(p: &Pending, header: &Header, report: &mut Report) -> Option<Parsed> {
         });
         shipments.push(ShipmentInput {
             carrier: carrier.to_owned(),
+            tracking_url: None,
             tracking_number: tracking.map(str::to_owned),
             status: status.unwrap_or(TrackingStatus::Pending),
             shipped_at: rd.time(r, "shipped_at"),

@@ -130,6 +130,7 @@ fn new_return(items: usize, keep: bool) -> Return {
             })
             .collect(),
         delivery_refund: Money::zero(Currency::IDR),
+        refund_destination: None,
         actor: Actor::Shopper,
         at: t0(),
     })
@@ -339,6 +340,7 @@ proptest! {
                             decision: d,
                         }],
                         delivery_refund: Money::zero(Currency::IDR),
+                        refund_destination: None,
                         actor: Actor::Shopper,
                         at,
                     });

@@ -1,7 +1,9 @@
 //! Refunds: the money a resolved return gives back, and where it is on its way.
 
 use jiff::Timestamp;
+use kembali_core::payout::RefundDestination;
 use kembali_core::{RefundId, ReturnId, ShopId};
+use sqlx::types::Json;
 
 use crate::db::Session;
 use crate::{StoreError, corrupt, from_millis, millis, run};
@@ -25,6 +27,9 @@ pub struct Refund {
     pub due_by: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The bank account or e-wallet to pay, whole: only the payout reads it;
+    /// every view shows `payout.masked()`.
+    pub payout: Option<RefundDestination>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +46,7 @@ struct Row {
     due_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    payout: Option<Json<RefundDestination>>,
 }
 
 impl Row {
@@ -59,6 +65,7 @@ impl Row {
             due_by: self.due_by.map(from_millis),
             created_at: from_millis(self.created_at),
             updated_at: from_millis(self.updated_at),
+            payout: self.payout.map(|j| j.0),
         })
     }
 }
@@ -66,15 +73,15 @@ impl Row {
 macro_rules! columns {
     () => {
         "id, return_id, amount, tax, currency, destination, status, reference, failure, due_by,
-         created_at, updated_at"
+         created_at, updated_at, payout"
     };
 }
 
 pub async fn insert(ex: &mut impl Session, r: &Refund) -> Result<(), StoreError> {
     run!(ex, |c| sqlx::query(
         "INSERT INTO refunds (shop_id, id, return_id, amount, tax, currency, destination, status,
-            reference, failure, due_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            reference, failure, due_by, created_at, updated_at, payout)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     )
     .bind(r.shop_id.to_string())
     .bind(r.id.to_string())
@@ -89,6 +96,7 @@ pub async fn insert(ex: &mut impl Session, r: &Refund) -> Result<(), StoreError>
     .bind(r.due_by.map(millis))
     .bind(millis(r.created_at))
     .bind(millis(r.updated_at))
+    .bind(r.payout.as_ref().map(Json))
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;

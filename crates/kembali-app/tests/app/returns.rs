@@ -93,6 +93,7 @@ async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, L
         order_id: order.id,
         carrier: "JNE".into(),
         tracking_number: Some("JNE123".into()),
+        tracking_url: None,
         status: TrackingStatus::Delivered,
         shipped_at: Some(now - 96.hours()),
         delivered_at: Some(now - 72.hours()),
@@ -127,6 +128,8 @@ fn item(line: LineId, quantity: u32) -> ItemRequest {
         photos: vec![],
         resolution: Resolution::Refund,
         exchange_variant_id: None,
+        claim: None,
+        condition: None,
     }
 }
 
@@ -156,6 +159,7 @@ async fn open_with(
         order_id: order,
         method: ReturnMethod::DropOff,
         items: vec![item(line, qty)],
+        refund_destination: None,
     };
     let view = kembali_app::returns::open(app, &mut tx, shop, &req, Actor::Shopper).await?;
     tx.commit().await?;
