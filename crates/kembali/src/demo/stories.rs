@@ -223,7 +223,7 @@ async fn tell(
     let ctx = Context::load(tx, scene.shop.id, o.order)
         .await
         .map_err(err)?;
-    let Some(chosen) = choose(&ctx, rng, scene.shop, o, story)? else {
+    let Some(chosen) = choose(&ctx, rng, scene, o, story)? else {
         return Ok(None);
     };
     let auto = chosen
@@ -301,16 +301,21 @@ fn plausible(story: Story, auto: bool) -> Result<bool, StoreError> {
 fn choose<'o>(
     ctx: &Context,
     rng: &mut Rng,
-    shop: &Shop,
+    scene: &Scene<'_>,
     o: &'o Seeded,
     story: Story,
 ) -> Result<Option<Vec<Chosen<'o>>>, StoreError> {
+    let shop = scene.shop;
     let mut candidates: Vec<&SeededLine> = o
         .lines
         .iter()
         .filter(|l| l.delivered_at.is_some() && l.cheap == story.keep)
         .collect();
     rng.shuffle(&mut candidates);
+    // A wrong size is sent back for another one where the catalogue has it.
+    if story.reason == ReturnReason::WrongSize {
+        candidates.sort_by_key(|l| !scene.swaps.contains_key(&l.sku));
+    }
     let want = if story.two { 2 } else { 1 };
     let mut chosen = Vec::new();
     for line in candidates {
