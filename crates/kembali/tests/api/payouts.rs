@@ -329,6 +329,40 @@ async fn method_and_condition_price_the_quote(app: &TestApp) {
         assert_problem(&r, 422, "validation");
     }
 
+    // An exchange for a dearer mug is priced: 49.99 − 39.99 zł, paid by the shopper.
+    let made = app
+        .post(
+            "/api/v1/products",
+            &json!({"title": "Kubek", "currency": "PLN",
+                    "variants": [{"sku": "MUG-XL", "title": "XL", "price": 4999, "stock": 3}]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let variant = s(&made.body["variants"][0]["id"]);
+    let swap = ask(&format!("exchange_variant_id={variant}")).await;
+    let x = &swap.body["lines"][0]["decision"]["exchange"];
+    assert_eq!(x["sku"], "MUG-XL", "{}", swap.body);
+    assert_eq!(x["difference"]["amount"], 1000, "{x}");
+    assert_eq!(x["settlement"], "shopper_pays", "{x}");
+    let r = ask("exchange_variant_id=var_01jd4x7v8k2m3n4p5q6r7s8t9v").await;
+    assert_problem(&r, 422, "validation");
+    assert_eq!(
+        r.body["errors"][0]["field"], "exchange_variant_id",
+        "{}",
+        r.body
+    );
+    let mut swap_body = return_body(&o, 1, 1, "exchange");
+    swap_body["items"][0]["exchange_variant_id"] = json!(variant);
+    let swapped = create_return(app, &swap_body).await;
+    assert_eq!(swapped["items"][0]["decision"]["exchange"], *x, "{swapped}");
+    let cancelled = app
+        .post(
+            &format!("/api/v1/returns/{}/cancel", s(&swapped["id"])),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+
     // The return is priced as the quote said.
     let mut body = return_body(&o, 1, 1, "refund");
     body["method"] = json!("courier_pickup");
