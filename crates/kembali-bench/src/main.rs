@@ -470,7 +470,7 @@ async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), 
             condition: None,
         }],
         // Allowed for every payment method, cash on delivery included.
-        refund_destination: Some(DestinationRequest::StoreCredit),
+        refund_destination: Some(DestinationRequest::StoreCredit {}),
     };
     kembali_app::returns::open(&app, &mut tx, &s.shop, &req, Actor::System)
         .await

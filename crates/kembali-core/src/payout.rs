@@ -28,10 +28,12 @@ pub const MAX_NUMBER_INPUT: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DestinationRequest {
+    // Written with braces so that, like the others, they refuse fields they
+    // do not have (serde lets a unit variant of a tagged enum ignore them).
     /// Back to the card, transfer or wallet the order was paid with.
-    OriginalMethod,
-    /// Into the customer's store-credit account (with the policy's bonus).
-    StoreCredit,
+    OriginalMethod {},
+    /// Into the customer's store-credit account, the refund's amount (no bonus).
+    StoreCredit {},
     /// A bank account: an `iban` (Poland, the EU and SEPA), or an Indonesian
     /// `bank` with its `account_number`.
     BankAccount {
@@ -456,8 +458,8 @@ impl RefundDestination {
     /// (IBAN without spaces, digits only, the phone as `+62…`).
     pub fn parse(req: &DestinationRequest) -> Result<RefundDestination, PayoutError> {
         match req {
-            DestinationRequest::OriginalMethod => Ok(RefundDestination::OriginalMethod),
-            DestinationRequest::StoreCredit => Ok(RefundDestination::StoreCredit),
+            DestinationRequest::OriginalMethod {} => Ok(RefundDestination::OriginalMethod),
+            DestinationRequest::StoreCredit {} => Ok(RefundDestination::StoreCredit),
             DestinationRequest::BankAccount {
                 holder: name,
                 iban,

@@ -452,7 +452,7 @@ fn request(
 /// three for cash on delivery; the numbers are made up but pass their checks).
 fn cod_destination(rng: &mut Rng, m: &Market) -> DestinationRequest {
     if m.currency != kembali_core::Currency::IDR {
-        return DestinationRequest::StoreCredit;
+        return DestinationRequest::StoreCredit {};
     }
     let (first, _) = rng.pick(m.first);
     let (last, _) = rng.pick(m.last);
