@@ -6,10 +6,13 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use kembali_core::order::{LineDelivery, Order, Shipment};
-use kembali_core::policy::{CustomerHistory, Decision, Facts, PolicyDocument, evaluate};
-use kembali_core::returns::ReturnReason;
+use kembali_core::policy::{
+    ClaimKind, CustomerHistory, Decision, DestinationKind, Facts, ItemCondition, PolicyDocument,
+    evaluate,
+};
+use kembali_core::returns::{ReturnMethod, ReturnReason};
 use kembali_core::shop::Shop;
-use kembali_core::{LineId, OrderId, ShopId};
+use kembali_core::{LineId, OrderId, ShopId, VariantId};
 use kembali_store::{Session, StoreError, customers, orders, policies, returns};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -142,6 +145,16 @@ pub struct Question {
     pub quantity: Option<u32>,
     /// The reason the shopper would give.
     pub reason: Option<ReturnReason>,
+    /// How the item would travel back (fees may depend on it).
+    pub method: Option<ReturnMethod>,
+    /// The item's condition as the shopper would declare it.
+    pub condition: Option<ItemCondition>,
+    /// A delivery claim instead of a return.
+    pub claim: Option<ClaimKind>,
+    /// The variant wanted in exchange: the decision prices the exchange.
+    pub exchange_variant: Option<VariantId>,
+    /// Where the refund would go: each line says whether it may.
+    pub destination: Option<DestinationKind>,
 }
 
 /// The decision for one line.
@@ -151,6 +164,8 @@ pub struct LineDecision {
     pub sku: String,
     pub quantity: u32,
     pub decision: Decision,
+    /// Whether a refund of this line may go to the destination asked about.
+    pub destination_allowed: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -172,12 +187,32 @@ pub async fn eligibility(
     }
     let mut conn = app.db.conn().await?;
     let ctx = Context::load(&mut conn, shop.id, order).await?;
-    drop(conn);
     if let Some(l) = q.line
         && ctx.order.line(l).is_none()
     {
         return Err(AppError::invalid("line_id", Rule::NotInOrder));
     }
+    let exchange = match q.exchange_variant {
+        Some(v) => Some(
+            crate::returns::exchange_for(&mut conn, shop, &ctx, 0, v, q.quantity.unwrap_or(1))
+                .await
+                .map_err(|e| match e {
+                    AppError::Invalid { rule, .. } => {
+                        AppError::invalid("exchange_variant_id", rule)
+                    }
+                    other => other,
+                })?,
+        ),
+        None => None,
+    };
+    drop(conn);
+    let ask = |mut f: Facts| {
+        f.return_method = q.method;
+        f.item_condition = q.condition;
+        f.claim = q.claim;
+        f.exchange_for = exchange.clone();
+        f
+    };
     let now = app.now();
     let mut lines = Vec::new();
     for line in ctx
@@ -188,19 +223,23 @@ pub async fn eligibility(
     {
         let vanished = || AppError::Store(StoreError::Corrupt("line vanished".into()));
         // Price what can still come back unless a quantity was asked for.
-        let probe = ctx
+        let probe = ask(ctx
             .facts(shop, line.id, 1, q.reason, 0, now)
-            .ok_or_else(vanished)?;
+            .ok_or_else(vanished)?);
         let available = ctx.decide(&probe)?.returnable_quantity.max(1);
         let quantity = q.quantity.unwrap_or(available);
-        let facts = ctx
+        let facts = ask(ctx
             .facts(shop, line.id, quantity, q.reason, 0, now)
-            .ok_or_else(vanished)?;
+            .ok_or_else(vanished)?);
+        let decision = ctx.decide(&facts)?;
         lines.push(LineDecision {
             line_id: line.id,
             sku: line.sku.clone(),
             quantity,
-            decision: ctx.decide(&facts)?,
+            destination_allowed: q
+                .destination
+                .map(|d| decision.eligible && decision.refund_destinations.contains(&d)),
+            decision,
         });
     }
     Ok(Eligibility {

@@ -17,6 +17,9 @@ pub enum Entity {
     Shop,
     Source,
     Refund,
+    /// A refund's bank account or e-wallet.
+    Payout,
+    Shipment,
     CreditAccount,
     Customer,
     Product,
@@ -35,6 +38,8 @@ impl Entity {
             Entity::Shop => "shop",
             Entity::Source => "source",
             Entity::Refund => "refund",
+            Entity::Payout => "payout account for this refund",
+            Entity::Shipment => "shipment",
             Entity::CreditAccount => "store credit account",
             Entity::Customer => "customer",
             Entity::Product => "product",
@@ -65,6 +70,9 @@ pub enum Rule {
     NoSuchLine { index: usize },
     #[error("is not valid here: {why}")]
     NotValid { why: &'static str },
+    /// A bank account, IBAN or e-wallet number that does not pass its checks.
+    #[error("{0}")]
+    Payout(kembali_core::payout::PayoutProblem),
 }
 
 impl From<TextProblem> for Rule {

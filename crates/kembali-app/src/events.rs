@@ -89,6 +89,36 @@ pub async fn order_changed(
     .await
 }
 
+pub const SHIPMENT_CREATED: &str = "shipment.created";
+pub const SHIPMENT_UPDATED: &str = "shipment.updated";
+
+/// A parcel of an order was recorded, or its carrier, tracking or status
+/// changed (`shipment.created`, `shipment.updated`).
+pub async fn shipment_changed(
+    app: &App,
+    tx: &mut Tx,
+    created: bool,
+    order: &Order,
+    shipment: &Shipment,
+) -> Result<MessageId, StoreError> {
+    let kind = if created {
+        SHIPMENT_CREATED
+    } else {
+        SHIPMENT_UPDATED
+    };
+    let data = json!({ "shipment": shipment, "order_number": order.number });
+    record(
+        app,
+        tx,
+        order.shop_id,
+        kind,
+        &shipment.id.to_string(),
+        data,
+        (app.now(), None),
+    )
+    .await
+}
+
 /// A refund was granted or moved (`refund.requested`, `refund.succeeded`,
 /// `refund.failed`).
 pub async fn refund_changed(
@@ -103,6 +133,8 @@ pub async fn refund_changed(
         "amount": { "amount": refund.amount, "currency": refund.currency },
         "tax": { "amount": refund.tax, "currency": refund.currency },
         "destination": refund.destination,
+        // Masked: a webhook never carries the account number.
+        "payout": refund.payout.as_ref().map(|p| p.masked()),
         "status": refund.status,
         "reference": refund.reference,
         "failure": refund.failure,

@@ -675,7 +675,10 @@ impl Run<'_> {
                 name: p.input.customer_name.clone().unwrap_or_default(),
                 locale: n.order.locale,
                 orders: 1,
-                refused_parcels: i64::from(orders::refused_parcels(&n.order, &n.shipments)),
+                refused_parcels: i64::from(crate::shipments::refused_parcels(
+                    &n.order,
+                    &n.shipments,
+                )),
             })
             .collect();
         let ids = bulk::customers(tx, self.shop.id, &customers, now).await?;
@@ -691,7 +694,17 @@ impl Run<'_> {
         // Known orders change one by one, as intake changes them: their lines
         // keep their ids, which returns may name.
         for (id, origin, p) in existing {
-            match orders::update(self.app, tx, self.shop, id, None, &origin, &p.input).await {
+            match orders::update(
+                self.app,
+                tx,
+                self.shop,
+                (id, None),
+                &origin,
+                &p.input,
+                false,
+            )
+            .await
+            {
                 Ok(Intake::Updated(v)) | Ok(Intake::Created(v)) | Ok(Intake::Stale(v)) => {
                     self.tally.report.updated += 1;
                     self.tally.report.lines += v.order.lines.len() as u64;
@@ -992,6 +1005,7 @@ fn parse(p: &Pending, header: &Header, report: &mut Report) -> Option<Parsed> {
         });
         shipments.push(ShipmentInput {
             carrier: carrier.to_owned(),
+            tracking_url: None,
             tracking_number: tracking.map(str::to_owned),
             status: status.unwrap_or(TrackingStatus::Pending),
             shipped_at: rd.time(r, "shipped_at"),

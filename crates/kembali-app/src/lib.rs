@@ -24,6 +24,7 @@ pub mod policies;
 pub mod refunds;
 pub mod returns;
 pub mod settlement;
+pub mod shipments;
 pub mod shops;
 pub mod sources;
 pub mod tenancy;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{Conflict, Entity, Rule, check_text};
-use crate::{App, AppError, events, to_millis};
+use crate::{App, AppError, events, shipments, to_millis};
 
 /// The source of orders posted to the JSON API.
 pub const API_SOURCE: &str = "api";
@@ -80,6 +80,10 @@ pub struct ShipmentInput {
     #[serde(default)]
     #[schema(max_length = 64)]
     pub tracking_number: Option<String>,
+    /// The carrier's tracking page: `http://` or `https://`, at most 2000 characters.
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub tracking_url: Option<String>,
     pub status: TrackingStatus,
     /// Not before the order's `placed_at`.
     #[serde(default)]
@@ -191,7 +195,7 @@ pub async fn intake(
 ) -> Result<Intake, AppError> {
     let found = store::find_by_origin(tx, shop.id, &origin.source, &origin.external_id).await?;
     if let Some((id, stored_at)) = found {
-        let taken = update(app, tx, shop, id, stored_at, origin, input).await?;
+        let taken = update(app, tx, shop, (id, stored_at), origin, input, true).await?;
         if let Intake::Updated(v) = &taken {
             events::order_changed(app, tx, false, &v.order, &v.shipments).await?;
         }
@@ -203,16 +207,18 @@ pub async fn intake(
     ))
 }
 
-/// The update half of [`intake`] for the order `id` the origin found, without
-/// its outbox message: an import tells the outside once, for all its orders.
+/// The update half of [`intake`] for the order the origin found (its id, and
+/// the source's time of the stored copy), without its `order.updated` message;
+/// the parcels' own messages only when `announce` (an import tells the outside
+/// once, for all its orders).
 pub(crate) async fn update(
     app: &App,
     tx: &mut Tx,
     shop: &Shop,
-    id: OrderId,
-    stored_at: Option<jiff::Timestamp>,
+    (id, stored_at): (OrderId, Option<jiff::Timestamp>),
     origin: &Origin,
     input: &OrderInput,
+    announce: bool,
 ) -> Result<Intake, AppError> {
     let existing = store::get(tx, shop.id, id)
         .await?
@@ -232,43 +238,29 @@ pub(crate) async fn update(
     }
     let (mut order, shipments) = build(app, shop, input, Some(&existing))?;
     order.customer_id = existing.0.customer_id;
-    store::update(tx, &order, &shipments, origin, app.now()).await?;
-    // Stored shipments not in this copy stay (`store::update` keeps them), so
-    // the refused parcels after are counted over both.
-    let mut after: Vec<Shipment> = existing.1.clone();
-    for s in &shipments {
-        match after.iter_mut().find(|e| e.id == s.id) {
-            Some(e) => *e = s.clone(),
-            None => after.push(s.clone()),
+    // The order's header and lines here; its parcels through the one step
+    // every surface takes a parcel through.
+    store::update(tx, &order, &[], origin, app.now()).await?;
+    if let Some(customer) = order.customer_id {
+        // A changed payment method changes which stored parcels count as
+        // refused; `apply` counts what the parcels' changes do.
+        let moved = i64::from(shipments::refused_parcels(&order, &existing.1))
+            - i64::from(shipments::refused_parcels(&existing.0, &existing.1));
+        if moved != 0 {
+            let change = Counts {
+                refused_parcels: moved,
+                ..Counts::default()
+            };
+            customers::add(tx, shop.id, customer, change).await?;
         }
     }
-    if let Some(customer) = order.customer_id {
-        let refused = i64::from(refused_parcels(&order, &after))
-            - i64::from(refused_parcels(&existing.0, &existing.1));
-        let change = Counts {
-            refused_parcels: refused,
-            ..Counts::default()
-        };
-        customers::add(tx, shop.id, customer, change).await?;
-    }
+    // Stored shipments not in this copy stay: a platform may send a part.
+    shipments::apply(app, tx, shop, &order, &existing.1, &shipments, announce).await?;
     Ok(Intake::Updated(OrderView {
         order,
         shipments,
         cancelled_at,
     }))
-}
-
-/// Parcels of a cash-on-delivery order that came back unasked (refused at the
-/// door, nobody home): what the policy's `refused_cod_parcels` counts.
-pub(crate) fn refused_parcels(order: &Order, shipments: &[Shipment]) -> u32 {
-    if order.payment_method != PaymentMethod::CashOnDelivery {
-        return 0;
-    }
-    let n = shipments
-        .iter()
-        .filter(|s| s.status == TrackingStatus::ReturnedToSender)
-        .count();
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The order with its shipments.
@@ -366,7 +358,7 @@ async fn insert(
     let counts = Counts {
         orders: 1,
         returns: 0,
-        refused_parcels: i64::from(refused_parcels(order, shipments)),
+        refused_parcels: i64::from(shipments::refused_parcels(order, shipments)),
     };
     customers::add(tx, shop.id, customer, counts).await?;
     events::order_changed(app, tx, true, order, shipments).await?;
@@ -424,6 +416,7 @@ pub(crate) fn build(
     }
     let order_id = existing.map_or_else(|| OrderId::new(now, app.entropy()), |(o, _)| o.id);
     let mut shipments = Vec::with_capacity(input.shipments.len());
+    let mut matched: Vec<ShipmentId> = Vec::new();
     for (n, s) in input.shipments.iter().enumerate() {
         let mut slines = Vec::with_capacity(s.lines.len());
         for (k, sl) in s.lines.iter().enumerate() {
@@ -438,18 +431,26 @@ pub(crate) fn build(
                 quantity: sl.quantity,
             });
         }
+        // The stored parcel with this carrier and tracking number; without a
+        // tracking number, the next stored one of the carrier that has none
+        // (a platform that sends no number sends its parcels in one order), so
+        // a repeated update does not add the parcel again.
         let known = existing.and_then(|(_, ships)| {
             ships.iter().find(|e| {
                 e.carrier == s.carrier
                     && e.tracking_number == s.tracking_number
-                    && s.tracking_number.is_some()
+                    && !matched.contains(&e.id)
             })
         });
+        if let Some(e) = known {
+            matched.push(e.id);
+        }
         shipments.push(Shipment {
             id: known.map_or_else(|| ShipmentId::new(now, app.entropy()), |e| e.id),
             order_id,
             carrier: s.carrier.clone(),
             tracking_number: s.tracking_number.clone(),
+            tracking_url: s.tracking_url.clone(),
             status: s.status,
             // Stored to the millisecond: the answer shows what a read will.
             shipped_at: s.shipped_at.map(to_millis),

@@ -2,6 +2,7 @@
 //! marks it sent, succeeded or failed; each step is checked and told to the
 //! outside (`refund.succeeded`, `refund.failed`).
 
+use kembali_core::payout::RefundDestination;
 use kembali_core::{RefundId, ShopId};
 use kembali_store::Tx;
 use kembali_store::refunds::{self, Refund};
@@ -18,6 +19,24 @@ pub enum Step {
     Succeeded { reference: Option<String> },
     /// It did not arrive; it can be sent again.
     Failed { reason: String },
+}
+
+/// The refund with the bank account or e-wallet to pay it into, whole: what
+/// the payout reads (every other view shows the destination masked). Not found
+/// when the refund goes to no such account.
+pub async fn payout(
+    app: &App,
+    shop: ShopId,
+    id: RefundId,
+) -> Result<(Refund, RefundDestination), AppError> {
+    let mut conn = app.db.conn().await?;
+    let r = refunds::get(&mut conn, shop, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Refund))?;
+    match r.payout.clone() {
+        Some(d) => Ok((r, d)),
+        None => Err(AppError::NotFound(Entity::Payout)),
+    }
 }
 
 /// The statuses each step may start from.

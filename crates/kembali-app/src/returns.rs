@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use kembali_core::payout::{DestinationRequest, RefundDestination};
+use kembali_core::policy::{ClaimKind, ExchangeFor, ItemCondition};
 use kembali_core::returns::{
     Actor, Command, Event, NewItem, NewReturn, Resolution, Return, ReturnMethod, ReturnReason,
 };
@@ -105,6 +107,16 @@ pub struct ItemRequest {
     /// another product); its price difference is settled when the return resolves.
     #[serde(default)]
     pub exchange_variant_id: Option<VariantId>,
+    /// A delivery claim instead of a return: damaged in transit, an item
+    /// missing from the parcel, a parcel that never arrived. Its own window and
+    /// no fees (docs/POLICY.md). Warranty claims need no flag: a reason the
+    /// policy's warranty covers, after the return windows, is one.
+    #[serde(default)]
+    pub claim: Option<ClaimKind>,
+    /// The item's condition as the shopper declares it; rules may set fees or
+    /// refuse by it.
+    #[serde(default)]
+    pub condition: Option<ItemCondition>,
 }
 
 /// A return as asked for.
@@ -117,6 +129,24 @@ pub struct ReturnRequest {
     /// 1–100 items.
     #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ItemRequest>,
+    /// Where a refund goes: the original payment method when absent. A
+    /// cash-on-delivery order needs a bank account, an e-wallet or store
+    /// credit. Account numbers are answered masked (`••••1234`).
+    #[serde(default)]
+    pub refund_destination: Option<DestinationRequest>,
+}
+
+/// The destination asked for, checked; a refusal names its field under `at`
+/// (`refund_destination.iban`).
+pub fn parse_destination(
+    at: &str,
+    req: Option<&DestinationRequest>,
+) -> Result<Option<RefundDestination>, AppError> {
+    req.map(|d| {
+        RefundDestination::parse(d)
+            .map_err(|e| AppError::invalid(format!("{at}.{}", e.field), Rule::Payout(e.problem)))
+    })
+    .transpose()
 }
 
 impl ReturnRequest {
@@ -125,6 +155,7 @@ impl ReturnRequest {
         if self.items.is_empty() {
             return Err(AppError::invalid("items", Rule::Empty));
         }
+        parse_destination("refund_destination", self.refund_destination.as_ref())?;
         for (n, i) in self.items.iter().enumerate() {
             let exchange = i.resolution == Resolution::Exchange;
             if exchange != i.exchange_variant_id.is_some() {
@@ -257,6 +288,19 @@ pub async fn open(
         return Err(AppError::State(Conflict::OrderCancelled));
     }
     let ctx = Context::load(tx, shop.id, req.order_id).await?;
+    let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
+    // The variants wanted in exchange: the shop's, in the order's currency, in
+    // stock; their price goes into the decision (the exchange priced).
+    let mut wanted: Vec<Option<ExchangeFor>> = Vec::with_capacity(req.items.len());
+    for (n, it) in req.items.iter().enumerate() {
+        let Some(variant) = it.exchange_variant_id else {
+            wanted.push(None);
+            continue;
+        };
+        wanted.push(Some(
+            exchange_for(tx, shop, &ctx, n, variant, it.quantity).await?,
+        ));
+    }
     let mut taken: HashMap<LineId, u32> = HashMap::new();
     let mut new_items = Vec::with_capacity(req.items.len());
     let mut facts = Vec::with_capacity(req.items.len());
@@ -272,6 +316,9 @@ pub async fn open(
         // Fees may depend on how the parcel travels and on the size of the return.
         f.return_method = Some(req.method);
         f.items_returned = Some(units_returned);
+        f.claim = it.claim;
+        f.item_condition = it.condition;
+        f.exchange_for = wanted.get(index).cloned().flatten();
         let decision = ctx.decide(&f)?;
         *taken.entry(it.line_id).or_default() += it.quantity;
         new_items.push(NewItem {
@@ -305,41 +352,10 @@ pub async fn open(
         policy_version: ctx.policy_version,
         items: new_items.clone(),
         delivery_refund,
+        refund_destination: destination.clone(),
         actor: actor.clone(),
         at: now,
     };
-    // The variants wanted in exchange: the shop's, in the order's currency, in stock.
-    let mut wanted = Vec::new();
-    for (n, it) in req.items.iter().enumerate() {
-        let Some(variant) = it.exchange_variant_id else {
-            continue;
-        };
-        let field = format!("items[{n}].exchange_variant_id");
-        let found = catalogue::variant(tx, shop.id, variant)
-            .await?
-            .ok_or_else(|| {
-                AppError::invalid(
-                    field.clone(),
-                    Rule::NotValid {
-                        why: "no such variant in this shop",
-                    },
-                )
-            })?;
-        if found.variant.price.currency != ctx.order.currency {
-            return Err(AppError::invalid(
-                field,
-                Rule::NotValid {
-                    why: "the variant is priced in another currency than the order",
-                },
-            ));
-        }
-        if found.stock.is_some_and(|s| s < i64::from(it.quantity)) {
-            return Err(AppError::OutOfStock {
-                sku: found.variant.sku,
-            });
-        }
-        wanted.push((n, variant));
-    }
     // Check before taking a number, so a refused request leaves no gap.
     kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
     let seq = shops::next_return_seq(tx, shop.id).await?;
@@ -365,11 +381,17 @@ pub async fn open(
         tx,
         &ret,
         &ctx.order.email,
+        ctx.order.customer_id,
         &records,
         &figures(&ret),
         &local_date,
     )
     .await?;
+    let wanted = req
+        .items
+        .iter()
+        .enumerate()
+        .filter_map(|(n, it)| it.exchange_variant_id.map(|v| (n, v)));
     for (n, variant) in wanted {
         if let Some(item) = ret.items.get(n) {
             catalogue::insert_exchange(
@@ -409,6 +431,46 @@ pub async fn open(
         timeline,
         exchanges,
         notes: Vec::new(),
+    })
+}
+
+/// The variant of item `n` wanted in exchange: this shop's, priced in the
+/// order's currency, with `quantity` units in stock (where stock is kept).
+pub async fn exchange_for(
+    ex: &mut impl kembali_store::Session,
+    shop: &Shop,
+    ctx: &Context,
+    n: usize,
+    variant: VariantId,
+    quantity: u32,
+) -> Result<ExchangeFor, AppError> {
+    let field = format!("items[{n}].exchange_variant_id");
+    let found = catalogue::variant(ex, shop.id, variant)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                field.clone(),
+                Rule::NotValid {
+                    why: "no such variant in this shop",
+                },
+            )
+        })?;
+    if found.variant.price.currency != ctx.order.currency {
+        return Err(AppError::invalid(
+            field,
+            Rule::NotValid {
+                why: "the variant is priced in another currency than the order",
+            },
+        ));
+    }
+    if found.stock.is_some_and(|s| s < i64::from(quantity)) {
+        return Err(AppError::OutOfStock {
+            sku: found.variant.sku,
+        });
+    }
+    Ok(ExchangeFor {
+        sku: found.variant.sku,
+        unit_price: found.variant.price,
     })
 }
 

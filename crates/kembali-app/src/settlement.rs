@@ -5,6 +5,7 @@
 //! (crate::refunds).
 
 use kembali_core::order::PaymentMethod;
+use kembali_core::payout::RefundDestination;
 use kembali_core::returns::quote;
 use kembali_core::returns::{Resolution, Return};
 use kembali_core::{CreditAccountId, CreditEntryId, Money, RefundId};
@@ -16,12 +17,18 @@ use crate::error::{Entity, Rule};
 use crate::orders::{LineInput, OrderInput};
 use crate::{App, AppError, events};
 
-/// Where a refund goes: the original payment method, or for cash on delivery
-/// (where the original method is cash) a bank account the shopper gives.
-pub fn destination(payment: PaymentMethod) -> &'static str {
-    match payment {
-        PaymentMethod::CashOnDelivery => "bank_account",
-        _ => "original_payment_method",
+/// Where a refund goes, as the refund row names it: where the shopper asked
+/// (checked against the policy when the return was opened), else the original
+/// payment method — or for cash on delivery, where the original method is
+/// cash, a bank account (returns opened before destinations were asked for).
+pub fn destination(payment: PaymentMethod, asked: Option<&RefundDestination>) -> &'static str {
+    match (asked, payment) {
+        (Some(RefundDestination::BankAccount { .. }), _) => "bank_account",
+        (Some(RefundDestination::EWallet { .. }), _) => "e_wallet",
+        (Some(RefundDestination::StoreCredit), _) => "store_credit",
+        (Some(RefundDestination::OriginalMethod), _) => "original_payment_method",
+        (None, PaymentMethod::CashOnDelivery) => "bank_account",
+        (None, _) => "original_payment_method",
     }
 }
 
@@ -68,7 +75,24 @@ pub async fn settle(app: &App, tx: &mut Tx, ret: &Return) -> Result<(), AppError
         .map(|(r, d)| (*r, d))
         .collect();
     let now = app.now();
-    if !refunded.is_empty() {
+    let asked = ret.refund_destination.as_ref();
+    if !refunded.is_empty() && asked == Some(&RefundDestination::StoreCredit) {
+        // The shopper chose credit for the money: the refund's amount, without
+        // the bonus a `store_credit` resolution earns.
+        let q = quote(&refunded, ret.quote.delivery_refund).map_err(money)?;
+        let customer = order.customer_id.ok_or(AppError::NotFound(Entity::Order))?;
+        if q.refund_total.amount > 0 {
+            crate::credit::issue(
+                app,
+                tx,
+                ret.shop_id,
+                customer,
+                q.refund_total,
+                Some(ret.number.clone()),
+            )
+            .await?;
+        }
+    } else if !refunded.is_empty() {
         // The delivery refund of an EU full withdrawal goes with the money.
         let q = quote(&refunded, ret.quote.delivery_refund).map_err(money)?;
         if q.refund_total.amount > 0 {
@@ -79,13 +103,22 @@ pub async fn settle(app: &App, tx: &mut Tx, ret: &Return) -> Result<(), AppError
                 amount: q.refund_total.amount,
                 tax: refund_tax.amount.min(q.refund_total.amount),
                 currency: currency.code().to_owned(),
-                destination: destination(order.payment_method).to_owned(),
+                destination: destination(order.payment_method, asked).to_owned(),
                 status: "pending".to_owned(),
                 reference: None,
                 failure: None,
                 due_by: ret.refund_due_by,
                 created_at: now,
                 updated_at: now,
+                payout: asked
+                    .filter(|d| {
+                        matches!(
+                            d,
+                            RefundDestination::BankAccount { .. }
+                                | RefundDestination::EWallet { .. }
+                        )
+                    })
+                    .cloned(),
             };
             refunds::insert(tx, &refund).await?;
             events::refund_changed(app, tx, "refund.requested", &refund).await?;

@@ -14,6 +14,7 @@ use kembali_app::eligibility::{self, Question};
 use kembali_app::returns::{ItemRequest, ReturnRequest};
 use kembali_app::{App, import};
 use kembali_core::order::{Address, PaymentMethod, TrackingStatus};
+use kembali_core::payout::DestinationRequest;
 use kembali_core::policy::PolicyDocument;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::shop::{Country, Locale, Shop};
@@ -465,7 +466,11 @@ async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), 
             photos: vec![],
             resolution: Resolution::Refund,
             exchange_variant_id: None,
+            claim: None,
+            condition: None,
         }],
+        // Allowed for every payment method, cash on delivery included.
+        refund_destination: Some(DestinationRequest::StoreCredit {}),
     };
     kembali_app::returns::open(&app, &mut tx, &s.shop, &req, Actor::System)
         .await

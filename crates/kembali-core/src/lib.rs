@@ -8,6 +8,7 @@ pub mod dropoff;
 pub mod id;
 pub mod money;
 pub mod order;
+pub mod payout;
 pub mod policy;
 pub mod returns;
 pub mod shop;

@@ -232,6 +232,10 @@ pub struct Shipment {
     pub order_id: OrderId,
     pub carrier: String,
     pub tracking_number: Option<String>,
+    /// The carrier's tracking page for this parcel (http or https).
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub tracking_url: Option<String>,
     pub status: TrackingStatus,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub shipped_at: Option<Timestamp>,
@@ -295,6 +299,8 @@ pub const MAX_NAME: usize = 255;
 pub const MAX_TITLE: usize = 1000;
 /// Postal codes, phone numbers and tracking numbers: at most 64 characters.
 pub const MAX_CODE: usize = 64;
+/// Tracking page addresses: at most 2000 characters, `http://` or `https://`.
+pub const MAX_URL: usize = 2000;
 /// Lines per order: 1–500.
 pub const MAX_LINES: usize = 500;
 /// Units per line: 1–100 000.
@@ -314,6 +320,8 @@ pub enum OrderProblem {
     ControlCharacter { code: u32 },
     #[error("is not an email address")]
     NotAnEmail,
+    #[error("is not an http or https address")]
+    NotAUrl,
     #[error("must be between {min} and {max}")]
     OutOfRange { min: u64, max: u64 },
     #[error("at most {max} entries")]
@@ -378,6 +386,16 @@ fn text(field: impl Into<String>, s: &str, max: usize) -> Result<(), OrderError>
 /// [`text`] that must not be blank.
 fn required(field: impl Into<String>, s: &str, max: usize) -> Result<(), OrderError> {
     crate::text::check_required(s, Form::Line, max).map_err(|p| order_error(field, p.into()))
+}
+
+/// `http://` or `https://` with a host, and no white space anywhere.
+pub fn is_web_address(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !url.chars().any(char::is_whitespace)
+    })
 }
 
 fn optional(field: impl Into<String>, s: Option<&str>, max: usize) -> Result<(), OrderError> {
@@ -483,6 +501,12 @@ impl Order {
             let f = |name: &str| format!("shipments[{n}].{name}");
             text(f("carrier"), &s.carrier, MAX_NAME)?;
             optional(f("tracking_number"), s.tracking_number.as_deref(), MAX_CODE)?;
+            if let Some(url) = &s.tracking_url {
+                text(f("tracking_url"), url, MAX_URL)?;
+                if !is_web_address(url) {
+                    return Err(order_error(f("tracking_url"), OrderProblem::NotAUrl));
+                }
+            }
             if s.status == TrackingStatus::Delivered && s.delivered_at.is_none() {
                 return Err(order_error(
                     f("delivered_at"),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use jiff::{SignedDuration, Timestamp};
 use kembali_core::order::{Address, MAX_LINES, MAX_QUANTITY, Order, OrderLine, PaymentMethod};
+use kembali_core::payout::RefundDestination;
 use kembali_core::policy::{
     Conditions, CustomerHistory, Decision, Defaults, Effects, Facts, Fee, MAX_BONUS_BPS,
     PolicyDocument, PriceRange, Range, Rule, WindowStart, evaluate,
@@ -130,6 +131,8 @@ fn new_return(items: usize, keep: bool) -> Return {
             })
             .collect(),
         delivery_refund: Money::zero(Currency::IDR),
+        // Cash on delivery: the money needs somewhere to go but cash.
+        refund_destination: Some(RefundDestination::StoreCredit),
         actor: Actor::Shopper,
         at: t0(),
     })
@@ -339,6 +342,8 @@ proptest! {
                             decision: d,
                         }],
                         delivery_refund: Money::zero(Currency::IDR),
+                        // Cash on delivery: the money needs somewhere to go but cash.
+        refund_destination: Some(RefundDestination::StoreCredit),
                         actor: Actor::Shopper,
                         at,
                     });

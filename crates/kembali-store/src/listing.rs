@@ -3,7 +3,7 @@
 //! cached plan is made for the conditions it has), and the two lists built on it.
 
 use kembali_core::returns::{Resolution, ReturnReason, ReturnStatus};
-use kembali_core::{OrderId, ReturnId, ShopId};
+use kembali_core::{CustomerId, OrderId, ProductId, ReturnId, ShopId};
 
 use crate::db::Session;
 use crate::stored::stored;
@@ -144,6 +144,11 @@ pub struct ReturnFilter {
     pub created_until: Option<jiff::Timestamp>,
     pub order: Option<OrderId>,
     pub email: Option<String>,
+    pub customer: Option<CustomerId>,
+    /// Any item of a line of this product.
+    pub product: Option<ProductId>,
+    /// Any item of a line with this SKU.
+    pub sku: Option<String>,
 }
 
 stored! {
@@ -187,6 +192,26 @@ pub async fn returns(
     }
     if let Some(e) = &f.email {
         q.and("email = ?", Bind::Text(e.clone()));
+    }
+    if let Some(c) = f.customer {
+        q.and("customer_id = ?", Bind::Text(c.to_string()));
+    }
+    // The lines of the return's items, by their primary key.
+    if let Some(p) = f.product {
+        q.and(
+            "EXISTS (SELECT 1 FROM return_items i JOIN order_lines l
+                ON l.shop_id = i.shop_id AND l.id = i.line_id
+                WHERE i.shop_id = r.shop_id AND i.return_id = r.id AND l.product_id = ?)",
+            Bind::Text(p.to_string()),
+        );
+    }
+    if let Some(s) = &f.sku {
+        q.and(
+            "EXISTS (SELECT 1 FROM return_items i JOIN order_lines l
+                ON l.shop_id = i.shop_id AND l.id = i.line_id
+                WHERE i.shop_id = r.shop_id AND i.return_id = r.id AND l.sku = ?)",
+            Bind::Text(s.clone()),
+        );
     }
     // The items of one return: an index look-up per candidate return.
     if let Some(r) = f.reason {

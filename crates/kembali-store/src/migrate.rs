@@ -76,6 +76,7 @@ const SOURCES: &[Source] = &[
     source!(7, "0007_webhooks"),
     source!(8, "0008_settlement"),
     source!(9, "0009_catalogue_exchanges"),
+    source!(10, "0010_shipments_payouts"),
     source!(12, "0012_dropoff_points"),
 ];
 
@@ -269,6 +270,7 @@ mod tests {
                 "webhooks",
                 "settlement",
                 "catalogue exchanges",
+                "shipments payouts",
                 "dropoff points"
             ]
         );

@@ -6,7 +6,7 @@ use kembali_core::order::{
 };
 use kembali_core::policy::CustomerHistory;
 use kembali_core::shop::Locale;
-use kembali_core::{Currency, CustomerId, Money, OrderId, ShopId};
+use kembali_core::{Currency, CustomerId, Money, OrderId, ShipmentId, ShopId};
 use sqlx::types::Json;
 
 use crate::db::Session;
@@ -243,12 +243,13 @@ pub async fn save_shipment(
     run!(ex, |c| {
         sqlx::query(
         "INSERT INTO shipments (shop_id, id, order_id, carrier, tracking_number, status, shipped_at,
-            delivered_at, promised_by, lines)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            delivered_at, promised_by, lines, tracking_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (shop_id, id) DO UPDATE SET carrier = excluded.carrier,
             tracking_number = excluded.tracking_number, status = excluded.status,
             shipped_at = excluded.shipped_at, delivered_at = excluded.delivered_at,
-            promised_by = excluded.promised_by, lines = excluded.lines"
+            promised_by = excluded.promised_by, lines = excluded.lines,
+            tracking_url = excluded.tracking_url"
     )
     .bind(shop.to_string())
     .bind(s.id.to_string())
@@ -260,11 +261,32 @@ pub async fn save_shipment(
     .bind(s.delivered_at.map(millis))
     .bind(s.promised_by.map(millis))
     .bind(Json(&s.lines))
+    .bind(&s.tracking_url)
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// One shipment of the shop, by its id.
+pub async fn get_shipment(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: ShipmentId,
+) -> Result<Option<Shipment>, StoreError> {
+    let row: Option<ShipmentRow> = run!(ex, |c| {
+        sqlx::query_as(
+            "SELECT id, order_id, carrier, tracking_number, status, shipped_at, delivered_at,
+                promised_by, lines, tracking_url
+             FROM shipments WHERE shop_id = $1 AND id = $2",
+        )
+        .bind(shop.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    row.map(shipment_from).transpose()
 }
 
 #[derive(sqlx::FromRow)]
@@ -310,6 +332,7 @@ struct ShipmentRow {
     delivered_at: Option<i64>,
     promised_by: Option<i64>,
     lines: Json<Vec<ShipmentLine>>,
+    tracking_url: Option<String>,
 }
 
 fn line_from(r: LineRow, currency: Currency) -> Result<OrderLine, StoreError> {
@@ -343,6 +366,7 @@ fn shipment_from(r: ShipmentRow) -> Result<Shipment, StoreError> {
         order_id: r.order_id.parse().map_err(corrupt)?,
         carrier: r.carrier,
         tracking_number: r.tracking_number,
+        tracking_url: r.tracking_url,
         status: parse_enum::<TrackingStatus>(&r.status)?,
         shipped_at: r.shipped_at.map(from_millis),
         delivered_at: r.delivered_at.map(from_millis),
@@ -378,7 +402,8 @@ async fn load(
     .await)?;
     let shipments: Vec<ShipmentRow> = run!(ex, |c| {
         sqlx::query_as(
-        "SELECT id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, promised_by, lines
+        "SELECT id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, promised_by, lines,
+                tracking_url
          FROM shipments WHERE shop_id = $1 AND order_id = $2 ORDER BY id"
     )
     .bind(shop.to_string())

@@ -1,10 +1,12 @@
 //! Refunds: the money a resolved return gives back, and where it is on its way.
 
 use jiff::Timestamp;
+use kembali_core::payout::RefundDestination;
 use kembali_core::{RefundId, ReturnId, ShopId};
+use sqlx::types::Json;
 
 use crate::db::Session;
-use crate::stored::{self, stored};
+use crate::stored::{self, Column, stored};
 use crate::{StoreError, millis, run};
 
 stored! {
@@ -27,21 +29,32 @@ stored! {
         pub due_by: Option<Timestamp>,
         pub created_at: Timestamp,
         pub updated_at: Timestamp,
+        /// The bank account or e-wallet to pay, whole: only the payout reads it;
+        /// every view shows `payout.masked()`.
+        pub payout: Option<RefundDestination>,
+    }
+}
+
+/// Kept as JSON.
+impl Column for RefundDestination {
+    type Raw = Json<RefundDestination>;
+    fn from_raw(raw: Self::Raw) -> Result<Self, StoreError> {
+        Ok(raw.0)
     }
 }
 
 macro_rules! columns {
     () => {
         "id, shop_id, return_id, amount, tax, currency, destination, status, reference, failure, due_by,
-         created_at, updated_at"
+         created_at, updated_at, payout"
     };
 }
 
 pub async fn insert(ex: &mut impl Session, r: &Refund) -> Result<(), StoreError> {
     run!(ex, |c| sqlx::query(
         "INSERT INTO refunds (shop_id, id, return_id, amount, tax, currency, destination, status,
-            reference, failure, due_by, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            reference, failure, due_by, created_at, updated_at, payout)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     )
     .bind(r.shop_id.to_string())
     .bind(r.id.to_string())
@@ -56,6 +69,7 @@ pub async fn insert(ex: &mut impl Session, r: &Refund) -> Result<(), StoreError>
     .bind(r.due_by.map(millis))
     .bind(millis(r.created_at))
     .bind(millis(r.updated_at))
+    .bind(r.payout.as_ref().map(Json))
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected()))?;

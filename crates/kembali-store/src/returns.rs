@@ -8,7 +8,7 @@ use kembali_core::returns::{
     Actor, Event, ItemInspection, ItemReceipt, Quote, Resolution, Return, ReturnItem, ReturnMethod,
     ReturnReason, ReturnStatus,
 };
-use kembali_core::{EventId, LineId, OrderId, ReturnId, ShopId};
+use kembali_core::{CustomerId, EventId, LineId, OrderId, ReturnId, ShopId};
 use sqlx::types::Json;
 
 use crate::db::{Session, Tx};
@@ -66,6 +66,7 @@ pub async fn insert(
     tx: &mut Tx,
     r: &Return,
     email: &str,
+    customer: Option<CustomerId>,
     items: &[ItemRecord<'_>],
     figures: &Figures,
     local_date: &str,
@@ -75,9 +76,9 @@ pub async fn insert(
         sqlx::query(
         "INSERT INTO returns (shop_id, id, number, order_id, email, status, version, policy_version,
             method, risk, quote, refund_due_by, created_at, updated_at,
-            currency, item_value, fees, refund, credit, local_date)
+            currency, item_value, fees, refund, credit, local_date, refund_destination, customer_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                 $15, $16, $17, $18, $19, $20)"
+                 $15, $16, $17, $18, $19, $20, $21, $22)"
     )
     .bind(&shop)
     .bind(r.id.to_string())
@@ -99,6 +100,8 @@ pub async fn insert(
     .bind(figures.refund)
     .bind(figures.credit)
     .bind(local_date)
+    .bind(r.refund_destination.as_ref().map(Json))
+    .bind(customer.map(|c| c.to_string()))
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
@@ -168,6 +171,7 @@ struct ReturnRow {
     refund_due_by: Option<i64>,
     created_at: i64,
     updated_at: i64,
+    refund_destination: Option<Json<kembali_core::payout::RefundDestination>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -198,7 +202,7 @@ pub async fn get(
     let row: Option<ReturnRow> = run!(ex, |c| {
         sqlx::query_as(
         "SELECT id, number, order_id, status, version, policy_version, method, risk, quote, refund_due_by,
-                created_at, updated_at
+                created_at, updated_at, refund_destination
            FROM returns WHERE shop_id = $1 AND id = $2"
     )
     .bind(shop.to_string())
@@ -250,6 +254,7 @@ pub async fn get(
         risk: r.risk.0,
         quote: r.quote.0,
         refund_due_by: r.refund_due_by.map(from_millis),
+        refund_destination: r.refund_destination.map(|j| j.0),
         items,
         created_at: from_millis(r.created_at),
         updated_at: from_millis(r.updated_at),

@@ -124,6 +124,7 @@ fn line_input(l: &Line<'_>) -> LineInput {
 fn shipment_input(p: &Parcel, lines: &[Line<'_>]) -> ShipmentInput {
     ShipmentInput {
         carrier: p.carrier.clone(),
+        tracking_url: None,
         tracking_number: p.tracking_number.clone(),
         status: p.status,
         shipped_at: p.shipped_at,

@@ -113,6 +113,8 @@ pub struct Fulfillment {
     pub updated_at: Option<Timestamp>,
     pub tracking_company: Option<String>,
     pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub tracking_url: Option<String>,
     pub shipment_status: Option<String>,
     pub line_items: Vec<FulfilledLine>,
 }
@@ -286,6 +288,13 @@ impl ShopifyOrder {
                     .unwrap_or("unknown")
                     .to_owned(),
                 tracking_number: nonempty(&f.tracking_number).map(str::to_owned),
+                // Only a web address is kept: anything else would refuse the order.
+                tracking_url: nonempty(&f.tracking_url)
+                    .filter(|u| {
+                        kembali_core::order::is_web_address(u)
+                            && u.chars().count() <= kembali_core::order::MAX_URL
+                    })
+                    .map(str::to_owned),
                 status,
                 shipped_at: f.created_at,
                 // Shopify says when the status last changed, not when it was

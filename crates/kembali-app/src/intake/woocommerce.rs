@@ -192,6 +192,7 @@ impl WooOrder {
                 .transpose()?;
             shipments.push(ShipmentInput {
                 carrier: "woocommerce".into(),
+                tracking_url: None,
                 tracking_number: None,
                 status: TrackingStatus::Delivered,
                 shipped_at: done,

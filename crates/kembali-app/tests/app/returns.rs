@@ -15,6 +15,7 @@ use kembali_core::Clock;
 use kembali_core::order::{
     Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
 };
+use kembali_core::payout::{Bank, DestinationRequest};
 use kembali_core::policy::{Conditions, Effects, PolicyDocument, Rule, evaluate};
 use kembali_core::returns::{Actor, Command, Resolution, ReturnMethod, ReturnReason, ReturnStatus};
 use kembali_core::shop::{Country, Locale, Shop};
@@ -93,6 +94,7 @@ async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, L
         order_id: order.id,
         carrier: "JNE".into(),
         tracking_number: Some("JNE123".into()),
+        tracking_url: None,
         status: TrackingStatus::Delivered,
         shipped_at: Some(now - 96.hours()),
         delivered_at: Some(now - 72.hours()),
@@ -127,6 +129,8 @@ fn item(line: LineId, quantity: u32) -> ItemRequest {
         photos: vec![],
         resolution: Resolution::Refund,
         exchange_variant_id: None,
+        claim: None,
+        condition: None,
     }
 }
 
@@ -156,6 +160,13 @@ async fn open_with(
         order_id: order,
         method: ReturnMethod::DropOff,
         items: vec![item(line, qty)],
+        // A cash-on-delivery order: the refund needs an account to go to.
+        refund_destination: Some(DestinationRequest::BankAccount {
+            holder: "Budi Santoso".into(),
+            iban: None,
+            bank: Some(Bank::Bca),
+            account_number: Some("1234567890".into()),
+        }),
     };
     let view = kembali_app::returns::open(app, &mut tx, shop, &req, Actor::Shopper).await?;
     tx.commit().await?;

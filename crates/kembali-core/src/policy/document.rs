@@ -131,6 +131,16 @@ pub enum DestinationKind {
 }
 
 impl DestinationKind {
+    /// Its serde name (`bank_account`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::OriginalMethod => "original_method",
+            DestinationKind::BankAccount => "bank_account",
+            DestinationKind::EWallet => "e_wallet",
+            DestinationKind::StoreCredit => "store_credit",
+        }
+    }
+
     /// Where a refund of an order paid by `method` may go when the policy does not say.
     pub fn defaults_for(method: PaymentMethod) -> Vec<DestinationKind> {
         use DestinationKind::*;

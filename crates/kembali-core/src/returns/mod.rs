@@ -358,6 +358,16 @@ pub struct Return {
     pub refund_due_by: Option<Timestamp>,
     /// The money, as quoted to the shopper when the return was opened.
     pub quote: Quote,
+    /// Where a refund goes, when the shopper named it (required for cash on
+    /// delivery). Always serialised masked (`••••1234`): answers and webhooks
+    /// never carry the account number; the payout reads it from the store.
+    #[serde(
+        default,
+        serialize_with = "crate::payout::serialize_masked",
+        skip_deserializing
+    )]
+    #[schema(value_type = Option<crate::payout::MaskedDestination>)]
+    pub refund_destination: Option<crate::payout::RefundDestination>,
     pub items: Vec<ReturnItem>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

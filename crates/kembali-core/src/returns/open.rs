@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use super::{Actor, Event, Resolution, Return, ReturnItem, ReturnMethod, ReturnStatus};
 use crate::id::{LineId, OrderId, ReturnId, ReturnItemId, ShopId};
 use crate::money::Money;
+use crate::payout::RefundDestination;
+use crate::policy::DestinationKind;
 use crate::policy::{Decision, EU_WITHDRAWAL_DAYS, Explanation};
 use crate::returns::ReturnReason;
 
@@ -34,6 +36,8 @@ pub struct NewReturn {
     /// The delivery cost to refund because this return withdraws the whole order
     /// under EU law (the caller knows the order; zero otherwise).
     pub delivery_refund: Money,
+    /// Where the refund goes; `None` means the original payment method.
+    pub refund_destination: Option<RefundDestination>,
     pub actor: Actor,
     pub at: Timestamp,
 }
@@ -61,6 +65,14 @@ pub enum OpenError {
     PhotosRequired { index: usize },
     #[error("the amounts of this return are too large")]
     Amount,
+    /// The refund cannot go where asked (or, unnamed, to the original payment
+    /// method: cash on delivery needs a bank account, an e-wallet or store credit).
+    #[error("item {index}: a refund of this order may go to {}, not {}", list(.allowed), .asked.as_str())]
+    Destination {
+        index: usize,
+        asked: DestinationKind,
+        allowed: Vec<DestinationKind>,
+    },
     #[error("item {index}: the decision was made under policy version {found}, not {expected}")]
     PolicyVersion {
         index: usize,
@@ -121,6 +133,20 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         if d.require_photos && item.photos.is_empty() {
             return Err(OpenError::PhotosRequired { index });
         }
+        // Money goes somewhere only for refunds and kept items; an empty list is
+        // a decision stored before destinations existed.
+        let money = matches!(item.resolution, Resolution::Refund | Resolution::KeepItem);
+        let asked = new
+            .refund_destination
+            .as_ref()
+            .map_or(DestinationKind::OriginalMethod, RefundDestination::kind);
+        if money && !d.refund_destinations.is_empty() && !d.refund_destinations.contains(&asked) {
+            return Err(OpenError::Destination {
+                index,
+                asked,
+                allowed: d.refund_destinations.clone(),
+            });
+        }
     }
 
     let all_kept = new.items.iter().all(|i| {
@@ -180,6 +206,7 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         risk: risk.clone(),
         refund_due_by,
         quote,
+        refund_destination: new.refund_destination,
         items: new
             .items
             .into_iter()
@@ -222,4 +249,12 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         }
     }
     Ok((ret, events))
+}
+
+fn list(kinds: &[DestinationKind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

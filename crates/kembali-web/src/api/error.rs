@@ -384,6 +384,7 @@ impl From<AppError> for ApiError {
                     OpenError::PhotosRequired { index } => (item(*index, ".photos"), Vec::new()),
                     OpenError::PolicyVersion { index, .. } => (item(*index, ""), Vec::new()),
                     OpenError::Amount => ("items".to_owned(), Vec::new()),
+                    OpenError::Destination { .. } => ("refund_destination".to_owned(), Vec::new()),
                 };
                 let mut message = r.to_string();
                 if let Some(first) = explanations.first() {

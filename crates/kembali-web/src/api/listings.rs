@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use kembali_app::listing::{self, OrderSummary, ReturnSummary};
 use kembali_core::returns::{Resolution, ReturnReason, ReturnStatus};
-use kembali_core::{OrderId, ReturnId};
+use kembali_core::{CustomerId, OrderId, ProductId, ReturnId};
 use kembali_store::listing::{OrderFilter, ReturnFilter};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -96,6 +96,15 @@ pub struct ReturnFilters {
     /// The customer's email address, exactly.
     #[param(min_length = 1, max_length = 254)]
     pub email: Option<String>,
+    /// Returns of this customer (`cus_…`), whatever email their orders had.
+    #[param(value_type = Option<CustomerId>)]
+    pub customer_id: Option<CustomerId>,
+    /// Any item of this product (`prd_…`).
+    #[param(value_type = Option<ProductId>)]
+    pub product_id: Option<ProductId>,
+    /// Any item with this SKU, exactly.
+    #[param(min_length = 1, max_length = 255)]
+    pub sku: Option<String>,
 }
 
 #[utoipa::path(get, path = "/returns", tag = "returns",
@@ -113,7 +122,8 @@ async fn list_returns(
 ) -> Result<Json<Page<ReturnSummary>>, ApiError> {
     let f = &q.filters;
     bounded("email", f.email.as_deref(), 254)?;
-    if !can_match(&[f.email.as_deref()]) {
+    bounded("sku", f.sku.as_deref(), 255)?;
+    if !can_match(&[f.email.as_deref(), f.sku.as_deref()]) {
         return Ok(Json(
             q.page(Vec::new(), |r: &ReturnSummary| r.id.to_string()),
         ));
@@ -126,6 +136,9 @@ async fn list_returns(
         created_until: f.created_before,
         order: f.order_id,
         email: f.email.clone(),
+        customer: f.customer_id,
+        product: f.product_id,
+        sku: f.sku.clone(),
     };
     let before = q.cursor::<ReturnId>()?;
     let rows = listing::returns(&state.app, auth.shop.id, before, &filter, q.fetch()).await?;

@@ -17,6 +17,7 @@ pub mod orders;
 pub mod policy;
 pub mod products;
 pub mod returns;
+pub mod shipments;
 pub mod shop;
 pub mod sources;
 pub mod webhooks;
@@ -205,6 +206,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(orders::router())
+        .merge(shipments::router())
         .merge(returns::router())
         .merge(sources::router())
         .merge(money::router())

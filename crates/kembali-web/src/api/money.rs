@@ -7,6 +7,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use kembali_app::refunds::{self, Step};
+use kembali_core::access::Scope;
+use kembali_core::payout::{MaskedDestination, RefundDestination};
 use kembali_core::{CreditAccountId, CustomerId, Money, RefundId, ReturnId};
 use kembali_store::credit::{Account, Entry};
 use kembali_store::refunds::Refund;
@@ -25,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_refunds))
         .routes(routes!(get_refund))
+        .routes(routes!(get_payout))
         .routes(routes!(mark_sent))
         .routes(routes!(mark_succeeded))
         .routes(routes!(mark_failed))
@@ -60,8 +63,12 @@ pub struct RefundView {
     pub amount: Amount,
     /// The tax inside `amount`.
     pub tax: Amount,
-    /// `original_payment_method`, or `bank_account` for cash on delivery.
+    /// `original_payment_method`, `bank_account`, `e_wallet` (or, for a cash on
+    /// delivery order opened without a destination, `bank_account`).
     pub destination: String,
+    /// The bank account or e-wallet to pay, masked (`••••1234`); the payer reads
+    /// it whole from `GET /refunds/{refund_id}/payout`.
+    pub payout: Option<MaskedDestination>,
     /// `pending`, `sent`, `succeeded` or `failed`.
     pub status: String,
     pub reference: Option<String>,
@@ -89,6 +96,7 @@ impl From<Refund> for RefundView {
                 currency: r.currency,
             },
             destination: r.destination,
+            payout: r.payout.as_ref().map(RefundDestination::masked),
             status: r.status,
             reference: r.reference,
             failure: r.failure,
@@ -160,6 +168,43 @@ async fn get_refund(
     Ok(Json(
         refunds::get(&state.app, auth.shop.id, id).await?.into(),
     ))
+}
+
+/// Where to pay a refund, whole: the one answer that carries the account
+/// number, for the payment system that sends the money.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PayoutView {
+    pub refund_id: RefundId,
+    pub amount: Amount,
+    /// The bank account or e-wallet, unmasked.
+    pub destination: RefundDestination,
+}
+
+/// The account to pay a refund into, unmasked. Needs the `write` scope: it is
+/// for the system that sends the money (and then marks the refund sent).
+#[utoipa::path(get, path = "/refunds/{refund_id}/payout", tag = "refunds",
+    params(("refund_id" = RefundId, Path, description = "`rfd_…`")),
+    responses(
+        (status = 200, body = PayoutView),
+        (status = 404, description = "No such refund, or it goes to no bank account or e-wallet", body = Problem),
+    ),
+    security(("api_key" = ["write"])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn get_payout(
+    State(state): State<AppState>,
+    auth: Auth,
+    Id(id): Id<RefundId>,
+) -> Result<Json<PayoutView>, ApiError> {
+    auth.require(Scope::Write)?;
+    let (r, destination) = refunds::payout(&state.app, auth.shop.id, id).await?;
+    Ok(Json(PayoutView {
+        refund_id: r.id,
+        amount: Amount {
+            amount: r.amount,
+            currency: r.currency,
+        },
+        destination,
+    }))
 }
 
 /// A step of a refund, with the payout's reference.

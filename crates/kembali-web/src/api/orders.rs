@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use kembali_app::eligibility::{self, Question};
 use kembali_app::orders::{self, OrderInput, OrderView};
-use kembali_core::policy::Decision;
-use kembali_core::returns::ReturnReason;
-use kembali_core::{LineId, OrderId};
+use kembali_core::policy::{ClaimKind, Decision, DestinationKind, ItemCondition};
+use kembali_core::returns::{ReturnMethod, ReturnReason};
+use kembali_core::{LineId, OrderId, VariantId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -132,6 +132,35 @@ pub struct EligibilityQuery {
     /// The reason the shopper would give (`changed_mind`, `damaged`, …).
     #[param(value_type = Option<ReturnReason>)]
     pub reason: Option<String>,
+    /// How the item would travel back: fees per method show in `decision.fees`.
+    #[param(value_type = Option<ReturnMethod>)]
+    pub method: Option<String>,
+    /// The item's condition as the shopper would declare it.
+    #[param(value_type = Option<ItemCondition>)]
+    pub condition: Option<String>,
+    /// A delivery claim instead of a return.
+    #[param(value_type = Option<ClaimKind>)]
+    pub claim: Option<String>,
+    /// The variant wanted in exchange: `decision.exchange` prices it.
+    #[param(value_type = Option<VariantId>)]
+    pub exchange_variant_id: Option<String>,
+    /// Where the refund would go: `destination_allowed` answers whether it may.
+    #[param(value_type = Option<DestinationKind>)]
+    pub refund_destination: Option<String>,
+}
+
+/// `value` read as the serde name of `T`, or a 422 naming `field`.
+fn named<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: Option<&str>,
+    what: &str,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|v| {
+            serde_json::from_value(serde_json::Value::String(v.to_owned()))
+                .map_err(|_| ApiError::invalid(field, format!("`{v}` is not {what}")))
+        })
+        .transpose()
 }
 
 /// The policy's decision for one line, with its explanations in English.
@@ -142,6 +171,9 @@ pub struct LineEligibility {
     pub quantity: u32,
     pub decision: Decision,
     pub messages: Vec<ExplanationView>,
+    /// With `refund_destination`: whether a refund of this line may go there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_allowed: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -184,10 +216,27 @@ async fn eligibility(
                 .map_err(|_| ApiError::invalid("line_id", "not a line id (`line_…`)"))
         })
         .transpose()?;
+    let exchange_variant: Option<VariantId> = q
+        .exchange_variant_id
+        .as_deref()
+        .map(|v| {
+            v.parse()
+                .map_err(|_| ApiError::invalid("exchange_variant_id", "not a variant id (`var_…`)"))
+        })
+        .transpose()?;
     let question = Question {
         line,
         quantity: q.quantity,
         reason,
+        method: named("method", q.method.as_deref(), "a return method")?,
+        condition: named("condition", q.condition.as_deref(), "an item condition")?,
+        claim: named("claim", q.claim.as_deref(), "a kind of delivery claim")?,
+        exchange_variant,
+        destination: named(
+            "refund_destination",
+            q.refund_destination.as_deref(),
+            "a refund destination",
+        )?,
     };
     let found = eligibility::eligibility(&state.app, &auth.shop, id, &question).await?;
     Ok(Json(EligibilityView {
@@ -200,6 +249,7 @@ async fn eligibility(
                 line_id: l.line_id,
                 sku: l.sku,
                 quantity: l.quantity,
+                destination_allowed: l.destination_allowed,
                 messages: l
                     .decision
                     .explanations

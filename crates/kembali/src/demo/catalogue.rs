@@ -58,3 +58,47 @@ pub(super) const CATALOGUE: &[Product] = &[
 
 /// Unit prices up to these (IDR, PLN, EUR minor units) are kept, not sent back.
 pub(super) const KEEP_BELOW: [i64; 3] = [5_000_000, 2_000, 500];
+
+/// The products the shop keeps as a catalogue of variants, with stock: what an
+/// exchange is made from (another size or colour of the same product). Each
+/// variant is a SKU of [`CATALOGUE`], priced as the Indonesian market's.
+pub(super) struct Family {
+    pub(super) title: &'static str,
+    pub(super) category: &'static str,
+    /// The option's name, and each variant's SKU and value.
+    pub(super) option: &'static str,
+    pub(super) variants: &'static [(&'static str, &'static str)],
+    pub(super) stock: i64,
+}
+
+pub(super) const FAMILIES: &[Family] = &[
+    Family {
+        title: "Batik shirt, parang pattern",
+        category: "shirts",
+        option: "size",
+        variants: &[("BATIK-PARANG-M", "M"), ("BATIK-PARANG-L", "L")],
+        stock: 40,
+    },
+    Family {
+        title: "Voal hijab",
+        category: "accessories",
+        option: "colour",
+        variants: &[("HIJAB-VOAL-SAGE", "sage"), ("HIJAB-VOAL-NAVY", "navy")],
+        stock: 60,
+    },
+    Family {
+        title: "Canvas sneakers",
+        category: "shoes",
+        option: "size",
+        variants: &[
+            ("SNEAKER-CANVAS-41", "EU 41"),
+            ("SNEAKER-CANVAS-42", "EU 42"),
+        ],
+        stock: 25,
+    },
+];
+
+/// The product of [`CATALOGUE`] sold under `sku`.
+pub(super) fn by_sku(sku: &str) -> Option<&'static Product> {
+    CATALOGUE.iter().find(|p| p.item.sku == sku)
+}

@@ -23,14 +23,16 @@ mod rng;
 mod steps;
 mod stories;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
+use kembali_app::catalogue::{ProductInput, VariantInput};
 use kembali_app::{App, AppError, clock::ManualClock};
 use kembali_core::order::Address;
 use kembali_core::returns::ReturnStatus;
 use kembali_core::shop::{Country, Locale, Shop};
-use kembali_core::{Currency, OrderId, ShopId};
+use kembali_core::{Currency, OrderId, ShopId, VariantId};
 use kembali_store::{Db, OsEntropy, StoreError, shops};
 
 use markets::PL;
@@ -64,12 +66,14 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
     let clock = Arc::new(ManualClock::new(now));
     let app = App::with(db.clone(), clock.clone(), Arc::new(OsEntropy));
     import_dropoff_points(&app, &shop).await?;
+    let swaps = stock_catalogue(&app, &shop).await?;
     let seeded = orders::place_orders(&app, &clock, &mut rng, &shop, now).await?;
     let scene = Scene {
         app: &app,
         clock: &clock,
         shop: &shop,
         now,
+        swaps: &swaps,
     };
     let told = stories::tell_all(&scene, &mut rng, &seeded).await?;
     Ok(Some(DemoSummary {
@@ -150,6 +154,45 @@ async fn import_dropoff_points(app: &App, shop: &Shop) -> Result<(), StoreError>
         .map_err(|e| app_err("drop-off points", e))?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The shop's catalogue of variants with stock (through the same use case as
+/// `POST /products`), in the shop's currency; answers, for each SKU, the other
+/// variant of its product: what a shopper exchanges it for.
+async fn stock_catalogue(app: &App, shop: &Shop) -> Result<HashMap<String, VariantId>, StoreError> {
+    let mut swaps = HashMap::new();
+    let mut tx = app.db.begin().await?;
+    for f in catalogue::FAMILIES {
+        let mut variants = Vec::with_capacity(f.variants.len());
+        for (sku, value) in f.variants {
+            let sold = catalogue::by_sku(sku).ok_or_else(|| err(format!("no product {sku}")))?;
+            variants.push(VariantInput {
+                sku: (*sku).to_owned(),
+                title: (*value).to_owned(),
+                price: sold.prices[0],
+                final_sale: sold.item.final_sale,
+                stock: Some(f.stock),
+                options: BTreeMap::from([(f.option.to_owned(), (*value).to_owned())]),
+            });
+        }
+        let input = ProductInput {
+            title: f.title.to_owned(),
+            category: Some(f.category.to_owned()),
+            tags: Vec::new(),
+            currency: shop.currency,
+            variants,
+        };
+        let (_, made) = kembali_app::catalogue::create(app, &mut tx, shop.id, &input)
+            .await
+            .map_err(|e| app_err("stocking the catalogue", e))?;
+        for v in &made {
+            if let Some(other) = made.iter().find(|o| o.variant.id != v.variant.id) {
+                swaps.insert(v.variant.sku.clone(), other.variant.id);
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(swaps)
 }
 
 /// A recent Polish order with several lines and no return: the EU withdrawal

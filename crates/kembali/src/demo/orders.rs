@@ -29,6 +29,7 @@ const FIRST_NUMBER: usize = 10_001;
 /// An order line as the return stories see it.
 pub(super) struct SeededLine {
     pub(super) id: LineId,
+    pub(super) sku: String,
     pub(super) quantity: u32,
     /// Under the keep-the-item price.
     pub(super) cheap: bool,
@@ -48,6 +49,7 @@ impl Seeded {
     fn new(view: &OrderView, c: &Customer) -> Seeded {
         let lines = view.order.lines.iter().map(|l| SeededLine {
             id: l.id,
+            sku: l.sku.clone(),
             quantity: l.quantity,
             cheap: l.unit_price.amount <= KEEP_BELOW[c.market],
             delivered_at: LineDelivery::of(l.id, &view.shipments).delivered_at,

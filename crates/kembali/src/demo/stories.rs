@@ -2,11 +2,15 @@
 //! that fits it, opened at a plausible moment and moved through the real
 //! policy engine and lifecycle to the story's state.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use kembali_app::clock::ManualClock;
 use kembali_app::eligibility::Context;
 use kembali_app::returns::{ItemRequest, ReturnRequest};
 use kembali_app::{App, AppError};
+use kembali_core::VariantId;
+use kembali_core::payout::{Bank, DestinationRequest, EWalletProvider};
 use kembali_core::policy::Decision;
 use kembali_core::returns::{Actor, Resolution, ReturnMethod, ReturnReason, ReturnStatus};
 use kembali_core::shop::Shop;
@@ -155,6 +159,8 @@ pub(super) struct Scene<'a> {
     pub(super) clock: &'a ManualClock,
     pub(super) shop: &'a Shop,
     pub(super) now: Timestamp,
+    /// For each SKU of the catalogue, the variant it is exchanged for.
+    pub(super) swaps: &'a HashMap<String, VariantId>,
 }
 
 /// What the stories came to: the orders they used, and the returns in each
@@ -217,7 +223,7 @@ async fn tell(
     let ctx = Context::load(tx, scene.shop.id, o.order)
         .await
         .map_err(err)?;
-    let Some(chosen) = choose(&ctx, rng, scene.shop, o, story)? else {
+    let Some(chosen) = choose(&ctx, rng, scene, o, story)? else {
         return Ok(None);
     };
     let auto = chosen
@@ -235,7 +241,7 @@ async fn tell(
     let Some(opened) = opening(rng, story, &chosen, o.market, ship_by, took, scene.now) else {
         return Ok(None);
     };
-    let Some(request) = request(rng, story, &chosen, m, o) else {
+    let Some(request) = request(rng, story, &chosen, m, o, scene) else {
         return Ok(None);
     };
     scene.clock.set(opened);
@@ -295,16 +301,21 @@ fn plausible(story: Story, auto: bool) -> Result<bool, StoreError> {
 fn choose<'o>(
     ctx: &Context,
     rng: &mut Rng,
-    shop: &Shop,
+    scene: &Scene<'_>,
     o: &'o Seeded,
     story: Story,
 ) -> Result<Option<Vec<Chosen<'o>>>, StoreError> {
+    let shop = scene.shop;
     let mut candidates: Vec<&SeededLine> = o
         .lines
         .iter()
         .filter(|l| l.delivered_at.is_some() && l.cheap == story.keep)
         .collect();
     rng.shuffle(&mut candidates);
+    // A wrong size is sent back for another one where the catalogue has it.
+    if story.reason == ReturnReason::WrongSize {
+        candidates.sort_by_key(|l| !scene.swaps.contains_key(&l.sku));
+    }
     let want = if story.two { 2 } else { 1 };
     let mut chosen = Vec::new();
     for line in candidates {
@@ -382,15 +393,29 @@ fn request(
     chosen: &[Chosen<'_>],
     m: &Market,
     o: &Seeded,
+    scene: &Scene<'_>,
 ) -> Option<ReturnRequest> {
     let reason = story.reason;
     let mut items = Vec::new();
     for c in chosen {
+        // The catalogue is priced in the shop's currency: its orders can
+        // exchange a size or colour; others get a replacement instead.
+        let swap = scene
+            .swaps
+            .get(&c.line.sku)
+            .copied()
+            .filter(|_| m.currency == scene.shop.currency);
         let resolution = if story.keep {
             Resolution::KeepItem
         } else {
             let prefer_refund = story.odd && story.target == ReturnStatus::Resolved;
-            choose_resolution(rng, reason, &c.decision.resolutions, prefer_refund)?
+            choose_resolution(
+                rng,
+                reason,
+                &c.decision.resolutions,
+                prefer_refund,
+                swap.is_some(),
+            )?
         };
         let photos = if c.decision.require_photos
             || (reason == ReturnReason::NotAsDescribed && rng.chance(60))
@@ -408,7 +433,9 @@ fn request(
             comment: rng.chance(75).then(|| shopper_comment(m.locale, reason)),
             photos,
             resolution,
-            exchange_variant_id: None,
+            exchange_variant_id: swap.filter(|_| resolution == Resolution::Exchange),
+            claim: None,
+            condition: None,
         });
     }
     let method = method(rng, story, &chosen.first()?.decision.methods)?;
@@ -416,7 +443,40 @@ fn request(
         order_id: o.order,
         method,
         items,
+        refund_destination: o.cod.then(|| cod_destination(rng, m)),
     })
+}
+
+/// Where a cash-on-delivery shopper wants the money: in Indonesia a bank
+/// account or an e-wallet, elsewhere store credit (the policy allows these
+/// three for cash on delivery; the numbers are made up but pass their checks).
+fn cod_destination(rng: &mut Rng, m: &Market) -> DestinationRequest {
+    if m.currency != kembali_core::Currency::IDR {
+        return DestinationRequest::StoreCredit {};
+    }
+    let (first, _) = rng.pick(m.first);
+    let (last, _) = rng.pick(m.last);
+    if rng.chance(60) {
+        let bank = *rng.pick(&[Bank::Bca, Bank::Mandiri, Bank::Bni, Bank::Bri]);
+        let length = bank.account_lengths().first().copied().unwrap_or(10);
+        DestinationRequest::BankAccount {
+            holder: format!("{first} {last}"),
+            iban: None,
+            bank: Some(bank),
+            account_number: Some(rng.digits(length)),
+        }
+    } else {
+        let provider = *rng.pick(&[
+            EWalletProvider::Gopay,
+            EWalletProvider::Ovo,
+            EWalletProvider::Dana,
+        ]);
+        DestinationRequest::EWallet {
+            provider,
+            phone: format!("0812{}", rng.digits(8)),
+            holder: Some(format!("{first} {last}")),
+        }
+    }
 }
 
 /// How the parcel goes back: no parcel for kept items, a pickup now and then.
@@ -438,6 +498,7 @@ fn choose_resolution(
     reason: ReturnReason,
     offered: &[Resolution],
     prefer_refund: bool,
+    can_exchange: bool,
 ) -> Option<Resolution> {
     use Resolution as Res;
     if prefer_refund && offered.contains(&Res::Refund) {
@@ -462,13 +523,14 @@ fn choose_resolution(
             (Res::Exchange, 15),
         ]
     };
-    // An exchange names the variant wanted, and the demo shop has no catalogue
-    // of variants yet: its shoppers who would exchange get a replacement.
-    let offered_now = |r: Resolution| offered.contains(&r) && r != Res::Exchange;
+    // An exchange names the variant wanted: where the catalogue has another
+    // size or colour of the item the shopper exchanges it, elsewhere they get a
+    // replacement.
+    let offered_now = |r: Resolution| offered.contains(&r) && (r != Res::Exchange || can_exchange);
     let open: Vec<(Resolution, u64)> = wishes
         .iter()
         .map(|&(r, w)| match r {
-            Res::Exchange => (Res::Replacement, w),
+            Res::Exchange if !can_exchange => (Res::Replacement, w),
             other => (other, w),
         })
         .filter(|(r, _)| offered_now(*r))

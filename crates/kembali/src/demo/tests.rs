@@ -135,6 +135,46 @@ async fn returns_look_real(db: &Db) {
         resolutions.len() >= 4 && resolutions.iter().any(|r| r == "keep_item"),
         "{resolutions:?}"
     );
+    // The catalogue holds sizes and colours with stock: exchanges are real,
+    // each naming another variant of the product, and resolved ones made an
+    // exchange order and took its stock.
+    let variants = count(db, "SELECT COUNT(*) FROM variants WHERE stock IS NOT NULL").await;
+    assert!(variants >= 6, "{variants} stocked variants");
+    let asked = "SELECT COUNT(*) FROM exchanges x JOIN return_items i ON i.id = x.item_id
+                  JOIN order_lines l ON l.id = i.line_id
+                  JOIN variants v ON v.id = x.variant_id
+                 WHERE i.resolution = 'exchange' AND v.sku <> l.sku";
+    assert!(
+        count(db, asked).await >= 1,
+        "no exchange for another variant"
+    );
+    let unnamed = "SELECT COUNT(*) FROM return_items i WHERE i.resolution = 'exchange'
+                    AND NOT EXISTS (SELECT 1 FROM exchanges x WHERE x.item_id = i.id)";
+    assert_eq!(
+        count(db, unnamed).await,
+        0,
+        "an exchange without its variant"
+    );
+    let made = "SELECT COUNT(*) FROM exchanges WHERE order_id IS NOT NULL";
+    // Stocked at 25, 40 or 60 (catalogue::FAMILIES).
+    let taken =
+        "SELECT COUNT(*) FROM variants WHERE stock IS NOT NULL AND stock NOT IN (25, 40, 60)";
+    if count(db, made).await > 0 {
+        assert!(
+            count(db, taken).await >= 1,
+            "an exchange order took no stock"
+        );
+    }
+    // Cash on delivery refunds go to a bank account, an e-wallet or credit.
+    let cod_refunds = "SELECT COUNT(*) FROM refunds f JOIN returns r ON r.id = f.return_id
+                        JOIN orders o ON o.id = r.order_id
+                       WHERE o.payment_method = 'cash_on_delivery'
+                         AND (f.payout IS NULL OR f.destination NOT IN ('bank_account', 'e_wallet'))";
+    assert_eq!(
+        count(db, cod_refunds).await,
+        0,
+        "a COD refund without its account"
+    );
 }
 
 /// Nothing happens in the future, timelines run forward, and approved returns

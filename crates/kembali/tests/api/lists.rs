@@ -191,3 +191,64 @@ async fn the_reference_page_is_served_offline(app: &TestApp) {
     );
 }
 crate::both!(docs_page, super::the_reference_page_is_served_offline);
+
+async fn returns_are_listed_by_customer_and_product(app: &TestApp) {
+    let made = app
+        .post(
+            "/api/v1/products",
+            &json!({"title": "Koszula", "currency": "PLN",
+                    "variants": [{"sku": "SHIRT-M", "title": "M", "price": 14999}]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let product = s(&made.body["id"]);
+    // Anna's order sells the shirt as the product's; Jan's has no product.
+    let mut a = order("#C-1", 2);
+    a["lines"][0]["product_id"] = json!(product);
+    let a = create_order(app, &a).await;
+    let mut b = order("#C-2", 2);
+    b["email"] = json!("jan@example.pl");
+    let b = create_order(app, &b).await;
+    // A second apart each: the list's order is the ids' time.
+    let tick = || app.clock.advance(SignedDuration::from_secs(1));
+    let shirt_a = create_return(app, &return_body(&a, 0, 1, "refund")).await;
+    tick();
+    let mug_a = create_return(app, &return_body(&a, 1, 1, "refund")).await;
+    tick();
+    let shirt_b = create_return(app, &return_body(&b, 0, 1, "refund")).await;
+    let anna = s(&a["customer_id"]);
+    let jan = s(&b["customer_id"]);
+    assert_ne!(anna, jan);
+
+    let page = get_ok(app, &format!("/api/v1/returns?customer_id={anna}")).await;
+    assert_eq!(ids(&page), [s(&mug_a["id"]), s(&shirt_a["id"])]);
+    let page = get_ok(app, &format!("/api/v1/returns?customer_id={jan}")).await;
+    assert_eq!(ids(&page), [s(&shirt_b["id"])]);
+    let page = get_ok(app, &format!("/api/v1/returns?product_id={product}")).await;
+    assert_eq!(ids(&page), [s(&shirt_a["id"])]);
+    // By SKU both shirts, newest first, one page at a time.
+    let first = get_ok(app, "/api/v1/returns?sku=SHIRT-M&limit=1").await;
+    assert_eq!(ids(&first), [s(&shirt_b["id"])]);
+    let cursor = s(&first["next_cursor"]);
+    let second = get_ok(
+        app,
+        &format!("/api/v1/returns?sku=SHIRT-M&limit=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(ids(&second), [s(&shirt_a["id"])]);
+    // Filters combine.
+    let page = get_ok(
+        app,
+        &format!("/api/v1/returns?customer_id={anna}&sku=MUG&status=requested"),
+    )
+    .await;
+    assert_eq!(ids(&page), [s(&mug_a["id"])]);
+    for bad in ["customer_id=ord_x", "product_id=42", "sku="] {
+        let r = app.get(&format!("/api/v1/returns?{bad}")).await;
+        assert_problem(&r, 400, "bad-request");
+    }
+}
+crate::both!(
+    by_customer_and_product,
+    super::returns_are_listed_by_customer_and_product
+);

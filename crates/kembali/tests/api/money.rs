@@ -21,7 +21,7 @@ async fn step(app: &TestApp, ret: &Value, action: &str, body: Value) -> Value {
 
 /// Takes a requested return through approval, transit, receipt, an inspection
 /// accepting `accepted` units, and resolution.
-async fn resolve(app: &TestApp, ret: &Value, accepted: u32) -> Value {
+pub(crate) async fn resolve(app: &TestApp, ret: &Value, accepted: u32) -> Value {
     let item = s(&ret["items"][0]["id"]);
     let quantity = ret["items"][0]["quantity"].as_u64().expect("quantity");
     let mut r = ret.clone();

@@ -284,6 +284,7 @@ async fn every_event_arrives_signed(app: &TestApp) {
     let expected: BTreeSet<String> = [
         "order.created",
         "order.updated",
+        "shipment.updated",
         "return.requested",
         "return.approved",
         "return.rejected",
@@ -299,9 +300,10 @@ async fn every_event_arrives_signed(app: &TestApp) {
     .map(String::from)
     .collect();
     assert_eq!(types, expected);
-    // Every message exactly once: 2 orders created, 1 updated, the returns'
-    // 6 + 2 + 2 + 3 steps, and the refund the resolved one granted.
-    assert_eq!(got.len(), 3 + 13 + 1, "{got:#?}");
+    // Every message exactly once: 2 orders created, 1 updated with its parcel
+    // (the update moved its dates), the returns' 6 + 2 + 2 + 3 steps, and the
+    // refund the resolved one granted.
+    assert_eq!(got.len(), 3 + 1 + 13 + 1, "{got:#?}");
     let ids: BTreeSet<&str> = got.iter().map(|g| g.id.as_str()).collect();
     assert_eq!(ids.len(), got.len(), "a message arrived twice");
     for g in &got {
@@ -334,7 +336,7 @@ async fn every_event_arrives_signed(app: &TestApp) {
 
     // The delivery log: each delivered at the first attempt, with its answer.
     let log = deliveries(app, &all).await;
-    assert_eq!(log.len(), 17);
+    assert_eq!(log.len(), 18);
     for d in &log {
         assert_eq!(d["state"], "delivered", "{d}");
         assert_eq!(d["attempts"], 1);
@@ -364,7 +366,7 @@ async fn every_event_arrives_signed(app: &TestApp) {
     sorted.sort();
     sorted.reverse();
     assert_eq!(seen, sorted);
-    assert_eq!(seen.len(), 17);
+    assert_eq!(seen.len(), 18);
     // The same paging as every list: a bad parameter is a 400 naming it.
     for (bad, field) in [
         ("limit=0", "limit"),
