@@ -145,7 +145,8 @@ impl Visit {
             sid,
             new_sid,
             set_lang,
-            path: uri.path().to_owned(),
+            // The router is nested at `/portal`, which `Uri` no longer shows.
+            path: format!("/portal{}", uri.path()),
             query: layout::query_without_lang(uri.query()),
             client: client.map_or_else(|| "unknown".to_owned(), |c| c.0.to_string()),
         })

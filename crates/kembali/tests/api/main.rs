@@ -22,6 +22,7 @@ mod money;
 mod openapi;
 mod orders;
 mod policy;
+mod portal;
 mod returns;
 mod shop;
 mod validation;
