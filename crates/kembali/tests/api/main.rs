@@ -7,6 +7,7 @@ mod smoke;
 
 mod api_md;
 mod bodies;
+mod browser;
 mod cancel;
 mod customers;
 mod eligibility;
