@@ -166,6 +166,21 @@ impl Driver {
         .await;
     }
 
+    /// Sends the page's form and waits for the next page (a new address).
+    async fn submit(&self) {
+        let before = self.url().await;
+        self.click("button[type=submit]").await;
+        for _ in 0..100 {
+            let now = self.url().await;
+            let ready = self.eval("return document.readyState").await;
+            if now != before && ready == "complete" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the form at {before} led nowhere");
+    }
+
     async fn type_in(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.call(
@@ -304,7 +319,7 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     d.step("find-order", w.lang).await;
     d.type_in("#number", &number).await;
     d.type_in("#proof", "80-827").await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     let order_url = d.url().await;
     assert!(order_url.contains("/o/"), "{order_url}");
     let text = d.text().await;
@@ -341,16 +356,16 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     )
     .await;
     d.step("refund-chosen", w.lang).await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     d.step("method", w.lang).await;
     assert!(has(&d.text().await, w.fee));
     d.click("input[name=method][value=drop_off]").await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     let review = d.text().await;
     assert!(has(&review, w.fee), "{review}");
     assert!(has(&review, w.refund), "{review}");
     d.step("review-refund", w.lang).await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     let done = d.text().await;
     assert!(has(&done, w.done), "{done}");
     d.step("done-refund", w.lang).await;
@@ -372,13 +387,13 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
         o.shirt, o.larger
     ))
     .await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     d.click("input[name=method][value=in_store]").await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     let review = d.text().await;
     assert!(has(&review, w.pay_more), "{review}");
     d.step("review-exchange", w.lang).await;
-    d.click("button[type=submit]").await;
+    d.submit().await;
     assert!(has(&d.text().await, w.done));
     d.step("done-exchange", w.lang).await;
 
