@@ -121,10 +121,10 @@ fn fee(tr: Tr, f: &Fee, currency: kembali_core::Currency) -> String {
     if let Some(fixed) = f.fixed.get(&currency).filter(|a| **a != 0) {
         parts.push(tr.money(Money::new(*fixed, currency)));
     }
-    if parts.is_empty() {
-        if let Some(min) = f.min.get(&currency) {
-            parts.push(tr.money(Money::new(*min, currency)));
-        }
+    if parts.is_empty()
+        && let Some(min) = f.min.get(&currency)
+    {
+        parts.push(tr.money(Money::new(*min, currency)));
     }
     parts.join(" + ")
 }
