@@ -12,7 +12,13 @@ the negative cases still test their refusal.
 import re
 import uuid
 
+# schemathesis imports its ASGI transport (and anyio with it) lazily, on the
+# first request; when that happens deep inside the generator's recursion,
+# CPython 3.11 fails compiling anyio's lazy importer ("AST constructor
+# recursion depth mismatch"), a runtime error of the tool. Imported here, at
+# the top of the stack, it is already loaded by then.
 import schemathesis
+import schemathesis.transport.asgi  # noqa: F401
 
 VALID_KEY = re.compile(r"^[!-~]([ -~]{0,253}[!-~])?$")
 

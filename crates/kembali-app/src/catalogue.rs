@@ -188,3 +188,35 @@ pub async fn update_variant(
         .await?
         .ok_or(AppError::NotFound(Entity::Variant))
 }
+
+/// A product with its variants and their stock.
+pub async fn get(
+    app: &App,
+    shop: ShopId,
+    id: ProductId,
+) -> Result<(Product, Vec<Stocked>), AppError> {
+    let mut conn = app.db.conn().await?;
+    catalogue::get(&mut conn, shop, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Product))
+}
+
+/// The shop's products after `after` in id order, at most `limit`, each with
+/// its variants and their stock.
+pub async fn list(
+    app: &App,
+    shop: ShopId,
+    after: Option<ProductId>,
+    limit: u32,
+) -> Result<Vec<(Product, Vec<Stocked>)>, AppError> {
+    let mut conn = app.db.conn().await?;
+    let ids = catalogue::list(&mut conn, shop, after, limit).await?;
+    let mut products = Vec::with_capacity(ids.len());
+    for id in ids {
+        // Deleted between the two reads: not on this page.
+        if let Some(p) = catalogue::get(&mut conn, shop, id).await? {
+            products.push(p);
+        }
+    }
+    Ok(products)
+}

@@ -541,13 +541,17 @@ impl Run<'_> {
         if !self.writing() {
             return Ok(());
         }
-        // Customers first, all at once: the orders then name them.
+        // Customers first, all at once: the orders then name them. Their
+        // history counts the new orders (and refused cash-on-delivery parcels)
+        // in the same statement and transaction, as order intake counts them.
         let customers: Vec<NewCustomer> = new
             .iter()
             .map(|(n, p)| NewCustomer {
                 email: n.order.email.clone(),
                 name: p.input.customer_name.clone().unwrap_or_default(),
                 locale: n.order.locale,
+                orders: 1,
+                refused_parcels: i64::from(orders::refused_parcels(&n.order, &n.shipments)),
             })
             .collect();
         let ids = bulk::customers(tx, self.shop.id, &customers, now).await?;
@@ -560,28 +564,6 @@ impl Run<'_> {
         }
         bulk::insert_orders(tx, &orders, now).await?;
         self.report.created += orders.len() as u64;
-        // The customers' history counts the new orders (and refused cash-on-
-        // delivery parcels) in the same transaction, as order intake does.
-        let mut counts: HashMap<kembali_core::CustomerId, kembali_store::customers::Counts> =
-            HashMap::new();
-        for n in &orders {
-            if let Some(c) = n.order.customer_id {
-                let entry = counts.entry(c).or_default();
-                entry.orders += 1;
-                if n.order.payment_method == kembali_core::order::PaymentMethod::CashOnDelivery {
-                    entry.refused_parcels += n
-                        .shipments
-                        .iter()
-                        .filter(|s| {
-                            s.status == kembali_core::order::TrackingStatus::ReturnedToSender
-                        })
-                        .count() as i64;
-                }
-            }
-        }
-        for (customer, by) in counts {
-            kembali_store::customers::add(tx, self.shop.id, customer, by).await?;
-        }
         // Known orders change one by one, as intake changes them: their lines
         // keep their ids, which returns may name.
         for (id, origin, p) in existing {

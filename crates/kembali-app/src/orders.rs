@@ -260,7 +260,7 @@ pub(crate) async fn update(
 
 /// Parcels of a cash-on-delivery order that came back unasked (refused at the
 /// door, nobody home): what the policy's `refused_cod_parcels` counts.
-fn refused_parcels(order: &Order, shipments: &[Shipment]) -> u32 {
+pub(crate) fn refused_parcels(order: &Order, shipments: &[Shipment]) -> u32 {
     if order.payment_method != PaymentMethod::CashOnDelivery {
         return 0;
     }

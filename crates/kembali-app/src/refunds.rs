@@ -96,3 +96,24 @@ pub async fn step(
     }
     Ok(after)
 }
+
+/// One refund of the shop.
+pub async fn get(app: &App, shop: ShopId, id: RefundId) -> Result<Refund, AppError> {
+    let mut conn = app.db.conn().await?;
+    refunds::get(&mut conn, shop, id)
+        .await?
+        .ok_or(AppError::NotFound(Entity::Refund))
+}
+
+/// The shop's refunds after `after` in id order, optionally of one status
+/// (`pending`, `sent`, `succeeded`, `failed`), at most `limit`.
+pub async fn list(
+    app: &App,
+    shop: ShopId,
+    status: Option<&str>,
+    after: Option<RefundId>,
+    limit: u32,
+) -> Result<Vec<Refund>, AppError> {
+    let mut conn = app.db.conn().await?;
+    Ok(refunds::list(&mut conn, shop, status, after, limit).await?)
+}

@@ -3,7 +3,7 @@
 //! platform needs time to switch). The CLI and the API both call these.
 
 use jiff::{SignedDuration, Timestamp};
-use kembali_core::{ShopId, SourceId};
+use kembali_core::{IntakeId, ShopId, SourceId};
 use kembali_store::sources::{self, Source};
 use kembali_store::{StoreError, Tx};
 
@@ -140,4 +140,21 @@ pub fn hook_path(source: &Source) -> String {
         SHOPIFY => "/hooks/shopify".to_owned(),
         _ => format!("/hooks/woocommerce/{}", source.id),
     }
+}
+
+/// What one of the shop's sources delivered, newest first, before `before`,
+/// at most `limit`.
+pub async fn intake_log(
+    app: &App,
+    shop: ShopId,
+    source: SourceId,
+    before: Option<IntakeId>,
+    limit: u32,
+) -> Result<Vec<kembali_store::sources::Entry>, AppError> {
+    let mut conn = app.db.conn().await?;
+    let mine = sources::list(&mut conn, Some(shop)).await?;
+    if !mine.iter().any(|s| s.id == source) {
+        return Err(AppError::NotFound(Entity::Source));
+    }
+    Ok(sources::entries(&mut conn, shop, source, before, limit).await?)
 }

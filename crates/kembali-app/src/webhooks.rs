@@ -412,6 +412,17 @@ pub fn webhook_id(message: MessageId) -> String {
     message.to_string()
 }
 
+/// The shop's endpoints after `after` in id order, at most `limit`.
+pub async fn list(
+    app: &App,
+    shop: ShopId,
+    after: Option<WebhookEndpointId>,
+    limit: u32,
+) -> Result<Vec<Endpoint>, AppError> {
+    let mut conn = app.db.conn().await?;
+    Ok(store::list_endpoints(&mut conn, shop, after, limit).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

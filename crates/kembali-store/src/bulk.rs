@@ -28,6 +28,10 @@ pub struct NewCustomer {
     pub email: String,
     pub name: String,
     pub locale: Locale,
+    /// Added to the customer's order count, new or already there.
+    pub orders: i64,
+    /// Added to the customer's refused cash-on-delivery parcels.
+    pub refused_parcels: i64,
 }
 
 /// An order the shop already holds, found by its number.
@@ -39,9 +43,16 @@ pub struct Known {
     pub external_id: Option<String>,
 }
 
+/// A customer already there keeps its name and adds the new counts, in the
+/// same statement (no second pass over the customers).
+const COUNTS_ON_CONFLICT: &str = " ON CONFLICT (shop_id, email) DO UPDATE SET
+    order_count = customers.order_count + excluded.order_count,
+    refused_parcels = customers.refused_parcels + excluded.refused_parcels";
+
 /// Finds the shop's customers with these emails, creating those not yet there
 /// (an upsert per customer, as `orders::ensure_customer` does one at a time):
-/// email → id for every email given. Emails must be lower case and trimmed.
+/// email → id for every email given, with each one's counts added (see
+/// [`COUNTS_ON_CONFLICT`]). Emails must be lower case and trimmed.
 pub async fn customers(
     ex: &mut impl Session,
     shop: ShopId,
@@ -49,31 +60,44 @@ pub async fn customers(
     now: jiff::Timestamp,
 ) -> Result<HashMap<String, CustomerId>, StoreError> {
     // One row per email: PostgreSQL refuses to meet the same key twice in one
-    // statement, and the first name seen wins, as it would one by one.
-    let mut seen = std::collections::HashSet::with_capacity(new.len());
-    let rows: Vec<(String, &NewCustomer)> = new
-        .iter()
-        .filter(|c| seen.insert(c.email.as_str()))
-        .map(|c| (CustomerId::new(now, entropy()).to_string(), c))
-        .collect();
+    // statement. The first name seen wins, as it would one by one; the counts
+    // of every row with the email add up.
+    let mut by_email: HashMap<&str, usize> = HashMap::with_capacity(new.len());
+    let mut rows: Vec<(String, &NewCustomer, i64, i64)> = Vec::with_capacity(new.len());
+    for c in new {
+        match by_email.get(c.email.as_str()) {
+            Some(&i) => {
+                rows[i].2 += c.orders;
+                rows[i].3 += c.refused_parcels;
+            }
+            None => {
+                by_email.insert(c.email.as_str(), rows.len());
+                let id = CustomerId::new(now, entropy()).to_string();
+                rows.push((id, c, c.orders, c.refused_parcels));
+            }
+        }
+    }
     let shop_s = shop.to_string();
     let created = millis(now);
-    let emails: Vec<String> = rows.iter().map(|(_, c)| c.email.clone()).collect();
+    let emails: Vec<String> = rows.iter().map(|(_, c, ..)| c.email.clone()).collect();
     let found: Vec<(String, String)> = match ex.inner() {
         Inner::Sqlite(c) => {
-            for chunk in rows.chunks(SQLITE_VARIABLES / 6) {
+            for chunk in rows.chunks(SQLITE_VARIABLES / 8) {
                 let mut q = QueryBuilder::<Sqlite>::new(
-                    "INSERT INTO customers (shop_id, id, email, name, locale, created_at) ",
+                    "INSERT INTO customers (shop_id, id, email, name, locale, created_at,
+                        order_count, refused_parcels) ",
                 );
-                q.push_values(chunk, |mut b, (id, cu)| {
+                q.push_values(chunk, |mut b, (id, cu, orders, refused)| {
                     b.push_bind(&shop_s)
                         .push_bind(id)
                         .push_bind(&cu.email)
                         .push_bind(&cu.name)
                         .push_bind(cu.locale.code())
-                        .push_bind(created);
+                        .push_bind(created)
+                        .push_bind(*orders)
+                        .push_bind(*refused);
                 });
-                q.push(" ON CONFLICT (shop_id, email) DO NOTHING");
+                q.push(COUNTS_ON_CONFLICT);
                 q.build().execute(&mut *c).await?;
             }
             sqlx::query_as(
@@ -86,22 +110,28 @@ pub async fn customers(
             .await?
         }
         Inner::Postgres(c) => {
-            let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
-            let names: Vec<&str> = rows.iter().map(|(_, c)| c.name.as_str()).collect();
-            let locales: Vec<&str> = rows.iter().map(|(_, c)| c.locale.code()).collect();
-            sqlx::query(
-                "INSERT INTO customers (shop_id, id, email, name, locale, created_at)
-                 SELECT $1, id, email, name, locale, $6
-                   FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[])
-                     AS t (id, email, name, locale)
-                 ON CONFLICT (shop_id, email) DO NOTHING",
-            )
+            let ids: Vec<&str> = rows.iter().map(|(id, ..)| id.as_str()).collect();
+            let names: Vec<&str> = rows.iter().map(|(_, c, ..)| c.name.as_str()).collect();
+            let locales: Vec<&str> = rows.iter().map(|(_, c, ..)| c.locale.code()).collect();
+            let orders: Vec<i64> = rows.iter().map(|r| r.2).collect();
+            let refused: Vec<i64> = rows.iter().map(|r| r.3).collect();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO customers (shop_id, id, email, name, locale, created_at,
+                    order_count, refused_parcels)
+                 SELECT $1, id, email, name, locale, $6, orders, refused
+                   FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[],
+                               $7::bigint[], $8::bigint[])
+                     AS t (id, email, name, locale, orders, refused)
+                 {COUNTS_ON_CONFLICT}"
+            )))
             .bind(&shop_s)
             .bind(&ids)
             .bind(&emails)
             .bind(&names)
             .bind(&locales)
             .bind(created)
+            .bind(&orders)
+            .bind(&refused)
             .execute(&mut *c)
             .await?;
             sqlx::query_as("SELECT email, id FROM customers WHERE shop_id = $1 AND email = ANY($2)")

@@ -21,6 +21,7 @@ pub mod refunds;
 pub mod returns;
 pub mod shops;
 pub mod sources;
+mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhooks;

@@ -6,7 +6,8 @@ use kembali_core::returns::{Resolution, ReturnReason, ReturnStatus};
 use kembali_core::{OrderId, ReturnId, ShopId};
 
 use crate::db::Session;
-use crate::{StoreError, corrupt, from_millis, millis, run};
+use crate::stored::stored;
+use crate::{StoreError, millis, run};
 
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
@@ -93,27 +94,18 @@ pub struct OrderFilter {
     pub number: Option<String>,
 }
 
-/// An order as a list shows it; its lines and shipments are one read away.
-#[derive(Debug, Clone)]
-pub struct OrderRow {
-    pub id: OrderId,
-    pub number: String,
-    pub email: String,
-    pub currency: String,
-    pub placed_at: jiff::Timestamp,
-    pub source: String,
-    pub created_at: jiff::Timestamp,
-}
-
-#[derive(sqlx::FromRow)]
-struct RawOrder {
-    id: String,
-    number: String,
-    email: String,
-    currency: String,
-    placed_at: i64,
-    source: String,
-    created_at: i64,
+stored! {
+    /// An order as a list shows it; its lines and shipments are one read away.
+    #[derive(Debug, Clone)]
+    pub struct OrderRow from RawOrder {
+        pub id: OrderId,
+        pub number: String,
+        pub email: String,
+        pub currency: String,
+        pub placed_at: jiff::Timestamp,
+        pub source: String,
+        pub created_at: jiff::Timestamp,
+    }
 }
 
 pub async fn orders(
@@ -138,19 +130,7 @@ pub async fn orders(
         q.and("number = ?", Bind::Text(n.clone()));
     }
     let rows: Vec<RawOrder> = q.fetch(ex, limit).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(OrderRow {
-                id: r.id.parse().map_err(corrupt)?,
-                number: r.number,
-                email: r.email,
-                currency: r.currency,
-                placed_at: from_millis(r.placed_at),
-                source: r.source,
-                created_at: from_millis(r.created_at),
-            })
-        })
-        .collect()
+    rows.into_iter().map(OrderRow::try_from).collect()
 }
 
 /// What the returns list can be narrowed to. `reason` and `resolution`
@@ -166,35 +146,22 @@ pub struct ReturnFilter {
     pub email: Option<String>,
 }
 
-/// A return as a list shows it; items and timeline are one read away.
-#[derive(Debug, Clone)]
-pub struct ReturnRow {
-    pub id: ReturnId,
-    pub number: String,
-    pub order_id: OrderId,
-    pub email: String,
-    pub status: ReturnStatus,
-    pub version: i64,
-    pub currency: String,
-    pub refund: i64,
-    pub credit: i64,
-    pub created_at: jiff::Timestamp,
-    pub updated_at: jiff::Timestamp,
-}
-
-#[derive(sqlx::FromRow)]
-struct RawReturn {
-    id: String,
-    number: String,
-    order_id: String,
-    email: String,
-    status: String,
-    version: i64,
-    currency: String,
-    refund: i64,
-    credit: i64,
-    created_at: i64,
-    updated_at: i64,
+stored! {
+    /// A return as a list shows it; items and timeline are one read away.
+    #[derive(Debug, Clone)]
+    pub struct ReturnRow from RawReturn {
+        pub id: ReturnId,
+        pub number: String,
+        pub order_id: OrderId,
+        pub email: String,
+        pub status: ReturnStatus,
+        pub version: i64,
+        pub currency: String,
+        pub refund: i64,
+        pub credit: i64,
+        pub created_at: jiff::Timestamp,
+        pub updated_at: jiff::Timestamp,
+    }
 }
 
 pub async fn returns(
@@ -237,22 +204,5 @@ pub async fn returns(
         );
     }
     let rows: Vec<RawReturn> = q.fetch(ex, limit).await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(ReturnRow {
-                id: r.id.parse().map_err(corrupt)?,
-                number: r.number,
-                order_id: r.order_id.parse().map_err(corrupt)?,
-                email: r.email,
-                status: ReturnStatus::parse(&r.status)
-                    .ok_or_else(|| corrupt(format!("unknown status `{}`", r.status)))?,
-                version: r.version,
-                currency: r.currency,
-                refund: r.refund,
-                credit: r.credit,
-                created_at: from_millis(r.created_at),
-                updated_at: from_millis(r.updated_at),
-            })
-        })
-        .collect()
+    rows.into_iter().map(ReturnRow::try_from).collect()
 }

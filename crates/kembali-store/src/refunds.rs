@@ -4,68 +4,35 @@ use jiff::Timestamp;
 use kembali_core::{RefundId, ReturnId, ShopId};
 
 use crate::db::Session;
-use crate::{StoreError, corrupt, from_millis, millis, run};
+use crate::stored::{self, stored};
+use crate::{StoreError, millis, run};
 
-/// A refund as stored. The application layer decides amounts and moves the
-/// status; this only keeps the rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refund {
-    pub id: RefundId,
-    pub shop_id: ShopId,
-    pub return_id: ReturnId,
-    /// Minor units of `currency`, tax included.
-    pub amount: i64,
-    /// The tax inside `amount`.
-    pub tax: i64,
-    pub currency: String,
-    pub destination: String,
-    pub status: String,
-    pub reference: Option<String>,
-    pub failure: Option<String>,
-    pub due_by: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: String,
-    return_id: String,
-    amount: i64,
-    tax: i64,
-    currency: String,
-    destination: String,
-    status: String,
-    reference: Option<String>,
-    failure: Option<String>,
-    due_by: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl Row {
-    fn into_refund(self, shop: ShopId) -> Result<Refund, StoreError> {
-        Ok(Refund {
-            id: self.id.parse().map_err(corrupt)?,
-            shop_id: shop,
-            return_id: self.return_id.parse().map_err(corrupt)?,
-            amount: self.amount,
-            tax: self.tax,
-            currency: self.currency,
-            destination: self.destination,
-            status: self.status,
-            reference: self.reference,
-            failure: self.failure,
-            due_by: self.due_by.map(from_millis),
-            created_at: from_millis(self.created_at),
-            updated_at: from_millis(self.updated_at),
-        })
+stored! {
+    /// A refund as stored. The application layer decides amounts and moves the
+    /// status; this only keeps the rows.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Refund from Row {
+        pub id: RefundId,
+        pub shop_id: ShopId,
+        pub return_id: ReturnId,
+        /// Minor units of `currency`, tax included.
+        pub amount: i64,
+        /// The tax inside `amount`.
+        pub tax: i64,
+        pub currency: String,
+        pub destination: String,
+        pub status: String,
+        pub reference: Option<String>,
+        pub failure: Option<String>,
+        pub due_by: Option<Timestamp>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
     }
 }
 
 macro_rules! columns {
     () => {
-        "id, return_id, amount, tax, currency, destination, status, reference, failure, due_by,
+        "id, shop_id, return_id, amount, tax, currency, destination, status, reference, failure, due_by,
          created_at, updated_at"
     };
 }
@@ -100,16 +67,7 @@ pub async fn get(
     shop: ShopId,
     id: RefundId,
 ) -> Result<Option<Refund>, StoreError> {
-    let row: Option<Row> = run!(ex, |c| sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM refunds WHERE shop_id = $1 AND id = $2"
-    ))
-    .bind(shop.to_string())
-    .bind(id.to_string())
-    .fetch_optional(&mut *c)
-    .await)?;
-    row.map(|r| r.into_refund(shop)).transpose()
+    stored::by_id(ex, "refunds", columns!(), shop, id).await
 }
 
 /// The shop's refunds in id order after `after`, optionally of one status.
@@ -132,7 +90,7 @@ pub async fn list(
     .bind(i64::from(limit))
     .fetch_all(&mut *c)
     .await)?;
-    rows.into_iter().map(|r| r.into_refund(shop)).collect()
+    rows.into_iter().map(Refund::try_from).collect()
 }
 
 /// Moves the refund from `from` to `to`; `false` when it was not in `from`

@@ -6,26 +6,29 @@ use kembali_core::{DeliveryId, MessageId, ShopId, WebhookEndpointId};
 use sqlx::types::Json;
 
 use crate::db::Session;
-use crate::{StoreError, corrupt, from_millis, millis, run};
+use crate::stored::{self, Column, stored};
+use crate::{StoreError, millis, run};
 
-/// Where a shop wants its webhooks sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub id: WebhookEndpointId,
-    pub shop_id: ShopId,
-    pub url: String,
-    /// Event types (`return.approved`), prefixes (`return.*`) or `*`.
-    pub events: Vec<String>,
-    /// `whsec_…`
-    pub secret: String,
-    /// The secret before the last rotation, still signing until `previous_until`.
-    pub previous_secret: Option<String>,
-    pub previous_until: Option<Timestamp>,
-    pub enabled: bool,
-    /// Why Kembali turned the endpoint off (it answered 410), if it did.
-    pub disabled_reason: Option<String>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+stored! {
+    /// Where a shop wants its webhooks sent.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Endpoint from EndpointRow {
+        pub id: WebhookEndpointId,
+        pub shop_id: ShopId,
+        pub url: String,
+        /// Event types (`return.approved`), prefixes (`return.*`) or `*`.
+        pub events: Vec<String>,
+        /// `whsec_…`
+        pub secret: String,
+        /// The secret before the last rotation, still signing until `previous_until`.
+        pub previous_secret: Option<String>,
+        pub previous_until: Option<Timestamp>,
+        pub enabled: bool,
+        /// Why Kembali turned the endpoint off (it answered 410), if it did.
+        pub disabled_reason: Option<String>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
+    }
 }
 
 impl Endpoint {
@@ -39,40 +42,6 @@ impl Endpoint {
             all.push(prev);
         }
         all
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct EndpointRow {
-    id: String,
-    shop_id: String,
-    url: String,
-    events: Json<Vec<String>>,
-    secret: String,
-    previous_secret: Option<String>,
-    previous_until: Option<i64>,
-    enabled: bool,
-    disabled_reason: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<EndpointRow> for Endpoint {
-    type Error = StoreError;
-    fn try_from(r: EndpointRow) -> Result<Endpoint, StoreError> {
-        Ok(Endpoint {
-            id: r.id.parse().map_err(corrupt)?,
-            shop_id: r.shop_id.parse().map_err(corrupt)?,
-            url: r.url,
-            events: r.events.0,
-            secret: r.secret,
-            previous_secret: r.previous_secret,
-            previous_until: r.previous_until.map(from_millis),
-            enabled: r.enabled,
-            disabled_reason: r.disabled_reason,
-            created_at: from_millis(r.created_at),
-            updated_at: from_millis(r.updated_at),
-        })
     }
 }
 
@@ -135,16 +104,7 @@ pub async fn get_endpoint(
     shop: ShopId,
     id: WebhookEndpointId,
 ) -> Result<Option<Endpoint>, StoreError> {
-    let row: Option<EndpointRow> = run!(ex, |c| sqlx::query_as(concat!(
-        "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE shop_id = $1 AND id = $2"
-    ))
-    .bind(shop.to_string())
-    .bind(id.to_string())
-    .fetch_optional(&mut *c)
-    .await)?;
-    row.map(Endpoint::try_from).transpose()
+    stored::by_id(ex, "webhook_endpoints", endpoint_columns!(), shop, id).await
 }
 
 /// The shop's endpoints after `after` in id order, at most `limit`.
@@ -247,9 +207,12 @@ impl DeliveryState {
             DeliveryState::Dead => "dead",
         }
     }
+}
 
-    fn parse(s: &str) -> Result<DeliveryState, StoreError> {
-        Ok(match s {
+impl Column for DeliveryState {
+    type Raw = String;
+    fn from_raw(s: String) -> Result<DeliveryState, StoreError> {
+        Ok(match s.as_str() {
             "pending" => DeliveryState::Pending,
             "delivered" => DeliveryState::Delivered,
             "retrying" => DeliveryState::Retrying,
@@ -263,57 +226,23 @@ impl DeliveryState {
     }
 }
 
-/// One outbox message on its way to one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: DeliveryId,
-    pub shop_id: ShopId,
-    pub endpoint_id: WebhookEndpointId,
-    pub message_id: MessageId,
-    /// The message's event type.
-    pub kind: String,
-    pub state: DeliveryState,
-    pub attempts: u32,
-    pub last_status: Option<u16>,
-    pub last_error: Option<String>,
-    pub last_attempt_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-#[derive(sqlx::FromRow)]
-struct DeliveryRow {
-    id: String,
-    shop_id: String,
-    endpoint_id: String,
-    message_id: String,
-    kind: String,
-    state: String,
-    attempts: i64,
-    last_status: Option<i64>,
-    last_error: Option<String>,
-    last_attempt_at: Option<i64>,
-    created_at: i64,
-    updated_at: i64,
-}
-
-impl TryFrom<DeliveryRow> for Delivery {
-    type Error = StoreError;
-    fn try_from(r: DeliveryRow) -> Result<Delivery, StoreError> {
-        Ok(Delivery {
-            id: r.id.parse().map_err(corrupt)?,
-            shop_id: r.shop_id.parse().map_err(corrupt)?,
-            endpoint_id: r.endpoint_id.parse().map_err(corrupt)?,
-            message_id: r.message_id.parse().map_err(corrupt)?,
-            kind: r.kind,
-            state: DeliveryState::parse(&r.state)?,
-            attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
-            last_status: r.last_status.and_then(|s| u16::try_from(s).ok()),
-            last_error: r.last_error,
-            last_attempt_at: r.last_attempt_at.map(from_millis),
-            created_at: from_millis(r.created_at),
-            updated_at: from_millis(r.updated_at),
-        })
+stored! {
+    /// One outbox message on its way to one endpoint.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Delivery from DeliveryRow {
+        pub id: DeliveryId,
+        pub shop_id: ShopId,
+        pub endpoint_id: WebhookEndpointId,
+        pub message_id: MessageId,
+        /// The message's event type.
+        pub kind: String,
+        pub state: DeliveryState,
+        pub attempts: u32,
+        pub last_status: Option<u16>,
+        pub last_error: Option<String>,
+        pub last_attempt_at: Option<Timestamp>,
+        pub created_at: Timestamp,
+        pub updated_at: Timestamp,
     }
 }
 
@@ -351,21 +280,13 @@ pub async fn insert_delivery(ex: &mut impl Session, d: &Delivery) -> Result<bool
     Ok(n == 1)
 }
 
+/// One delivery of the shop.
 pub async fn get_delivery(
     ex: &mut impl Session,
     shop: ShopId,
     id: DeliveryId,
 ) -> Result<Option<Delivery>, StoreError> {
-    let row: Option<DeliveryRow> = run!(ex, |c| sqlx::query_as(concat!(
-        "SELECT ",
-        delivery_columns!(),
-        " FROM webhook_deliveries WHERE shop_id = $1 AND id = $2"
-    ))
-    .bind(shop.to_string())
-    .bind(id.to_string())
-    .fetch_optional(&mut *c)
-    .await)?;
-    row.map(Delivery::try_from).transpose()
+    stored::by_id(ex, "webhook_deliveries", delivery_columns!(), shop, id).await
 }
 
 /// The endpoint's deliveries before `before`, newest first, at most `limit`.
@@ -415,50 +336,22 @@ pub async fn set_delivery_state(
     Ok(n == 1)
 }
 
-/// One attempt at a delivery, as the log keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attempt {
-    pub delivery_id: DeliveryId,
-    /// Counts from 1 over the delivery's whole life, manual retries included.
-    pub attempt: u32,
-    pub shop_id: ShopId,
-    pub endpoint_id: WebhookEndpointId,
-    pub message_id: MessageId,
-    /// The receiver's HTTP status, when it answered.
-    pub status: Option<u16>,
-    /// What went wrong: the network error, or a non-2xx answer.
-    pub error: Option<String>,
-    pub duration_ms: u64,
-    pub at: Timestamp,
-}
-
-#[derive(sqlx::FromRow)]
-struct AttemptRow {
-    delivery_id: String,
-    attempt: i64,
-    shop_id: String,
-    endpoint_id: String,
-    message_id: String,
-    status: Option<i64>,
-    error: Option<String>,
-    duration_ms: i64,
-    at: i64,
-}
-
-impl TryFrom<AttemptRow> for Attempt {
-    type Error = StoreError;
-    fn try_from(r: AttemptRow) -> Result<Attempt, StoreError> {
-        Ok(Attempt {
-            delivery_id: r.delivery_id.parse().map_err(corrupt)?,
-            attempt: u32::try_from(r.attempt).unwrap_or(u32::MAX),
-            shop_id: r.shop_id.parse().map_err(corrupt)?,
-            endpoint_id: r.endpoint_id.parse().map_err(corrupt)?,
-            message_id: r.message_id.parse().map_err(corrupt)?,
-            status: r.status.and_then(|s| u16::try_from(s).ok()),
-            error: r.error,
-            duration_ms: u64::try_from(r.duration_ms).unwrap_or(0),
-            at: from_millis(r.at),
-        })
+stored! {
+    /// One attempt at a delivery, as the log keeps it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Attempt from AttemptRow {
+        pub delivery_id: DeliveryId,
+        /// Counts from 1 over the delivery's whole life, manual retries included.
+        pub attempt: u32,
+        pub shop_id: ShopId,
+        pub endpoint_id: WebhookEndpointId,
+        pub message_id: MessageId,
+        /// The receiver's HTTP status, when it answered.
+        pub status: Option<u16>,
+        /// What went wrong: the network error, or a non-2xx answer.
+        pub error: Option<String>,
+        pub duration_ms: u64,
+        pub at: Timestamp,
     }
 }
 

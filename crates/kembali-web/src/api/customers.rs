@@ -2,18 +2,18 @@
 //! refused-parcel counts.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use kembali_app::customers::{self, CustomerView};
 use kembali_core::CustomerId;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::cursor;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::{Auth, Id, Named};
+use crate::api::list::{ListQuery, Page, Paging};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,34 +26,21 @@ impl Named for CustomerId {
     const TABLE: Option<&'static str> = Some("customers");
 }
 
+/// What the customers list can be narrowed to.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct CustomerQuery {
-    /// At most this many customers (1–200, default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<CustomerId>)]
-    pub cursor: Option<String>,
+pub struct CustomerFilters {
     /// Only the customer with this email address.
     #[param(max_length = 254)]
     pub email: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CustomerPage {
-    /// Oldest first.
-    pub data: Vec<CustomerView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/customers", tag = "customers",
-    params(CustomerQuery),
+    params(Paging<CustomerId>, CustomerFilters),
     responses(
-        (status = 200, description = "The shop's customers, oldest first", body = CustomerPage),
-        (status = 400, description = "An unknown query parameter", body = Problem),
+        (status = 200, description = "The shop's customers, oldest first", body = Page<CustomerView>),
+        (status = 400, description = "An unknown or malformed query parameter", body = Problem),
         (status = 422, body = Problem),
     ),
     security(("api_key" = [])))]
@@ -61,24 +48,14 @@ pub struct CustomerPage {
 async fn list_customers(
     State(state): State<AppState>,
     auth: Auth,
-    query: Result<Query<CustomerQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<CustomerPage>, ApiError> {
-    let q = cursor::query(query)?;
-    let limit = cursor::limit(q.limit)?;
-    let after: Option<CustomerId> = cursor::after(q.cursor.as_deref())?;
-    if let Some(e) = &q.email {
+    q: ListQuery<CustomerFilters>,
+) -> Result<Json<Page<CustomerView>>, ApiError> {
+    let email = q.filters.email.as_deref();
+    if let Some(e) = email {
         kembali_app::error::check_text("email", e, kembali_core::text::Form::Line, 254)?;
     }
-    let rows = customers::list(
-        &state.app,
-        auth.shop.id,
-        after,
-        q.email.as_deref(),
-        limit + 1,
-    )
-    .await?;
-    let (data, next_cursor) = cursor::page(rows, limit, |c| c.id.to_string());
-    Ok(Json(CustomerPage { data, next_cursor }))
+    let rows = customers::list(&state.app, auth.shop.id, q.cursor()?, email, q.fetch()).await?;
+    Ok(Json(q.page(rows, |c| c.id.to_string())))
 }
 
 #[utoipa::path(get, path = "/customers/{customer_id}", tag = "customers",

@@ -29,7 +29,7 @@ pub const MAX_LIMIT: u32 = 200;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
 
@@ -103,8 +103,8 @@ impl<F: DeserializeOwned> ListQuery<F> {
         self.limit + 1
     }
 
-    /// The page from rows fetched with [`fetch`](Self::fetch), newest first:
-    /// at most `limit` of them, and the last one's id as the next cursor when
+    /// The page from rows fetched with [`fetch`](Self::fetch), in the list's
+    /// order: at most `limit` of them, and the last one's id as the next cursor when
     /// there were more.
     pub fn page<T>(&self, mut rows: Vec<T>, id: impl Fn(&T) -> String) -> Page<T> {
         let more = rows.len() > self.limit as usize;

@@ -3,7 +3,6 @@
 
 pub mod api_keys;
 pub mod auth;
-pub mod cursor;
 pub mod customers;
 pub mod docs;
 pub mod error;

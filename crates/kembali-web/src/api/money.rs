@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::{Auth, Body, Id, Named, once};
+use crate::api::list::{ListQuery, Page, Paging};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -98,73 +99,53 @@ impl From<Refund> for RefundView {
     }
 }
 
+/// What the refunds list can be narrowed to.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct RefundQuery {
+pub struct RefundFilters {
     /// Only refunds in this status.
-    pub status: Option<String>,
-    /// At most this many (1–200, default 50).
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
+    #[param(inline, value_type = Option<RefundStatus>)]
+    pub status: Option<RefundStatus>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RefundPage {
-    pub data: Vec<RefundView>,
-    pub next_cursor: Option<String>,
+/// Where a refund is on its way.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundStatus {
+    Pending,
+    Sent,
+    Succeeded,
+    Failed,
+}
+
+impl RefundStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Pending => "pending",
+            RefundStatus::Sent => "sent",
+            RefundStatus::Succeeded => "succeeded",
+            RefundStatus::Failed => "failed",
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/refunds", tag = "refunds",
-    params(RefundQuery),
-    responses((status = 200, body = RefundPage), (status = 422, body = Problem)),
+    params(Paging<RefundId>, RefundFilters),
+    responses((status = 200, description = "The shop's refunds in id order", body = Page<RefundView>), (status = 400, body = Problem)),
     security(("api_key" = [])))]
 async fn list_refunds(
     State(state): State<AppState>,
     auth: Auth,
-    query: Result<Query<RefundQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<RefundPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "between 1 and 200"));
-    }
-    if let Some(s) = &q.status
-        && !["pending", "sent", "succeeded", "failed"].contains(&s.as_str())
-    {
-        return Err(ApiError::invalid(
-            "status",
-            "one of pending, sent, succeeded, failed",
-        ));
-    }
-    let after: Option<RefundId> = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse()
-                .map_err(|_| ApiError::invalid("cursor", "not a cursor of this list"))
-        })
-        .transpose()?;
-    let mut conn = state.app.db.conn().await?;
-    let rows = kembali_store::refunds::list(
-        &mut conn,
-        auth.shop.id,
-        q.status.as_deref(),
-        after,
-        limit + 1,
-    )
-    .await?;
-    let more = rows.len() > limit as usize;
-    let data: Vec<RefundView> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(RefundView::from)
-        .collect();
-    let next_cursor = more
-        .then(|| data.last().map(|r| r.id.to_string()))
-        .flatten();
-    Ok(Json(RefundPage { data, next_cursor }))
+    q: ListQuery<RefundFilters>,
+) -> Result<Json<Page<RefundView>>, ApiError> {
+    let status = q.filters.status.map(RefundStatus::as_str);
+    let rows = refunds::list(&state.app, auth.shop.id, status, q.cursor()?, q.fetch()).await?;
+    let page = q.page(rows, |r| r.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(RefundView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/refunds/{refund_id}", tag = "refunds",
@@ -176,11 +157,9 @@ async fn get_refund(
     auth: Auth,
     Id(id): Id<RefundId>,
 ) -> Result<Json<RefundView>, ApiError> {
-    let mut conn = state.app.db.conn().await?;
-    let r = kembali_store::refunds::get(&mut conn, auth.shop.id, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such refund".into()))?;
-    Ok(Json(r.into()))
+    Ok(Json(
+        refunds::get(&state.app, auth.shop.id, id).await?.into(),
+    ))
 }
 
 /// A step of a refund, with the payout's reference.

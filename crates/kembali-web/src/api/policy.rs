@@ -3,7 +3,7 @@
 //! an order line explained under the current policy or a draft.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use kembali_app::AppError;
@@ -11,16 +11,16 @@ use kembali_app::error::Entity;
 use kembali_app::policies::{self, ExplainRequest, Explained, PolicyCheck, PolicyVersionView};
 use kembali_core::policy::{Decision, PolicyDocument};
 use kembali_core::{LineId, OrderId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::cursor;
 use crate::api::error::{ApiError, ExplanationView, Problem};
 use crate::api::extract::{Auth, Body, once};
+use crate::api::list::{ListQuery, NoFilters, Page, Paging};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -79,46 +79,21 @@ async fn validate(auth: Auth, body: Body<Value>) -> Result<Json<PolicyCheck>, Ap
     Ok(Json(policies::check(&auth.shop, &body.value)?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct VersionsQuery {
-    /// At most this many versions (1–200, default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(max_length = 20)]
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct VersionPage {
-    /// Oldest first.
-    pub data: Vec<PolicyVersionView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/policy/versions", tag = "policy",
-    params(VersionsQuery),
+    params(Paging<i64>),
     responses(
-        (status = 200, description = "Every saved version, oldest first", body = VersionPage),
-        (status = 400, description = "An unknown query parameter", body = Problem),
-        (status = 422, body = Problem),
+        (status = 200, description = "Every saved version, oldest first; the cursor is a version number", body = Page<PolicyVersionView>),
+        (status = 400, body = Problem),
     ),
     security(("api_key" = [])))]
 #[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
 async fn list_versions(
     State(state): State<AppState>,
     auth: Auth,
-    query: Result<Query<VersionsQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<VersionPage>, ApiError> {
-    let q = cursor::query(query)?;
-    let limit = cursor::limit(q.limit)?;
-    let after: Option<i64> = cursor::after(q.cursor.as_deref())?;
-    let rows = policies::versions(&state.app, &auth.shop, after, limit + 1).await?;
-    let (data, next_cursor) = cursor::page(rows, limit, |v| v.version.to_string());
-    Ok(Json(VersionPage { data, next_cursor }))
+    q: ListQuery<NoFilters>,
+) -> Result<Json<Page<PolicyVersionView>>, ApiError> {
+    let rows = policies::versions(&state.app, &auth.shop, q.cursor()?, q.fetch()).await?;
+    Ok(Json(q.page(rows, |v| v.version.to_string())))
 }
 
 #[utoipa::path(get, path = "/policy/versions/{version}", tag = "policy",

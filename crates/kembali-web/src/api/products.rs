@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use kembali_app::catalogue::{self, ProductInput};
@@ -12,14 +12,14 @@ use kembali_core::order::Product;
 use kembali_core::{Money, ProductId, VariantId};
 use kembali_store::catalogue::Stocked;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::api::cursor;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::{Auth, Body, Id, Named, once};
+use crate::api::list::{ListQuery, NoFilters, Page, Paging};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -101,44 +101,21 @@ async fn create_product(
     .await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// At most this many (1–200, default 50).
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the page before.
-    pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProductPage {
-    pub data: Vec<ProductView>,
-    pub next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/products", tag = "products",
-    params(ListQuery),
-    responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 422, body = Problem)),
+    params(Paging<ProductId>),
+    responses((status = 200, description = "The shop's products in id order", body = Page<ProductView>), (status = 400, body = Problem)),
     security(("api_key" = [])))]
 async fn list_products(
     State(state): State<AppState>,
     auth: Auth,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ProductPage>, ApiError> {
-    let q = cursor::query(query)?;
-    let limit = cursor::limit(q.limit)?;
-    let after = cursor::after::<ProductId>(q.cursor.as_deref())?;
-    let mut conn = state.app.db.conn().await?;
-    let ids = kembali_store::catalogue::list(&mut conn, auth.shop.id, after, limit + 1).await?;
-    let (ids, next_cursor) = cursor::page(ids, limit, ToString::to_string);
-    let mut data = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some((p, v)) = kembali_store::catalogue::get(&mut conn, auth.shop.id, id).await? {
-            data.push(view(p, v));
-        }
-    }
-    Ok(Json(ProductPage { data, next_cursor }))
+    q: ListQuery<NoFilters>,
+) -> Result<Json<Page<ProductView>>, ApiError> {
+    let rows = catalogue::list(&state.app, auth.shop.id, q.cursor()?, q.fetch()).await?;
+    let page = q.page(rows, |(p, _)| p.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(|(p, v)| view(p, v)).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/products/{product_id}", tag = "products",
@@ -150,10 +127,7 @@ async fn get_product(
     auth: Auth,
     Id(id): Id<ProductId>,
 ) -> Result<Json<ProductView>, ApiError> {
-    let mut conn = state.app.db.conn().await?;
-    let (p, v) = kembali_store::catalogue::get(&mut conn, auth.shop.id, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such product".into()))?;
+    let (p, v) = catalogue::get(&state.app, auth.shop.id, id).await?;
     Ok(Json(view(p, v)))
 }
 

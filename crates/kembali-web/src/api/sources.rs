@@ -2,20 +2,21 @@
 //! addresses, secret rotation, and each source's intake log.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use kembali_app::sources::{self, NewSource};
 use kembali_core::{IntakeId, OrderId, SourceId};
 use kembali_store::sources::{Entry, Source};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::{Admin, Body, Id, Named, once};
+use crate::api::list::{ListQuery, NoFilters, Page, Paging};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -184,19 +185,9 @@ async fn rotate_secret(
     .await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    /// At most this many entries (1–200, default 50).
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
 /// One delivery as the intake log keeps it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct EntryView {
+pub struct IntakeEntryView {
     pub id: IntakeId,
     pub delivery_id: String,
     pub event_id: Option<String>,
@@ -210,9 +201,9 @@ pub struct EntryView {
     pub received_at: jiff::Timestamp,
 }
 
-impl From<Entry> for EntryView {
+impl From<Entry> for IntakeEntryView {
     fn from(e: Entry) -> Self {
-        EntryView {
+        IntakeEntryView {
             id: e.id,
             delivery_id: e.delivery_id,
             event_id: e.event_id,
@@ -225,55 +216,24 @@ impl From<Entry> for EntryView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EntryPage {
-    pub data: Vec<EntryView>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/sources/{source_id}/intake", tag = "sources",
-    params(("source_id" = SourceId, Path, description = "The source (`src_…`)"), LogQuery),
+    params(("source_id" = SourceId, Path, description = "The source (`src_…`)"), Paging<IntakeId>),
     responses(
-        (status = 200, description = "What the source delivered, newest first", body = EntryPage),
+        (status = 200, description = "What the source delivered, newest first", body = Page<IntakeEntryView>),
+        (status = 400, body = Problem),
         (status = 404, body = Problem),
-        (status = 422, body = Problem),
     ),
     security(("api_key" = ["admin"])))]
 async fn intake_log(
     State(state): State<AppState>,
     Admin(auth): Admin,
     Id(id): Id<SourceId>,
-    query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<EntryPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit", "between 1 and 200"));
-    }
-    let before: Option<IntakeId> = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse()
-                .map_err(|_| ApiError::invalid("cursor", "not a cursor of this list"))
-        })
-        .transpose()?;
-    let mut conn = state.app.db.conn().await?;
-    let mine = kembali_store::sources::list(&mut conn, Some(auth.shop.id)).await?;
-    if !mine.iter().any(|s| s.id == id) {
-        return Err(ApiError::NotFound("no such source".into()));
-    }
-    let entries =
-        kembali_store::sources::entries(&mut conn, auth.shop.id, id, before, limit + 1).await?;
-    let more = entries.len() > limit as usize;
-    let data: Vec<EntryView> = entries
-        .into_iter()
-        .take(limit as usize)
-        .map(EntryView::from)
-        .collect();
-    let next_cursor = more
-        .then(|| data.last().map(|e| e.id.to_string()))
-        .flatten();
-    Ok(Json(EntryPage { data, next_cursor }))
+    q: ListQuery<NoFilters>,
+) -> Result<Json<Page<IntakeEntryView>>, ApiError> {
+    let entries = sources::intake_log(&state.app, auth.shop.id, id, q.cursor()?, q.fetch()).await?;
+    let page = q.page(entries, |e| e.id.to_string());
+    Ok(Json(Page {
+        data: page.data.into_iter().map(IntakeEntryView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }

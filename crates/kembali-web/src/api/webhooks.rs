@@ -3,20 +3,21 @@
 //! manual retries.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kembali_app::webhooks::{self, EndpointChange, NewEndpoint};
 use kembali_core::{DeliveryId, MessageId, WebhookEndpointId};
 use kembali_store::webhooks::{Attempt, Delivery, Endpoint};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::{Auth, Body, Id, Named, once};
+use crate::api::list::{ListQuery, NoFilters, Page, Paging};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -165,72 +166,24 @@ async fn create_endpoint(
     .await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    /// At most this many (1–200, default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(max_length = 64)]
-    pub cursor: Option<String>,
-}
-
-impl PageQuery {
-    fn read<C: std::str::FromStr>(
-        query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-    ) -> Result<(u32, Option<C>), ApiError> {
-        let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
-        let limit = q.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(ApiError::invalid("limit", "between 1 and 200"));
-        }
-        let cursor = q
-            .cursor
-            .as_deref()
-            .map(|c| {
-                c.parse()
-                    .map_err(|_| ApiError::invalid("cursor", "not a cursor of this list"))
-            })
-            .transpose()?;
-        Ok((limit, cursor))
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EndpointPage {
-    pub data: Vec<EndpointView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/webhook-endpoints", tag = "webhooks",
-    params(PageQuery),
+    params(Paging<WebhookEndpointId>),
     responses(
-        (status = 200, description = "The shop's endpoints in id order", body = EndpointPage),
-        (status = 422, body = Problem),
+        (status = 200, description = "The shop's endpoints in id order", body = Page<EndpointView>),
+        (status = 400, body = Problem),
     ),
     security(("api_key" = [])))]
 async fn list_endpoints(
     State(state): State<AppState>,
     auth: Auth,
-    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<EndpointPage>, ApiError> {
-    let (limit, after) = PageQuery::read::<WebhookEndpointId>(query)?;
-    let mut conn = state.app.db.conn().await?;
-    let list =
-        kembali_store::webhooks::list_endpoints(&mut conn, auth.shop.id, after, limit + 1).await?;
-    let more = list.len() > limit as usize;
-    let data: Vec<EndpointView> = list
-        .iter()
-        .take(limit as usize)
-        .map(EndpointView::from)
-        .collect();
-    let next_cursor = more
-        .then(|| data.last().map(|e| e.id.to_string()))
-        .flatten();
-    Ok(Json(EndpointPage { data, next_cursor }))
+    q: ListQuery<NoFilters>,
+) -> Result<Json<Page<EndpointView>>, ApiError> {
+    let list = webhooks::list(&state.app, auth.shop.id, q.cursor()?, q.fetch()).await?;
+    let page = q.page(list, |e| e.id.to_string());
+    Ok(Json(Page {
+        data: page.data.iter().map(EndpointView::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[utoipa::path(get, path = "/webhook-endpoints/{endpoint_id}", tag = "webhooks",
@@ -418,40 +371,31 @@ impl DeliveryView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryPage {
-    pub data: Vec<DeliveryView>,
-    /// Pass as `cursor` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
 #[utoipa::path(get, path = "/webhook-endpoints/{endpoint_id}/deliveries", tag = "webhooks",
-    params(("endpoint_id" = WebhookEndpointId, Path, description = "`whe_…`"), PageQuery),
+    params(("endpoint_id" = WebhookEndpointId, Path, description = "`whe_…`"), Paging<DeliveryId>),
     responses(
-        (status = 200, description = "The endpoint's deliveries, newest first", body = DeliveryPage),
+        (status = 200, description = "The endpoint's deliveries, newest first", body = Page<DeliveryView>),
+        (status = 400, body = Problem),
         (status = 404, body = Problem),
-        (status = 422, body = Problem),
     ),
     security(("api_key" = [])))]
 async fn list_deliveries(
     State(state): State<AppState>,
     auth: Auth,
     Id(id): Id<WebhookEndpointId>,
-    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<DeliveryPage>, ApiError> {
-    let (limit, before) = PageQuery::read::<DeliveryId>(query)?;
+    q: ListQuery<NoFilters>,
+) -> Result<Json<Page<DeliveryView>>, ApiError> {
     let mut conn = state.app.db.conn().await?;
-    let list = webhooks::deliveries(&mut conn, auth.shop.id, id, before, limit + 1).await?;
-    let more = list.len() > limit as usize;
-    let data: Vec<DeliveryView> = list
-        .into_iter()
-        .take(limit as usize)
-        .map(|(d, log)| DeliveryView::new(d, log))
-        .collect();
-    let next_cursor = more
-        .then(|| data.last().map(|d| d.id.to_string()))
-        .flatten();
-    Ok(Json(DeliveryPage { data, next_cursor }))
+    let list = webhooks::deliveries(&mut conn, auth.shop.id, id, q.cursor()?, q.fetch()).await?;
+    let page = q.page(list, |(d, _)| d.id.to_string());
+    Ok(Json(Page {
+        data: page
+            .data
+            .into_iter()
+            .map(|(d, log)| DeliveryView::new(d, log))
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

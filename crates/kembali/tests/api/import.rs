@@ -256,6 +256,50 @@ crate::both!(
     super::a_reimport_updates_rather_than_duplicates
 );
 
+/// The customer's history counts imported orders in the same statement that
+/// finds or creates the customer: added to a customer already there, summed
+/// over the file's orders, with refused cash-on-delivery parcels.
+async fn imported_orders_count_in_the_customers_history(app: &TestApp) {
+    let mut posted = crate::fixtures::order("API-1", 3);
+    posted["email"] = serde_json::json!("ana@example.pl");
+    let r = app.post("/api/v1/orders", &posted).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let cod = "COD-1,ana@example.pl,PLN,2026-11-02T10:00:00+01:00,cash_on_delivery,Ana Nowak,\
+               ul. Długa 1,Gdańsk,80-001,PL,SKU-9,Koszula,1,10.00,0,InPost,IP1,returned_to_sender,\
+               2026-11-03T10:00:00+01:00,";
+    let other = row("OTHER-1", "SKU-1", "1", "5.00").replace("ana@example.pl", "jan@example.pl");
+    let file = [
+        HEADER.to_owned(),
+        row("F-1", "SKU-1", "1", "5.00"),
+        row("F-2", "SKU-1", "2", "5.00"),
+        cod.to_owned(),
+        other,
+    ]
+    .join("\n");
+    let r = upload(app, &file, false).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["created"], 4, "{}", r.body);
+    assert_eq!(customer_counts(app, "ana@example.pl").await, (4, 1));
+    assert_eq!(customer_counts(app, "jan@example.pl").await, (1, 0));
+    // Importing the same file again updates the orders and counts nothing twice.
+    let r = upload(app, &file, false).await;
+    assert_eq!(r.body["updated"], 4, "{}", r.body);
+    assert_eq!(customer_counts(app, "ana@example.pl").await, (4, 1));
+}
+
+/// The customer's order and refused-parcel counts, as the API shows them.
+async fn customer_counts(app: &TestApp, email: &str) -> (i64, i64) {
+    let r = app.get(&format!("/api/v1/customers?email={email}")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = &r.body["data"][0];
+    let n = |k: &str| c[k].as_i64().unwrap_or_else(|| panic!("{k} in {c}"));
+    (n("order_count"), n("refused_parcel_count"))
+}
+crate::both!(
+    imported_orders_count_in_the_customers_history,
+    super::imported_orders_count_in_the_customers_history
+);
+
 async fn another_shop_sees_nothing(app: &TestApp) {
     let r = upload(app, EXAMPLE, false).await;
     assert_eq!(r.status, 200, "{}", r.body);

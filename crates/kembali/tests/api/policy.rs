@@ -65,9 +65,15 @@ async fn versions_are_saved_and_listed(app: &TestApp) {
     }
     let r = app.get("/api/v1/policy/versions?page=2").await;
     assert_problem(&r, 400, "bad-request");
-    for q in ["limit=0", "limit=201", "limit=x", "cursor=abc"] {
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=x", "limit"),
+        ("cursor=abc", "cursor"),
+    ] {
         let r = app.get(&format!("/api/v1/policy/versions?{q}")).await;
-        assert_problem(&r, 422, "validation");
+        assert_problem(&r, 400, "bad-request");
+        assert_eq!(r.body["errors"][0]["field"], field, "{q}: {}", r.body);
     }
 
     // Another shop has its own versions.

@@ -365,9 +365,16 @@ async fn every_event_arrives_signed(app: &TestApp) {
     sorted.reverse();
     assert_eq!(seen, sorted);
     assert_eq!(seen.len(), 17);
-    for bad in ["limit=0", "limit=201", "cursor=nope", "status=dead"] {
+    // The same paging as every list: a bad parameter is a 400 naming it.
+    for (bad, field) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("cursor=nope", "cursor"),
+        ("status=dead", "status"),
+    ] {
         let r = app.get(&format!("{path}?{bad}")).await;
-        assert_problem(&r, 422, "validation");
+        assert_problem(&r, 400, "bad-request");
+        assert_eq!(r.body["errors"][0]["field"], field, "{bad}: {}", r.body);
     }
 }
 crate::both!(every_event, super::every_event_arrives_signed);
