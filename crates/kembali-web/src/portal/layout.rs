@@ -131,3 +131,64 @@ pub fn query_without_lang(query: Option<&str>) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text and background colours of [`CSS`], as pairs a test holds to 4.5:1.
+    const COLOUR_PAIRS: [(&str, &str); 8] = [
+        ("#1b1b1b", "#ffffff"),
+        ("#5a5a5a", "#ffffff"),
+        ("#0b57a4", "#ffffff"),
+        ("#ffffff", "#0b57a4"),
+        ("#8a1414", "#fdeeee"),
+        ("#14532d", "#eaf6ee"),
+        ("#1b1b1b", "#fff"),
+        ("#0b57a4", "#fff"),
+    ];
+
+    fn luminance(hex: &str) -> f64 {
+        let hex = hex.trim_start_matches('#');
+        let full: String = if hex.len() == 3 {
+            hex.chars().flat_map(|c| [c, c]).collect()
+        } else {
+            hex.to_owned()
+        };
+        let channel = |i: usize| {
+            let v = f64::from(u8::from_str_radix(&full[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if v <= 0.039_28 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+    }
+
+    /// WCAG's contrast of every text colour on its background, and every colour
+    /// of the stylesheet is one of the pairs.
+    #[test]
+    fn text_contrast_is_at_least_4_5() {
+        for (fg, bg) in COLOUR_PAIRS {
+            let (a, b) = (luminance(fg), luminance(bg));
+            let ratio = (a.max(b) + 0.05) / (a.min(b) + 0.05);
+            assert!(ratio >= 4.5, "{fg} on {bg}: {ratio:.2}");
+        }
+        for (at, _) in CSS.match_indices('#') {
+            let colour: String = CSS[at..]
+                .chars()
+                .take_while(|c| *c == '#' || c.is_ascii_hexdigit())
+                .collect();
+            if colour.len() < 4 {
+                continue; // `#main` and the like are not colours
+            }
+            let is_text_pair = COLOUR_PAIRS
+                .iter()
+                .any(|(f, b)| *f == colour || *b == colour);
+            // Borders (#d0d0d0, #6b6b6b) carry no text.
+            let is_border = ["#d0d0d0", "#6b6b6b"].contains(&colour.as_str());
+            assert!(is_text_pair || is_border, "{colour} has no checked pair");
+        }
+    }
+}
