@@ -62,6 +62,26 @@ pub fn router() -> Router<AppState> {
     )
 }
 
+/// The signed address (path) that opens `order` in the portal straight away
+/// for [`sign::EMAIL_LINK_TTL_MS`] (30 days): the link for order and return emails.
+pub async fn order_link(
+    app: &kembali_app::App,
+    shop: &Shop,
+    order: kembali_core::OrderId,
+) -> Result<String, kembali_app::AppError> {
+    let secret = kembali_app::portal::secret(app, shop.id).await?;
+    let signer = Signer {
+        secret: &secret,
+        shop: shop.id,
+    };
+    let expires = app.now().as_millisecond() + sign::EMAIL_LINK_TTL_MS;
+    Ok(format!(
+        "/portal/{}/o/{}",
+        shop.slug,
+        signer.order_token(order, expires)
+    ))
+}
+
 /// The message ids the portal's code asks for by a literal, found in its source,
 /// and the ones it builds from codes.
 pub fn used_keys() -> Vec<String> {

@@ -574,6 +574,36 @@ async fn the_policy_page_speaks_three_languages(app: &TestApp) {
     assert_eq!(unknown.status, 404);
     assert!(unknown.body.contains("Nie znaleziono strony"));
 }
+async fn an_emailed_link_opens_the_order_until_it_expires(app: &TestApp) {
+    let o = seed(app, "#P-3").await;
+    let order_id = s(&o.order["id"]).parse().expect("order id");
+    let core = kembali_app::App::with(
+        app.db.clone(),
+        app.clock.clone(),
+        std::sync::Arc::new(kembali_store::OsEntropy),
+    );
+    let link = kembali_web::portal::order_link(&core, &app.shop, order_id)
+        .await
+        .expect("link");
+    let mut shopper = Shopper::new(app);
+    let page = shopper.get(&format!("{link}?lang=en")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Order #P-3"), "{}", page.body);
+    app.clock.advance(jiff::SignedDuration::from_hours(31 * 24));
+    let expired = shopper.get(&link).await;
+    assert_eq!(expired.status, 403);
+    assert!(
+        expired
+            .body
+            .contains("This link is not valid or has expired")
+    );
+}
+crate::both!(
+    emailed_link,
+    super::an_emailed_link_opens_the_order_until_it_expires,
+    super::policy()
+);
+
 crate::both!(
     policy_page,
     super::the_policy_page_speaks_three_languages,
