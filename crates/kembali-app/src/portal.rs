@@ -60,8 +60,19 @@ pub async fn find_order(
     let bare = number.trim_start_matches('#').trim();
     let now = app.now().as_millisecond();
     let window = now - now.rem_euclid(WINDOW_MS);
-    let by_client = format!("client:{client}");
-    let by_number = format!("order:{}", bare.to_lowercase());
+    // Subjects are fingerprints: whatever was typed, the stored key is short and
+    // plain text.
+    let fingerprint = |s: &str| {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(s.as_bytes());
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let by_client = format!("client:{}", fingerprint(client));
+    let by_number = format!("order:{}", fingerprint(&bare.to_lowercase()));
     let mut conn = app.db.conn().await?;
     if store::failures(&mut conn, shop.id, &by_client, window).await? >= MAX_FAILURES_PER_CLIENT
         || store::failures(&mut conn, shop.id, &by_number, window).await? >= MAX_FAILURES_PER_ORDER
@@ -69,7 +80,12 @@ pub async fn find_order(
         return Ok(Lookup::TooMany);
     }
     let mut found = None;
-    if !bare.is_empty() && bare.chars().count() <= kembali_core::order::MAX_CODE {
+    // Text no order number can be (too long, control characters, which
+    // PostgreSQL would refuse to compare) is simply not found.
+    let plausible = !bare.is_empty()
+        && bare.chars().count() <= kembali_core::order::MAX_CODE
+        && !bare.chars().any(char::is_control);
+    if plausible {
         for candidate in [format!("#{bare}"), bare.to_owned()] {
             if let Some((order, _)) = orders::get_by_number(&mut conn, shop.id, &candidate).await? {
                 found = Some(order);

@@ -356,6 +356,12 @@ async fn bad_input_changes_nothing(app: &TestApp) {
     let unknown = shopper.find("id", "NOPE", "anna.nowak@example.pl").await;
     assert_eq!(unknown.status, 404);
     let neutral = |p: &Page| p.body.contains("Kami tidak menemukan pesanan");
+    // Text no order number can be: not found, never a 500.
+    for number in ["P-2\u{0}", &"9".repeat(5000)] {
+        let odd = shopper.find("id", number, "anna.nowak@example.pl").await;
+        assert_eq!(odd.status, 404, "{}", odd.body);
+        assert!(neutral(&odd));
+    }
     assert!(neutral(&unknown), "the same message for a wrong number");
 
     // Missing and forged CSRF tokens.
