@@ -101,6 +101,14 @@ pub enum Conflict {
     ShopExists,
     #[error("the return has as many notes as it can hold")]
     TooManyNotes,
+    #[error("the shop has no return address; set `return_address` in the shop's settings")]
+    NoReturnAddress,
+    #[error(
+        "the return is {status}: a label and packing slip exist while it is approved or in transit"
+    )]
+    NoLabel { status: &'static str },
+    #[error("the shopper keeps the items: nothing is sent back, so there is no label")]
+    NothingToSend,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +156,16 @@ pub enum AppError {
         .0.bad_rows_total
     )]
     ImportRefused(Box<crate::import::Report>),
+    /// A drop-off point file with bad rows (its report lists each): nothing
+    /// was imported.
+    #[error(
+        "{} rows of the file are not valid; nothing was imported",
+        .0.bad_rows_total
+    )]
+    PointsImportRefused(Box<crate::dropoff::PointsReport>),
+    /// A label or slip could not be drawn (never for a return Kembali made).
+    #[error("the label could not be printed: {0}")]
+    Print(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -178,7 +196,8 @@ impl AppError {
             AppError::State(_) => "conflict",
             AppError::InvalidPolicy(_) => "invalid_policy",
             AppError::IdempotencyMismatch => "idempotency_mismatch",
-            AppError::ImportRefused(_) => "import_refused",
+            AppError::ImportRefused(_) | AppError::PointsImportRefused(_) => "import_refused",
+            AppError::Print(_) => "print",
             AppError::Store(_) => "store",
         }
     }

@@ -13,9 +13,9 @@ use jiff::Timestamp;
 use kembali_core::Currency;
 use kembali_core::order::{Address, PaymentMethod, TrackingStatus};
 use kembali_core::shop::{Country, Locale, Shop};
-use kembali_store::Tx;
 use kembali_store::bulk::{self, NewCustomer, NewOrder};
 use kembali_store::orders::Origin;
+use kembali_store::{StoreError, Tx};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -163,14 +163,98 @@ pub async fn orders(
     let Some(header) = header(csv, &mut report)? else {
         return Err(AppError::ImportRefused(Box::new(report)));
     };
-    let split = split_orders(csv, &header)?;
+    // Reading, parsing and checking the orders is CPU work: it runs on a
+    // blocking thread one batch ahead of the writing here, so on two cores
+    // the next batch is parsed while the database writes this one.
+    let (batches, mut incoming) = tokio::sync::mpsc::channel::<Batch>(1);
+    let reading = {
+        let (app, shop, csv) = (app.clone(), shop.clone(), csv.to_vec());
+        tokio::task::spawn_blocking(move || read(&app, &shop, &csv, &header, options, &batches))
+    };
     let mut run = Run {
         app,
-        header: &header,
         shop,
-        options,
-        report,
-        refused: false,
+        tally: Tally::new(options),
+    };
+    while let Some(batch) = incoming.recv().await {
+        run.tally.refused |= batch.refused;
+        // On an error the receiver is dropped, which stops the reader.
+        run.write(tx, batch.orders).await?;
+    }
+    let read = match reading.await {
+        Ok(read) => read?,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutting down cancels a blocking task.
+        Err(_) => return Err(StoreError::Unavailable(kembali_store::SqlxError::PoolClosed).into()),
+    };
+    let refused = read.refused || run.tally.refused;
+    let mut report = merge(read.report, run.tally.report);
+    if refused || (report.bad_rows_total > 0 && !options.skip_bad_rows) {
+        report.imported = false;
+        report.created = 0;
+        report.updated = 0;
+        report.lines = 0;
+        report.shipments = 0;
+        return Err(AppError::ImportRefused(Box::new(report)));
+    }
+    report.imported = report.created + report.updated > 0;
+    if report.imported {
+        events::orders_imported(app, tx, shop.id, &report).await?;
+    }
+    Ok(report)
+}
+
+/// The reader's report and the writer's as one: counts added, bad rows in
+/// row order (the first [`MAX_REPORTED`] of them).
+fn merge(read: Report, written: Report) -> Report {
+    let mut bad_rows = read.bad_rows;
+    bad_rows.extend(written.bad_rows);
+    bad_rows.sort_by_key(|b| b.row);
+    bad_rows.truncate(MAX_REPORTED);
+    Report {
+        rows: read.rows,
+        orders: read.orders,
+        created: written.created,
+        updated: written.updated,
+        skipped: read.skipped + written.skipped,
+        lines: written.lines,
+        shipments: written.shipments,
+        imported: false,
+        bad_rows,
+        bad_rows_total: read.bad_rows_total + written.bad_rows_total,
+    }
+}
+
+/// What the reader hands the writer: up to [`BATCH`] checked orders, and
+/// whether a bad row was found so far (then nothing more is written).
+struct Batch {
+    orders: Vec<Checked>,
+    refused: bool,
+}
+
+/// An order parsed and built as intake would build it.
+struct Checked {
+    parsed: Parsed,
+    order: kembali_core::order::Order,
+    shipments: Vec<kembali_core::order::Shipment>,
+}
+
+/// The reader's side of an import, on its blocking thread.
+fn read(
+    app: &App,
+    shop: &Shop,
+    csv: &[u8],
+    header: &Header,
+    options: Options,
+    out: &tokio::sync::mpsc::Sender<Batch>,
+) -> Result<Tally, AppError> {
+    let split = split_orders(csv, header)?;
+    let mut rd = Reader {
+        app,
+        shop,
+        header,
+        out,
+        tally: Tally::new(options),
         batch: Vec::with_capacity(BATCH),
     };
     let mut reader = reader(csv);
@@ -190,8 +274,9 @@ pub async fn orders(
             }
         }
         row += 1;
-        run.report.rows += 1;
-        let (number, fields) = match fields(&record, &header, row, &mut run.report) {
+        let report = &mut rd.tally.report;
+        report.rows += 1;
+        let (number, fields) = match fields(&record, header, row, report) {
             Ok(f) => (
                 f.get(header.order_number).cloned().unwrap_or_default(),
                 Some(f),
@@ -199,13 +284,15 @@ pub async fn orders(
             Err(Some(number)) => (number, None),
             // A row that names no order is refused alone.
             Err(None) => {
-                run.note_bad();
+                rd.tally.note_bad();
                 continue;
             }
         };
         if pending.as_ref().is_none_or(|p| p.number != number) {
-            if let Some(p) = pending.take() {
-                run.order(tx, p).await?;
+            if let Some(p) = pending.take()
+                && !rd.order(p)?
+            {
+                return Ok(rd.tally);
             }
             pending = Some(Pending {
                 number: number.clone(),
@@ -218,7 +305,7 @@ pub async fn orders(
         };
         if let Some(first) = split.get(&number) {
             if *first != row && p.rows.is_empty() && !p.bad {
-                run.report.bad(
+                rd.tally.report.bad(
                     row,
                     "order_number",
                     format!(
@@ -237,23 +324,10 @@ pub async fn orders(
         }
     }
     if let Some(p) = pending.take() {
-        run.order(tx, p).await?;
+        rd.order(p)?;
     }
-    run.flush(tx).await?;
-    let mut report = run.report;
-    if run.refused || (report.bad_rows_total > 0 && !options.skip_bad_rows) {
-        report.imported = false;
-        report.created = 0;
-        report.updated = 0;
-        report.lines = 0;
-        report.shipments = 0;
-        return Err(AppError::ImportRefused(Box::new(report)));
-    }
-    report.imported = report.created + report.updated > 0;
-    if report.imported {
-        events::orders_imported(app, tx, shop.id, &report).await?;
-    }
-    Ok(report)
+    rd.send();
+    Ok(rd.tally)
 }
 
 /// Where each known column is in this file's header.
@@ -439,21 +513,22 @@ struct Parsed {
     shipment_rows: Vec<u64>,
 }
 
-struct Run<'a> {
-    app: &'a App,
-    header: &'a Header,
-    shop: &'a Shop,
+/// The problems found on one side of an import, and whether they refuse it.
+struct Tally {
     options: Options,
     report: Report,
     /// A bad row was found and bad rows are not skipped: nothing more is
     /// written (the caller rolls back), but the file is still checked to the end.
     refused: bool,
-    batch: Vec<Parsed>,
 }
 
-impl Run<'_> {
-    fn writing(&self) -> bool {
-        !self.refused
+impl Tally {
+    fn new(options: Options) -> Tally {
+        Tally {
+            options,
+            report: Report::default(),
+            refused: false,
+        }
     }
 
     fn note_bad(&mut self) {
@@ -462,32 +537,88 @@ impl Run<'_> {
         }
     }
 
-    async fn order(&mut self, tx: &mut Tx, p: Pending) -> Result<(), AppError> {
-        self.report.orders += 1;
-        let before = self.report.bad_rows_total;
-        let parsed = parse(&p, self.header, &mut self.report);
+    /// Records why intake refused an order, on the row and column it came
+    /// from; errors other than the order's own are the caller's.
+    fn invalid(&mut self, p: &Parsed, e: AppError) -> Result<(), AppError> {
+        let (field, problem) = match e {
+            AppError::InvalidOrder(o) => (o.field, o.problem.to_string()),
+            AppError::Invalid { field, rule } => (field, rule.to_string()),
+            other => return Err(other),
+        };
+        let (row, column) = locate(p, &field);
+        self.report.bad(row, column, problem, Some(&p.input.number));
+        self.report.skipped += 1;
+        self.note_bad();
+        Ok(())
+    }
+}
+
+/// Parses and builds orders, and hands them to the writer in batches.
+struct Reader<'a> {
+    app: &'a App,
+    shop: &'a Shop,
+    header: &'a Header,
+    out: &'a tokio::sync::mpsc::Sender<Batch>,
+    tally: Tally,
+    batch: Vec<Checked>,
+}
+
+impl Reader<'_> {
+    /// Takes one order's rows; `false` once the writer has stopped.
+    fn order(&mut self, p: Pending) -> Result<bool, AppError> {
+        self.tally.report.orders += 1;
+        let before = self.tally.report.bad_rows_total;
+        let parsed = parse(&p, self.header, &mut self.tally.report);
         match parsed {
-            Some(parsed) if !p.bad && self.report.bad_rows_total == before => {
-                self.batch.push(parsed)
+            Some(parsed) if !p.bad && self.tally.report.bad_rows_total == before => {
+                // Checked now, so a refused file reports every order's
+                // problems; a known order's update checks again with its ids.
+                match build(self.app, self.shop, &parsed.input, None) {
+                    Ok((order, shipments)) => self.batch.push(Checked {
+                        parsed,
+                        order,
+                        shipments,
+                    }),
+                    Err(e) => self.tally.invalid(&parsed, e)?,
+                }
             }
             _ => {
-                self.report.skipped += 1;
-                self.note_bad();
+                self.tally.report.skipped += 1;
+                self.tally.note_bad();
             }
         }
         if self.batch.len() >= BATCH {
-            self.flush(tx).await?;
+            return Ok(self.send());
         }
-        Ok(())
+        Ok(true)
     }
 
+    /// Hands the batch over, waiting while the writer is one batch behind;
+    /// `false` once the writer has stopped.
+    fn send(&mut self) -> bool {
+        let orders = std::mem::take(&mut self.batch);
+        let refused = self.tally.refused;
+        self.out.blocking_send(Batch { orders, refused }).is_ok()
+    }
+}
+
+/// Writes checked orders inside the import's transaction.
+struct Run<'a> {
+    app: &'a App,
+    shop: &'a Shop,
+    tally: Tally,
+}
+
+impl Run<'_> {
     /// Checks the batch's orders against the shop's and writes the good ones.
-    async fn flush(&mut self, tx: &mut Tx) -> Result<(), AppError> {
-        let batch = std::mem::take(&mut self.batch);
+    async fn write(&mut self, tx: &mut Tx, batch: Vec<Checked>) -> Result<(), AppError> {
         if batch.is_empty() {
             return Ok(());
         }
-        let numbers: Vec<String> = batch.iter().map(|p| p.input.number.clone()).collect();
+        let numbers: Vec<String> = batch
+            .iter()
+            .map(|c| c.parsed.input.number.clone())
+            .collect();
         let known: HashMap<String, bulk::Known> = bulk::known(tx, self.shop.id, &numbers)
             .await?
             .into_iter()
@@ -496,7 +627,8 @@ impl Run<'_> {
         let now = self.app.now();
         let mut new = Vec::with_capacity(batch.len());
         let mut existing = Vec::new();
-        for p in batch {
+        for c in batch {
+            let p = c.parsed;
             let origin = Origin {
                 source: SOURCE.to_owned(),
                 external_id: p.input.number.clone(),
@@ -504,15 +636,10 @@ impl Run<'_> {
             };
             match known.get(&p.input.number) {
                 Some(k) if k.source == SOURCE && k.external_id.as_deref() == Some(&k.number) => {
-                    // Checked now, so a refused file reports its known orders'
-                    // problems too; the update checks again with the stored ids.
-                    match build(self.app, self.shop, &p.input, None) {
-                        Ok(_) => existing.push((k.id, origin, p)),
-                        Err(e) => self.invalid(&p, e)?,
-                    }
+                    existing.push((k.id, origin, p));
                 }
                 Some(k) => {
-                    self.report.bad(
+                    self.tally.report.bad(
                         p.first_row,
                         "order_number",
                         format!(
@@ -522,23 +649,20 @@ impl Run<'_> {
                         ),
                         Some(&p.input.number),
                     );
-                    self.report.skipped += 1;
-                    self.note_bad();
+                    self.tally.report.skipped += 1;
+                    self.tally.note_bad();
                 }
-                None => match build(self.app, self.shop, &p.input, None) {
-                    Ok((order, shipments)) => new.push((
-                        NewOrder {
-                            order,
-                            shipments,
-                            origin,
-                        },
-                        p,
-                    )),
-                    Err(e) => self.invalid(&p, e)?,
-                },
+                None => new.push((
+                    NewOrder {
+                        order: c.order,
+                        shipments: c.shipments,
+                        origin,
+                    },
+                    p,
+                )),
             }
         }
-        if !self.writing() {
+        if self.tally.refused {
             return Ok(());
         }
         // Customers first, all at once: the orders then name them. Their
@@ -558,39 +682,24 @@ impl Run<'_> {
         let mut orders = Vec::with_capacity(new.len());
         for (mut n, _) in new {
             n.order.customer_id = ids.get(&n.order.email).copied();
-            self.report.lines += n.order.lines.len() as u64;
-            self.report.shipments += n.shipments.len() as u64;
+            self.tally.report.lines += n.order.lines.len() as u64;
+            self.tally.report.shipments += n.shipments.len() as u64;
             orders.push(n);
         }
         bulk::insert_orders(tx, &orders, now).await?;
-        self.report.created += orders.len() as u64;
+        self.tally.report.created += orders.len() as u64;
         // Known orders change one by one, as intake changes them: their lines
         // keep their ids, which returns may name.
         for (id, origin, p) in existing {
             match orders::update(self.app, tx, self.shop, id, None, &origin, &p.input).await {
                 Ok(Intake::Updated(v)) | Ok(Intake::Created(v)) | Ok(Intake::Stale(v)) => {
-                    self.report.updated += 1;
-                    self.report.lines += v.order.lines.len() as u64;
-                    self.report.shipments += v.shipments.len() as u64;
+                    self.tally.report.updated += 1;
+                    self.tally.report.lines += v.order.lines.len() as u64;
+                    self.tally.report.shipments += v.shipments.len() as u64;
                 }
-                Err(e) => self.invalid(&p, e)?,
+                Err(e) => self.tally.invalid(&p, e)?,
             }
         }
-        Ok(())
-    }
-
-    /// Records why intake refused an order, on the row and column it came from;
-    /// errors other than the order's own are the caller's.
-    fn invalid(&mut self, p: &Parsed, e: AppError) -> Result<(), AppError> {
-        let (field, problem) = match e {
-            AppError::InvalidOrder(o) => (o.field, o.problem.to_string()),
-            AppError::Invalid { field, rule } => (field, rule.to_string()),
-            other => return Err(other),
-        };
-        let (row, column) = locate(p, &field);
-        self.report.bad(row, column, problem, Some(&p.input.number));
-        self.report.skipped += 1;
-        self.note_bad();
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod clock;
+pub mod dropoff;
 pub mod id;
 pub mod money;
 pub mod order;

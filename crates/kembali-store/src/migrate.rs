@@ -77,6 +77,7 @@ const SOURCES: &[Source] = &[
     source!(8, "0008_settlement"),
     source!(9, "0009_catalogue_exchanges"),
     source!(11, "0011_portal"),
+    source!(12, "0012_dropoff_points"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -269,7 +270,8 @@ mod tests {
                 "webhooks",
                 "settlement",
                 "catalogue exchanges",
-                "portal"
+                "portal",
+                "dropoff points"
             ]
         );
     }

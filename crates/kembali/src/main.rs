@@ -1,6 +1,6 @@
 //! The `kembali` command line: parses the command and calls the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -61,7 +61,8 @@ enum Cmd {
         #[command(subcommand)]
         command: SourceCmd,
     },
-    /// Import orders from a file (docs/INTAKE.md, "CSV").
+    /// Import orders (docs/INTAKE.md, "CSV") or drop-off points
+    /// (docs/SHIPPING.md) from a file.
     Import {
         #[command(subcommand)]
         command: ImportCmd,
@@ -83,6 +84,16 @@ enum ImportCmd {
         /// Import the good orders and leave out each order with a bad row.
         #[arg(long)]
         skip_bad_rows: bool,
+    },
+    /// Drop-off points from a CSV file, one row per point (docs/SHIPPING.md).
+    /// Points already imported (the same carrier and id) are updated; a file
+    /// with a bad row imports nothing (each bad row is listed with its line).
+    DropoffPoints {
+        /// The CSV file.
+        file: PathBuf,
+        /// The shop's slug or id.
+        #[arg(long)]
+        shop: String,
     },
 }
 
@@ -323,6 +334,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 db.close().await;
                 result
             }
+            Cmd::Import {
+                command: ImportCmd::DropoffPoints { file, shop },
+            } => {
+                let db = open(&cfg).await?;
+                let result = import_dropoff_points(&db, &file, &shop).await;
+                db.close().await;
+                result
+            }
             Cmd::DefaultConfig => Ok(()),
         }
     })
@@ -528,6 +547,45 @@ async fn import_orders(
             print_bad(&report);
             anyhow::bail!(
                 "{} rows are not valid, so nothing was imported (--skip-bad-rows imports the other orders)",
+                report.bad_rows_total
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `kembali import dropoff-points`: the file in one transaction, bad rows on
+/// stderr.
+async fn import_dropoff_points(db: &Db, file: &Path, shop: &str) -> anyhow::Result<()> {
+    let csv = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let shop = find_shop(db, shop).await?;
+    let app = kembali_app::App::new(db.clone());
+    let mut tx = db.begin().await?;
+    match kembali_app::dropoff::import(&app, &mut tx, &shop, &csv).await {
+        Ok(report) => {
+            tx.commit().await?;
+            println!(
+                "{} drop-off points created, {} updated ({} rows read)",
+                report.created, report.updated, report.rows
+            );
+            Ok(())
+        }
+        Err(kembali_app::AppError::PointsImportRefused(report)) => {
+            drop(tx);
+            for b in &report.bad_rows {
+                let column = if b.column.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", b.column)
+                };
+                eprintln!("line {}{column}: {}", b.line, b.problem);
+            }
+            if report.bad_rows_total > report.bad_rows.len() as u64 {
+                let more = report.bad_rows_total - report.bad_rows.len() as u64;
+                eprintln!("… and {more} more");
+            }
+            anyhow::bail!(
+                "{} rows are not valid, so nothing was imported",
                 report.bad_rows_total
             )
         }

@@ -512,3 +512,69 @@ fn import_orders_on_postgres() {
     };
     import_orders_through_the_binary(&pg.url);
 }
+
+/// `kembali import dropoff-points` on `db`: the demo's points are there, the
+/// example file (a part of them) updates them in place, and a bad file imports
+/// nothing and names the line, column and why.
+fn import_dropoff_points_through_the_binary(db: &str) {
+    let (code, _, err) = run(kembali().args(["--database-url", db, "demo"]));
+    assert_eq!(code, 0, "{err}");
+    const POINTS: &str = "SELECT count(*) FROM dropoff_points";
+    let seeded = query_i64(db, POINTS);
+    assert_eq!(seeded, 34, "the demo's points for four cities");
+    let import = |file: &str| {
+        run(kembali().args([
+            "--database-url",
+            db,
+            "import",
+            "dropoff-points",
+            file,
+            "--shop",
+            "demo",
+        ]))
+    };
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/examples/dropoff_points.csv"
+    );
+    let (code, out, err) = import(example);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("0 drop-off points created, 8 updated (8 rows read)"),
+        "{out}"
+    );
+    assert_eq!(query_i64(db, POINTS), seeded);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "carrier,id,name,address,postal_code,latitude,longitude,opening_hours\n\
+         inpost,NEW1,Paczkomat NEW1,ul. Nowa 1,00-001,52.1,21.0,24/7\n\
+         inpost,NEW2,Paczkomat NEW2,ul. Nowa 2,00-002,52.1,abc,24/7\n",
+    )
+    .expect("write");
+    let (code, out, err) = import(bad.to_str().expect("path"));
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("line 3, longitude: `abc` is not a number of degrees"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert_eq!(query_i64(db, POINTS), seeded);
+}
+
+#[test]
+fn import_dropoff_points_on_sqlite() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("k.db").display());
+    import_dropoff_points_through_the_binary(&db);
+}
+
+#[test]
+fn import_dropoff_points_on_postgres() {
+    let Some(pg) = PgDatabase::create() else {
+        return;
+    };
+    import_dropoff_points_through_the_binary(&pg.url);
+}

@@ -327,6 +327,28 @@ impl From<AppError> for ApiError {
                     .collect(),
                 explanations: Vec::new(),
             },
+            AppError::PointsImportRefused(report) => ApiError::Invalid {
+                detail: format!(
+                    "{} rows of the file are not valid, so nothing was imported; fix them \
+                     and send the file again",
+                    report.bad_rows_total
+                ),
+                // Each bad row in words: "line 7, latitude".
+                errors: report
+                    .bad_rows
+                    .iter()
+                    .map(|b| FieldError {
+                        field: if b.column.is_empty() {
+                            format!("line {}", b.line)
+                        } else {
+                            format!("line {}, {}", b.line, b.column)
+                        },
+                        message: b.problem.clone(),
+                    })
+                    .collect(),
+                explanations: Vec::new(),
+            },
+            AppError::Print(m) => ApiError::Internal(m),
             AppError::NoPolicy => ApiError::Internal("the shop has no return policy".into()),
             e @ AppError::InsufficientCredit { .. } => ApiError::Conflict(e.to_string()),
             e @ AppError::OutOfStock { .. } => ApiError::Conflict(e.to_string()),

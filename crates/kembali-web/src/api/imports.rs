@@ -1,11 +1,12 @@
-//! `/api/v1/imports/orders`: a CSV file of orders in (docs/INTAKE.md, "CSV"),
-//! the import's report out.
+//! `/api/v1/imports/…`: a CSV file in — orders (docs/INTAKE.md, "CSV") or
+//! drop-off points (docs/SHIPPING.md) — and the import's report out.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use kembali_app::dropoff::{self, PointsReport};
 use kembali_app::import::{self, Options, Report};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -23,6 +24,7 @@ pub const MAX_UPLOAD: usize = 32 * 1024 * 1024;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(import_orders))
+        .routes(routes!(import_dropoff_points))
         // Inside the application's 1 MiB default, so it wins for this route.
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
 }
@@ -62,6 +64,24 @@ async fn import_orders(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Report>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
+    let body = csv_body(&headers, body, "orders")?;
+    let options = Options {
+        skip_bad_rows: q.skip_bad_rows,
+    };
+    let mut tx = state.app.db.begin().await?;
+    // A refused import returns before the commit: dropping the transaction
+    // rolls back whatever it wrote.
+    let report = import::orders(&state.app, &mut tx, &auth.shop, &body, options).await?;
+    tx.commit().await?;
+    Ok(Json(report))
+}
+
+/// The body of a CSV upload: sent as `text/csv` and within [`MAX_UPLOAD`].
+fn csv_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<Bytes, ApiError> {
     let is_csv = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -72,22 +92,44 @@ async fn import_orders(
             "send the file as CSV with `Content-Type: text/csv`".into(),
         ));
     }
-    let body = body.map_err(|e| {
+    body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge(format!(
-                "send at most {MAX_UPLOAD} bytes; import larger files with `kembali import orders`"
+                "send at most {MAX_UPLOAD} bytes; import larger files with `kembali import {what}`"
             ))
         } else {
             ApiError::BadRequest(format!("the body could not be read: {e}"))
         }
-    })?;
-    let options = Options {
-        skip_bad_rows: q.skip_bad_rows,
-    };
+    })
+}
+
+#[utoipa::path(post, path = "/imports/dropoff-points", tag = "imports",
+    request_body(content = String, content_type = "text/csv",
+        description = "Drop-off points as CSV, one row per point, UTF-8, at most 32 MiB \
+            (docs/SHIPPING.md lists the columns and the opening-hours format). A point imported \
+            before (the same `carrier` and `id`) is updated in place, so sending a file again \
+            adds nothing."),
+    responses(
+        (status = 200, description = "The points were imported; the report counts those \
+            created and updated", body = PointsReport),
+        (status = 400, description = "The body could not be read", body = Problem),
+        (status = 413, description = "The file is larger than 32 MiB", body = Problem),
+        (status = 415, description = "The body is not sent as `text/csv`", body = Problem),
+        (status = 422, description = "Rows of the file are not valid and nothing was imported: \
+            `errors` names each (`line 7, latitude`) and why", body = Problem),
+    ),
+    security(("api_key" = [])))]
+#[tracing::instrument(skip_all, fields(shop = %auth.shop.id))]
+async fn import_dropoff_points(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<PointsReport>, ApiError> {
+    let body = csv_body(&headers, body, "dropoff-points")?;
     let mut tx = state.app.db.begin().await?;
-    // A refused import returns before the commit: dropping the transaction
-    // rolls back whatever it wrote.
-    let report = import::orders(&state.app, &mut tx, &auth.shop, &body, options).await?;
+    // A refused import returns before the commit: nothing it wrote stays.
+    let report = dropoff::import(&state.app, &mut tx, &auth.shop, &body).await?;
     tx.commit().await?;
     Ok(Json(report))
 }

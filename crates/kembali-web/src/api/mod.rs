@@ -5,9 +5,11 @@ pub mod api_keys;
 pub mod auth;
 pub mod customers;
 pub mod docs;
+pub mod dropoff;
 pub mod error;
 pub mod extract;
 pub mod imports;
+pub mod labels;
 pub mod list;
 pub mod listings;
 pub mod money;
@@ -54,7 +56,8 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "policy", description = "The return policy: versions, drafts checked, decisions explained"),
         (name = "customers", description = "Customers with their order, return and refused-parcel counts"),
         (name = "api-keys", description = "API keys and their scopes"),
-        (name = "imports", description = "Orders in from CSV files"),
+        (name = "imports", description = "Orders and drop-off points in from CSV files"),
+        (name = "shipping", description = "Drop-off points near the shopper; return labels and packing slips"),
     )
 )]
 struct ApiDoc;
@@ -213,6 +216,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api_keys::router())
         .merge(listings::router())
         .merge(imports::router())
+        .merge(dropoff::router())
+        .merge(labels::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use kembali_app::{App, AppError, clock::ManualClock};
+use kembali_core::order::Address;
 use kembali_core::returns::ReturnStatus;
 use kembali_core::shop::{Country, Locale, Shop};
 use kembali_core::{Currency, OrderId, ShopId};
@@ -62,6 +63,7 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
     };
     let clock = Arc::new(ManualClock::new(now));
     let app = App::with(db.clone(), clock.clone(), Arc::new(OsEntropy));
+    import_dropoff_points(&app, &shop).await?;
     let seeded = orders::place_orders(&app, &clock, &mut rng, &shop, now).await?;
     let scene = Scene {
         app: &app,
@@ -115,9 +117,39 @@ async fn open_shop(
         Err(StoreError::Duplicate { .. }) => return Ok(None),
         Err(e) => return Err(e),
     }
+    let mut settings = shops::settings(&mut tx, shop.id).await?;
+    settings.return_address = Some(return_address()?);
+    shops::update(&mut tx, &shop, &settings).await?;
     let key = shops::create_api_key(&mut tx, shop.id, SLUG, now).await?;
     tx.commit().await?;
     Ok(Some((shop, key.secret)))
+}
+
+/// Where the demo shop's returns go: its warehouse in Cikarang, printed on
+/// every return label.
+fn return_address() -> Result<Address, StoreError> {
+    Ok(Address {
+        name: "Toko Kembali Demo – Gudang Retur".into(),
+        line1: "Kawasan Industri Jababeka, Jl. Jababeka Raya Blok A No. 8".into(),
+        line2: None,
+        city: "Cikarang, Bekasi".into(),
+        postal_code: "17530".into(),
+        country: Country::try_from("ID".to_owned()).map_err(err)?,
+        phone: Some("+62 21 8983 0000".into()),
+    })
+}
+
+/// The drop-off points of the demo's carriers in Jakarta, Surabaya, Warsaw and
+/// Kraków (made up, in the format of docs/SHIPPING.md).
+const DROPOFF_POINTS: &[u8] = include_bytes!("dropoff_points.csv");
+
+async fn import_dropoff_points(app: &App, shop: &Shop) -> Result<(), StoreError> {
+    let mut tx = app.db.begin().await?;
+    kembali_app::dropoff::import(app, &mut tx, shop, DROPOFF_POINTS)
+        .await
+        .map_err(|e| app_err("drop-off points", e))?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A recent Polish order with several lines and no return: the EU withdrawal

@@ -54,6 +54,7 @@ async fn seeds_a_realistic_shop_once() {
     orders_look_real(&db, summary.orders).await;
     returns_look_real(&db).await;
     nothing_in_the_future(&db, now).await;
+    shipping_works(&db, &summary.shop).await;
 
     let returns = count(&db, "SELECT COUNT(*) FROM returns").await;
     assert!(seed(&db, Timestamp::now()).await.expect("again").is_none());
@@ -151,4 +152,46 @@ async fn nothing_in_the_future(db: &Db, now: Timestamp) {
                 WHERE r.status = 'approved' AND r.method <> 'no_shipping'
                   AND r.updated_at < $1";
     assert_eq!(count_at(db, due, now_ms - 10 * 24 * 3_600_000).await, 0);
+}
+
+/// The four cities' drop-off points are there and found by postal code, and an
+/// approved return prints its label to the demo's return address.
+async fn shipping_works(db: &Db, shop: &Shop) {
+    let cities = strings(db, "SELECT DISTINCT city FROM dropoff_points ORDER BY city").await;
+    for city in ["Kraków", "Surabaya", "Warszawa"] {
+        assert!(cities.iter().any(|c| c == city), "{city} in {cities:?}");
+    }
+    assert!(
+        cities.iter().any(|c| c.starts_with("Jakarta")),
+        "{cities:?}"
+    );
+    let app = App::new(db.clone());
+    let near = kembali_app::dropoff::Near::parse("60282").expect("near");
+    let found = kembali_app::dropoff::nearest(&app, shop, &near, None, 3)
+        .await
+        .expect("nearest");
+    assert_eq!(found.points.len(), 3);
+    assert!(
+        found
+            .points
+            .iter()
+            .all(|p| p.city.as_deref() == Some("Surabaya")),
+        "{:?}",
+        found.points
+    );
+    let approved = strings(
+        db,
+        "SELECT id FROM returns WHERE status = 'approved' AND method <> 'no_shipping' ORDER BY id LIMIT 1",
+    )
+    .await;
+    let id = approved
+        .first()
+        .expect("an approved return")
+        .parse()
+        .expect("id");
+    let label =
+        kembali_app::labels::print(&app, shop, id, kembali_app::labels::Form::LabelPdf, None)
+            .await
+            .expect("label");
+    assert!(label.bytes.starts_with(b"%PDF-"));
 }

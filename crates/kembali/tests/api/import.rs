@@ -219,6 +219,51 @@ crate::both!(
     super::skipping_bad_rows_imports_whole_good_orders_only
 );
 
+/// A file of more than two batches: the reader parses one batch ahead of the
+/// writer, and a bad row in a later batch still refuses the whole file (the
+/// batches before it were written in the transaction and roll back), or is
+/// left out alone when bad rows are skipped.
+async fn a_bad_row_in_a_later_batch_refuses_the_whole_file(app: &TestApp) {
+    let n = 2 * kembali_app::import::BATCH + 10;
+    let bad_at = kembali_app::import::BATCH + 7;
+    let mut rows = vec![HEADER.to_owned()];
+    for i in 0..n {
+        let price = if i == bad_at { "1.001" } else { "1.00" };
+        rows.push(row(&format!("M-{i}"), "SKU-1", "1", price));
+    }
+    // A late order that the shop already has from the API.
+    let posted = crate::fixtures::order("M-LATE", 1);
+    let r = app.post("/api/v1/orders", &posted).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    rows.push(row("M-LATE", "SKU-1", "1", "1.00"));
+    let file = rows.join("\n");
+
+    let r = upload(app, &file, false).await;
+    assert_problem(&r, 422, "validation");
+    // In row order: the bad price (the reader's), then the known order (the writer's).
+    let errors = r.body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{}", r.body);
+    assert_eq!(
+        errors[0]["field"],
+        format!("row {}, unit_price", bad_at + 2)
+    );
+    assert_eq!(errors[1]["field"], format!("row {}, order_number", n + 2));
+    assert!(order(app, "M-0").await.is_none(), "an early batch stayed");
+
+    let r = upload(app, &file, true).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["created"], n - 1, "{}", r.body);
+    assert_eq!(r.body["skipped"], 2);
+    assert_eq!(r.body["orders"], n + 1);
+    assert!(order(app, "M-0").await.is_some());
+    assert!(order(app, &format!("M-{}", n - 1)).await.is_some());
+    assert!(order(app, &format!("M-{bad_at}")).await.is_none());
+}
+crate::both!(
+    a_bad_row_in_a_later_batch_refuses_the_whole_file,
+    super::a_bad_row_in_a_later_batch_refuses_the_whole_file
+);
+
 async fn a_reimport_updates_rather_than_duplicates(app: &TestApp) {
     let r = upload(app, EXAMPLE, false).await;
     assert_eq!(r.status, 200, "{}", r.body);

@@ -25,6 +25,7 @@ mod orders;
 mod policy;
 mod portal;
 mod returns;
+mod shipping;
 mod shop;
 mod validation;
 mod walk;
