@@ -201,7 +201,8 @@ pub async fn eligibility(
                         AppError::invalid("exchange_variant_id", rule)
                     }
                     other => other,
-                })?,
+                })?
+                .1,
         ),
         None => None,
     };

@@ -21,6 +21,7 @@ pub mod listing;
 pub mod notes;
 pub mod orders;
 pub mod policies;
+pub mod portal;
 pub mod refunds;
 pub mod returns;
 pub mod settlement;

@@ -265,41 +265,67 @@ async fn exchanges_of(
         .collect())
 }
 
-/// Opens a return inside `tx`: decides each item under the current policy, takes
-/// the shop's next return number, stores the return with its first events and
-/// their outbox messages. Concurrent returns of one order are serialised (a row
-/// lock on PostgreSQL, the single writer on SQLite), so quantities never overrun.
-pub async fn open(
+/// A request decided and priced, not yet stored.
+struct Prepared {
+    ctx: Context,
+    new_items: Vec<NewItem>,
+    facts: Vec<kembali_core::policy::Facts>,
+    delivery_refund: Money,
+    destination: Option<RefundDestination>,
+    /// Each item's wanted exchange variant, by the item's position.
+    wanted: Vec<(usize, catalogue::Stocked)>,
+}
+
+impl Prepared {
+    fn new_return(
+        &self,
+        shop: &Shop,
+        req: &ReturnRequest,
+        actor: &Actor,
+        now: jiff::Timestamp,
+        id: ReturnId,
+        number: String,
+    ) -> NewReturn {
+        NewReturn {
+            id,
+            shop_id: shop.id,
+            order_id: req.order_id,
+            number,
+            method: req.method,
+            policy_version: self.ctx.policy_version,
+            items: self.new_items.clone(),
+            delivery_refund: self.delivery_refund,
+            refund_destination: self.destination.clone(),
+            actor: actor.clone(),
+            at: now,
+        }
+    }
+}
+
+/// Decides every item of `req` under the shop's current policy, with the
+/// exchange variants checked and priced into the decisions: what [`open`]
+/// stores and [`preview`] shows.
+async fn prepare(
     app: &App,
-    tx: &mut Tx,
+    ex: &mut impl kembali_store::Session,
     shop: &Shop,
     req: &ReturnRequest,
-    actor: Actor,
-) -> Result<ReturnView, AppError> {
-    req.check()?;
-    let now = app.now();
-    if !orders::lock(tx, shop.id, req.order_id).await? {
-        return Err(AppError::NotFound(Entity::Order));
-    }
-    if orders::cancelled_at(tx, shop.id, req.order_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::State(Conflict::OrderCancelled));
-    }
-    let ctx = Context::load(tx, shop.id, req.order_id).await?;
+    now: jiff::Timestamp,
+) -> Result<Prepared, AppError> {
+    let ctx = Context::load(ex, shop.id, req.order_id).await?;
     let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
     // The variants wanted in exchange: the shop's, in the order's currency, in
     // stock; their price goes into the decision (the exchange priced).
-    let mut wanted: Vec<Option<ExchangeFor>> = Vec::with_capacity(req.items.len());
+    let mut exchange: Vec<Option<ExchangeFor>> = Vec::with_capacity(req.items.len());
+    let mut wanted = Vec::new();
     for (n, it) in req.items.iter().enumerate() {
         let Some(variant) = it.exchange_variant_id else {
-            wanted.push(None);
+            exchange.push(None);
             continue;
         };
-        wanted.push(Some(
-            exchange_for(tx, shop, &ctx, n, variant, it.quantity).await?,
-        ));
+        let (found, priced) = exchange_for(ex, shop, &ctx, n, variant, it.quantity).await?;
+        exchange.push(Some(priced));
+        wanted.push((n, found));
     }
     let mut taken: HashMap<LineId, u32> = HashMap::new();
     let mut new_items = Vec::with_capacity(req.items.len());
@@ -318,7 +344,7 @@ pub async fn open(
         f.items_returned = Some(units_returned);
         f.claim = it.claim;
         f.item_condition = it.condition;
-        f.exchange_for = wanted.get(index).cloned().flatten();
+        f.exchange_for = exchange.get(index).cloned().flatten();
         let decision = ctx.decide(&f)?;
         *taken.entry(it.line_id).or_default() += it.quantity;
         new_items.push(NewItem {
@@ -343,19 +369,104 @@ pub async fn open(
     } else {
         Money::zero(ctx.order.currency)
     };
-    let new_return = |id: ReturnId, number: String| NewReturn {
-        id,
-        shop_id: shop.id,
-        order_id: req.order_id,
-        number,
-        method: req.method,
-        policy_version: ctx.policy_version,
-        items: new_items.clone(),
+    Ok(Prepared {
+        ctx,
+        new_items,
+        facts,
         delivery_refund,
-        refund_destination: destination.clone(),
-        actor: actor.clone(),
-        at: now,
-    };
+        destination,
+        wanted,
+    })
+}
+
+/// A return as it would be opened now, not stored: its decisions, its quote
+/// and the price difference of each exchange. What the portal's review page
+/// shows is what [`open`] then stores, because both decide through the same steps.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub ret: Return,
+    /// For each exchanged item (by position): the variant wanted and what the
+    /// new units cost less what the returned ones were worth (positive: the
+    /// shopper pays it; negative: given back as store credit).
+    pub exchanges: Vec<(usize, catalogue::Stocked, Money)>,
+}
+
+/// Decides and prices `req` as [`open`] would at this moment, without storing
+/// anything or taking a return number.
+pub async fn preview(
+    app: &App,
+    shop: &Shop,
+    req: &ReturnRequest,
+    actor: Actor,
+) -> Result<Preview, AppError> {
+    req.check()?;
+    let now = app.now();
+    let mut conn = app.db.conn().await?;
+    match orders::cancelled_at(&mut conn, shop.id, req.order_id).await {
+        Ok(Some(_)) => return Err(AppError::State(Conflict::OrderCancelled)),
+        Ok(None) => {}
+        Err(kembali_store::StoreError::NotFound) => {
+            return Err(AppError::NotFound(Entity::Order));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let p = prepare(app, &mut conn, shop, req, now).await?;
+    drop(conn);
+    let (ret, _) = kembali_core::returns::open(p.new_return(
+        shop,
+        req,
+        &actor,
+        now,
+        ReturnId::new(now, 0),
+        String::new(),
+    ))?;
+    let mut exchanges = Vec::new();
+    for (n, found) in p.wanted {
+        let Some(item) = ret.items.get(n) else {
+            continue;
+        };
+        let cost = found
+            .variant
+            .price
+            .checked_mul(i64::from(item.quantity))
+            .map_err(|_| AppError::Refused(kembali_core::returns::OpenError::Amount))?;
+        let difference = cost
+            .checked_sub(item.decision.item_amount)
+            .map_err(|_| AppError::Refused(kembali_core::returns::OpenError::Amount))?;
+        exchanges.push((n, found, difference));
+    }
+    Ok(Preview { ret, exchanges })
+}
+
+/// Opens a return inside `tx`: decides each item under the current policy, takes
+/// the shop's next return number, stores the return with its first events and
+/// their outbox messages. Concurrent returns of one order are serialised (a row
+/// lock on PostgreSQL, the single writer on SQLite), so quantities never overrun.
+pub async fn open(
+    app: &App,
+    tx: &mut Tx,
+    shop: &Shop,
+    req: &ReturnRequest,
+    actor: Actor,
+) -> Result<ReturnView, AppError> {
+    req.check()?;
+    let now = app.now();
+    if !orders::lock(tx, shop.id, req.order_id).await? {
+        return Err(AppError::NotFound(Entity::Order));
+    }
+    if orders::cancelled_at(tx, shop.id, req.order_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::State(Conflict::OrderCancelled));
+    }
+    let prepared = prepare(app, tx, shop, req, now).await?;
+    let new_return =
+        |id: ReturnId, number: String| prepared.new_return(shop, req, &actor, now, id, number);
+    let Prepared {
+        ctx, facts, wanted, ..
+    } = &prepared;
+    let wanted: Vec<(usize, VariantId)> = wanted.iter().map(|(n, s)| (*n, s.variant.id)).collect();
     // Check before taking a number, so a refused request leaves no gap.
     kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
     let seq = shops::next_return_seq(tx, shop.id).await?;
@@ -366,7 +477,7 @@ pub async fn open(
     let records: Vec<ItemRecord<'_>> = ret
         .items
         .iter()
-        .zip(&facts)
+        .zip(facts.iter())
         .map(|(item, f)| ItemRecord {
             facts: f,
             category: ctx
@@ -387,11 +498,6 @@ pub async fn open(
         &local_date,
     )
     .await?;
-    let wanted = req
-        .items
-        .iter()
-        .enumerate()
-        .filter_map(|(n, it)| it.exchange_variant_id.map(|v| (n, v)));
     for (n, variant) in wanted {
         if let Some(item) = ret.items.get(n) {
             catalogue::insert_exchange(
@@ -435,7 +541,8 @@ pub async fn open(
 }
 
 /// The variant of item `n` wanted in exchange: this shop's, priced in the
-/// order's currency, with `quantity` units in stock (where stock is kept).
+/// order's currency, with `quantity` units in stock (where stock is kept); as
+/// stocked, and as the policy prices it.
 pub async fn exchange_for(
     ex: &mut impl kembali_store::Session,
     shop: &Shop,
@@ -443,7 +550,7 @@ pub async fn exchange_for(
     n: usize,
     variant: VariantId,
     quantity: u32,
-) -> Result<ExchangeFor, AppError> {
+) -> Result<(catalogue::Stocked, ExchangeFor), AppError> {
     let field = format!("items[{n}].exchange_variant_id");
     let found = catalogue::variant(ex, shop.id, variant)
         .await?
@@ -468,10 +575,11 @@ pub async fn exchange_for(
             sku: found.variant.sku,
         });
     }
-    Ok(ExchangeFor {
-        sku: found.variant.sku,
+    let priced = ExchangeFor {
+        sku: found.variant.sku.clone(),
         unit_price: found.variant.price,
-    })
+    };
+    Ok((found, priced))
 }
 
 /// Applies `cmd` to the return inside `tx`, storing the new state, the changed

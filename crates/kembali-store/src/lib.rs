@@ -17,6 +17,7 @@ pub mod notes;
 pub mod orders;
 pub mod outbox;
 pub mod policies;
+pub mod portal;
 pub mod refunds;
 pub mod returns;
 pub mod shops;

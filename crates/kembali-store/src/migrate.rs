@@ -77,6 +77,7 @@ const SOURCES: &[Source] = &[
     source!(8, "0008_settlement"),
     source!(9, "0009_catalogue_exchanges"),
     source!(10, "0010_shipments_payouts"),
+    source!(11, "0011_portal"),
     source!(12, "0012_dropoff_points"),
 ];
 
@@ -271,6 +272,7 @@ mod tests {
                 "settlement",
                 "catalogue exchanges",
                 "shipments payouts",
+                "portal",
                 "dropoff points"
             ]
         );

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod desk;
 pub mod hooks;
+pub mod i18n;
 pub mod metrics;
 pub mod page;
 pub mod portal;
@@ -167,10 +168,16 @@ pub async fn serve_with(
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
         };
-        let conn = http1.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
+        // The client's address rides on each request (the portal's rate limit).
+        let client = portal::ClientAddr(peer.ip());
+        let service = tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(axum::Extension(client));
+                req
+            },
         );
+        let conn = http1.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let mut stop = stop_tx.subscribe();
         let done = done_rx.clone();
         tokio::spawn(async move {

@@ -617,7 +617,14 @@ async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
             println!("API:      {base}/api/v1/");
             println!("OpenAPI:  {base}/api/v1/openapi.json");
             println!("Health:   {base}/healthz");
+            println!("Portal:   {base}/portal/{}", s.shop.slug);
             if let Some(order) = s.sample_order {
+                let mut conn = db.conn().await?;
+                if let Some((o, _)) =
+                    kembali_store::orders::get(&mut conn, s.shop.id, order).await?
+                {
+                    println!("Return:   order {} with the email {}", o.number, o.email);
+                }
                 println!(
                     "Try:      curl -H 'Authorization: Bearer {}' {base}/api/v1/orders/{order}/eligibility",
                     s.api_key
@@ -628,6 +635,7 @@ async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
             println!(
                 "The demo shop is already there; a new key: kembali apikey create --shop demo"
             );
+            println!("Portal:   {base}/portal/demo");
         }
     }
     Ok(())

@@ -183,6 +183,9 @@ fn serve_demo_answers_health_and_stops_gracefully_on_sigterm() {
     let (status, body) = http_get(&format!("{base}/api/v1/openapi.json")).expect("openapi");
     assert_eq!(status, 200);
     assert!(body.contains("\"openapi\": \"3.1"), "{body}");
+    let (status, body) = http_get(&format!("{base}/portal/demo?lang=id")).expect("portal");
+    assert_eq!(status, 200);
+    assert!(body.contains("<html lang=\"id\""), "{body}");
 
     // SIGTERM: the process finishes and exits 0.
     let pid = child.id().to_string();
@@ -205,6 +208,11 @@ fn serve_demo_answers_health_and_stops_gracefully_on_sigterm() {
     let printed = reader.join().expect("reader").join("\n");
     assert!(printed.contains("API key (shown once): kb_"), "{printed}");
     assert!(printed.contains(&format!("{base}/api/v1/")), "{printed}");
+    assert!(
+        printed.contains(&format!("Portal:   {base}/portal/demo")),
+        "{printed}"
+    );
+    assert!(printed.contains("Return:   order #"), "{printed}");
 
     // `apikey create` on the same database prints a fresh key, once.
     let (code, out, _) =

@@ -7,6 +7,7 @@ mod smoke;
 
 mod api_md;
 mod bodies;
+mod browser;
 mod cancel;
 mod customers;
 mod eligibility;
@@ -23,6 +24,7 @@ mod openapi;
 mod orders;
 mod payouts;
 mod policy;
+mod portal;
 mod returns;
 mod shipments;
 mod shipping;

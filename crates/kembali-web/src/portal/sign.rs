@@ -1,0 +1,166 @@
+//! What the portal signs with the shop's secret (HMAC-SHA256): the link that
+//! opens an order, the link to a return's status page, the draft a shopper
+//! carries from step to step, and the CSRF token of every form (bound to the
+//! browser's session cookie, with an expiry).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
+use kembali_core::{OrderId, ReturnId, ShopId};
+use sha2::Sha256;
+
+/// How long a link made after a look-up opens the order.
+pub const LOOKUP_TTL_MS: i64 = 2 * 60 * 60 * 1000;
+/// How long a link sent by email opens the order.
+pub const EMAIL_LINK_TTL_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// How long a form may wait before it is sent (less than the day the
+/// idempotency keys that refuse replays are kept).
+pub const FORM_TTL_MS: i64 = 12 * 60 * 60 * 1000;
+
+/// The shop's secret, and the shop it belongs to (every signature names it).
+pub struct Signer<'a> {
+    pub secret: &'a [u8],
+    pub shop: ShopId,
+}
+
+impl Signer<'_> {
+    fn mac(&self, parts: &[&str]) -> Hmac<Sha256> {
+        // `new_from_slice` takes keys of any length for HMAC.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(self.secret) {
+            Ok(m) => m,
+            Err(_) => unreachable_key(),
+        };
+        mac.update(self.shop.to_string().as_bytes());
+        for p in parts {
+            mac.update(b"\x1f");
+            mac.update(p.as_bytes());
+        }
+        mac
+    }
+
+    /// The signature of `parts`, URL-safe base64 of the first 16 bytes.
+    pub fn sign(&self, parts: &[&str]) -> String {
+        let tag = self.mac(parts).finalize().into_bytes();
+        URL_SAFE_NO_PAD.encode(&tag[..16])
+    }
+
+    /// Whether `sig` is the signature of `parts` (compared in constant time).
+    pub fn verify(&self, parts: &[&str], sig: &str) -> bool {
+        let Ok(given) = URL_SAFE_NO_PAD.decode(sig) else {
+            return false;
+        };
+        given.len() == 16 && self.mac(parts).verify_truncated_left(&given).is_ok()
+    }
+
+    /// The path segment that opens `order` until `expires_ms`.
+    pub fn order_token(&self, order: OrderId, expires_ms: i64) -> String {
+        let (o, e) = (order.to_string(), expires_ms.to_string());
+        format!("{o}.{e}.{}", self.sign(&["order", &o, &e]))
+    }
+
+    /// The order a token opens, if it is genuine and not expired at `now_ms`.
+    pub fn open_order(&self, token: &str, now_ms: i64) -> Option<OrderId> {
+        let mut parts = token.splitn(3, '.');
+        let (o, e, sig) = (parts.next()?, parts.next()?, parts.next()?);
+        if !self.verify(&["order", o, e], sig) || e.parse::<i64>().ok()? <= now_ms {
+            return None;
+        }
+        o.parse().ok()
+    }
+
+    /// The path segment of a return's status page (it does not expire: the
+    /// shopper comes back to it).
+    pub fn return_token(&self, ret: ReturnId) -> String {
+        let r = ret.to_string();
+        format!("{r}.{}", self.sign(&["return", &r]))
+    }
+
+    pub fn open_return(&self, token: &str) -> Option<ReturnId> {
+        let (r, sig) = token.split_once('.')?;
+        if !self.verify(&["return", r], sig) {
+            return None;
+        }
+        r.parse().ok()
+    }
+
+    /// A draft (the shopper's choices so far) for `order`, signed.
+    pub fn seal(&self, order: OrderId, json: &str) -> String {
+        let body = URL_SAFE_NO_PAD.encode(json.as_bytes());
+        let sig = self.sign(&["draft", &order.to_string(), &body]);
+        format!("{body}.{sig}")
+    }
+
+    /// The draft's JSON, if `sealed` was signed for `order` and not changed.
+    pub fn unseal(&self, order: OrderId, sealed: &str) -> Option<String> {
+        let (body, sig) = sealed.rsplit_once('.')?;
+        if !self.verify(&["draft", &order.to_string(), body], sig) {
+            return None;
+        }
+        String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+    }
+
+    /// A form's CSRF token for the session `sid`: a fresh nonce (which also
+    /// keys the form's one write, so a replay is refused) and its expiry.
+    pub fn csrf(&self, sid: &str, nonce: &str, expires_ms: i64) -> String {
+        let e = expires_ms.to_string();
+        format!("{nonce}.{e}.{}", self.sign(&["csrf", sid, nonce, &e]))
+    }
+
+    /// The nonce of a genuine, unexpired token of session `sid`.
+    pub fn check_csrf<'t>(&self, sid: &str, token: &'t str, now_ms: i64) -> Option<&'t str> {
+        let mut parts = token.splitn(3, '.');
+        let (nonce, e, sig) = (parts.next()?, parts.next()?, parts.next()?);
+        if nonce.is_empty()
+            || !self.verify(&["csrf", sid, nonce, e], sig)
+            || e.parse::<i64>().ok()? <= now_ms
+        {
+            return None;
+        }
+        Some(nonce)
+    }
+}
+
+#[cold]
+fn unreachable_key() -> ! {
+    // HMAC accepts every key length; this cannot happen.
+    panic!("HMAC refused its key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(secret: &[u8]) -> Signer<'_> {
+        Signer {
+            secret,
+            shop: ShopId::new(jiff::Timestamp::UNIX_EPOCH, 1),
+        }
+    }
+
+    #[test]
+    fn order_links_open_only_untampered_and_in_time() {
+        let s = signer(b"secret");
+        let order = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 7);
+        let t = s.order_token(order, 1000);
+        assert_eq!(s.open_order(&t, 999), Some(order));
+        assert_eq!(s.open_order(&t, 1000), None, "expired");
+        assert_eq!(s.open_order(&t.replace(".1000.", ".9000."), 999), None);
+        assert_eq!(signer(b"other").open_order(&t, 999), None);
+    }
+
+    #[test]
+    fn drafts_and_csrf_tokens_refuse_changes() {
+        let s = signer(b"secret");
+        let order = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 7);
+        let sealed = s.seal(order, "{\"a\":1}");
+        assert_eq!(s.unseal(order, &sealed).as_deref(), Some("{\"a\":1}"));
+        let other = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 8);
+        assert_eq!(s.unseal(other, &sealed), None);
+        let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode("{\"a\":2}"), "x");
+        assert_eq!(s.unseal(order, &forged), None);
+        let token = s.csrf("sid", "n1", 500);
+        assert_eq!(s.check_csrf("sid", &token, 10), Some("n1"));
+        assert_eq!(s.check_csrf("other-sid", &token, 10), None);
+        assert_eq!(s.check_csrf("sid", &token, 500), None);
+    }
+}

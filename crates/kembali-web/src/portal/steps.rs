@@ -1,0 +1,1165 @@
+//! The steps of a return, one handler per page and per form: find the order,
+//! choose items and outcomes, choose how the parcel comes back, review and
+//! confirm, follow the return.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use kembali_app::AppError;
+use kembali_app::eligibility::{self, Eligibility, LineDecision, Question};
+use kembali_app::idempotency::{self, Key};
+use kembali_app::orders::OrderView;
+use kembali_app::portal::{ExchangeOption, Lookup};
+use kembali_app::returns::{self, ItemRequest, Preview, ReturnRequest};
+use kembali_core::returns::{Actor, OpenError, Resolution, ReturnMethod, ReturnReason};
+use kembali_core::text::{self, Form as TextForm};
+use kembali_core::{LineId, Money, OrderId, VariantId};
+use maud::html;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Client, Form, ShopPath, TokenPath, Visit, client, explain, sign};
+use crate::AppState;
+use crate::i18n::Tr;
+
+/// The shopper's choices, carried signed from step to step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Draft {
+    pub items: Vec<DraftItem>,
+    #[serde(default)]
+    pub method: Option<ReturnMethod>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct DraftItem {
+    pub line: LineId,
+    pub quantity: u32,
+    pub reason: ReturnReason,
+    pub resolution: Resolution,
+    #[serde(default)]
+    pub variant: Option<VariantId>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl Draft {
+    fn request(&self, order: OrderId) -> ReturnRequest {
+        ReturnRequest {
+            order_id: order,
+            // Before the method is chosen, price as the first the policy offers.
+            method: self.method.unwrap_or(ReturnMethod::DropOff),
+            items: self
+                .items
+                .iter()
+                .map(|i| ItemRequest {
+                    line_id: i.line,
+                    quantity: i.quantity,
+                    reason: i.reason,
+                    comment: i.comment.clone(),
+                    photos: Vec::new(),
+                    resolution: i.resolution,
+                    exchange_variant_id: i.variant,
+                    // Claims and declared conditions are not asked for yet.
+                    claim: None,
+                    condition: None,
+                })
+                .collect(),
+            // The bank-account and e-wallet step is not built yet: a
+            // cash-on-delivery refund is refused until it is (docs/PORTAL.md).
+            refund_destination: None,
+        }
+    }
+
+    /// Nothing travels: every item is kept.
+    fn nothing_travels(&self) -> bool {
+        self.items
+            .iter()
+            .all(|i| i.resolution == Resolution::KeepItem)
+    }
+}
+
+// ---------------------------------------------------------------- find the order
+
+pub(crate) async fn lookup_form(
+    State(state): State<AppState>,
+    Path(p): Path<ShopPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    lookup_page(&v, StatusCode::OK, None, "", "")
+}
+
+fn lookup_page(
+    v: &Visit,
+    status: StatusCode,
+    error: Option<String>,
+    number: &str,
+    proof: &str,
+) -> Response {
+    let tr = v.tr;
+    let title = tr.t("lookup-title");
+    v.render(
+        status,
+        &title,
+        html! {
+            @if let Some(e) = &error {
+                div.error role="alert" { p { (e) } }
+            }
+            p { (tr.t("lookup-intro")) }
+            form method="post" action=(v.base()) {
+                (v.csrf_field())
+                label for="number" { (tr.t("lookup-number")) }
+                input type="text" id="number" name="number" required autocomplete="off" value=(number);
+                label for="proof" { (tr.t("lookup-proof")) }
+                input type="text" id="proof" name="proof" required autocomplete="email" value=(proof);
+                button type="submit" { (tr.t("lookup-submit")) }
+            }
+        },
+    )
+}
+
+pub(crate) async fn lookup(
+    State(state): State<AppState>,
+    Path(p): Path<ShopPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+    body: Bytes,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr;
+    let Some(form) = Form::parse(&body) else {
+        return lookup_page(
+            &v,
+            StatusCode::BAD_REQUEST,
+            Some(tr.t("error-generic")),
+            "",
+            "",
+        );
+    };
+    let number = form.get("number").unwrap_or("");
+    let proof = form.get("proof").unwrap_or("");
+    if v.check_csrf(&form).is_none() {
+        return lookup_page(
+            &v,
+            StatusCode::FORBIDDEN,
+            Some(tr.t("error-csrf")),
+            number,
+            proof,
+        );
+    }
+    match kembali_app::portal::find_order(&v.state.app, &v.shop, number, proof, &v.client).await {
+        Ok(Lookup::Found(order)) => {
+            let token = v
+                .signer()
+                .order_token(order, v.now_ms() + sign::LOOKUP_TTL_MS);
+            v.redirect(&format!("{}/o/{token}", v.base()))
+        }
+        Ok(Lookup::NotFound) => lookup_page(
+            &v,
+            StatusCode::NOT_FOUND,
+            Some(tr.t("lookup-not-found")),
+            number,
+            proof,
+        ),
+        Ok(Lookup::TooMany) => lookup_page(
+            &v,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(tr.t("lookup-too-many")),
+            number,
+            "",
+        ),
+        Err(e) => v.internal(&e),
+    }
+}
+
+// ---------------------------------------------------------------- the order
+
+/// The order a token opens, with what can come back of it.
+struct Opened {
+    token: String,
+    view: OrderView,
+    eligibility: Eligibility,
+}
+
+async fn open(v: &Visit, token: &str) -> Result<Opened, Response> {
+    let Some(order) = v.signer().open_order(token, v.now_ms()) else {
+        return Err(v.problem(StatusCode::FORBIDDEN, &[v.tr.t("error-link")], &v.base()));
+    };
+    let app = &v.state.app;
+    let view = match kembali_app::orders::get(app, &v.shop, order).await {
+        Ok(view) => view,
+        Err(AppError::NotFound(_)) => {
+            return Err(v.problem(StatusCode::NOT_FOUND, &[v.tr.t("error-link")], &v.base()));
+        }
+        Err(e) => return Err(v.internal(&e)),
+    };
+    if view.cancelled_at.is_some() {
+        return Err(v.problem(
+            StatusCode::CONFLICT,
+            &[v.tr.t("error-cancelled")],
+            &v.base(),
+        ));
+    }
+    let eligibility =
+        match eligibility::eligibility(app, &v.shop, order, &Question::default()).await {
+            Ok(e) => e,
+            Err(e) => return Err(v.internal(&e)),
+        };
+    Ok(Opened {
+        token: token.to_owned(),
+        view,
+        eligibility,
+    })
+}
+
+impl Opened {
+    fn decision(&self, line: LineId) -> Option<&LineDecision> {
+        self.eligibility.lines.iter().find(|l| l.line_id == line)
+    }
+
+    fn title(&self, line: LineId) -> String {
+        self.view
+            .order
+            .line(line)
+            .map_or_else(String::new, |l| l.title.clone())
+    }
+}
+
+/// The variants each eligible line could be exchanged for.
+async fn exchange_options(
+    v: &Visit,
+    o: &Opened,
+) -> Result<HashMap<LineId, Vec<ExchangeOption>>, AppError> {
+    let mut out = HashMap::new();
+    for l in &o.eligibility.lines {
+        if !l.decision.resolutions.contains(&Resolution::Exchange) {
+            continue;
+        }
+        let Some(line) = o.view.order.line(l.line_id) else {
+            continue;
+        };
+        let Some(product) = line.product_id else {
+            continue;
+        };
+        let options = kembali_app::portal::exchange_options(
+            &v.state.app,
+            v.shop.id,
+            product,
+            line.variant_id,
+            o.view.order.currency,
+            1,
+        )
+        .await?;
+        out.insert(l.line_id, options);
+    }
+    Ok(out)
+}
+
+/// The reasons the shop offers in this language, in its order.
+async fn reasons(v: &Visit) -> Vec<(ReturnReason, String)> {
+    let offered = kembali_app::shops::get(&v.state.app, v.shop.id)
+        .await
+        .ok()
+        .and_then(|s| s.settings.reasons.get(&v.tr.locale).cloned());
+    match offered {
+        Some(list) if !list.is_empty() => list.into_iter().map(|r| (r.reason, r.label)).collect(),
+        _ => ReturnReason::ALL
+            .into_iter()
+            .map(|r| (r, explain::reason(v.tr, r)))
+            .collect(),
+    }
+}
+
+pub(crate) async fn order_page(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let o = match open(&v, &p.token).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    items_page(&v, &o, StatusCode::OK, &[], None).await
+}
+
+async fn items_page(
+    v: &Visit,
+    o: &Opened,
+    status: StatusCode,
+    errors: &[String],
+    form: Option<&Form>,
+) -> Response {
+    let tr = v.tr;
+    let options = match exchange_options(v, o).await {
+        Ok(x) => x,
+        Err(e) => return v.internal(&e),
+    };
+    let reasons = reasons(v).await;
+    let order = &o.view.order;
+    let tz = v.shop.tz().unwrap_or(jiff::tz::TimeZone::UTC);
+    let placed = tz.to_datetime(o.view.order.placed_at).date();
+    let any = o.eligibility.lines.iter().any(|l| l.decision.eligible);
+    let prior = |name: String| form.and_then(|f| f.get(&name)).map(str::to_owned);
+    let title = tr.ta(
+        "order-title",
+        vec![("number", order.number.as_str().into())],
+    );
+    let action = format!("{}/o/{}", v.base(), o.token);
+    v.render(
+        status,
+        &title,
+        html! {
+            @if !errors.is_empty() {
+                div.error role="alert" { ul { @for e in errors { li { (e) } } } }
+            }
+            p.muted { (tr.ta("order-placed", vec![("date", tr.date(placed).into())])) }
+            @if any { p { (tr.t("order-intro")) } } @else { p { (tr.t("order-none")) } }
+            form method="post" action=(action) {
+                (v.csrf_field())
+                @for l in &o.eligibility.lines {
+                    @let line = order.line(l.line_id);
+                    @let id = l.line_id.to_string();
+                    @let d = &l.decision;
+                    section.item aria-labelledby=(format!("t-{id}")) {
+                        h2 id=(format!("t-{id}")) { (line.map_or("", |x| x.title.as_str())) }
+                        p.muted {
+                            (line.map_or("", |x| x.sku.as_str())) " · "
+                            (tr.ta("item-bought", vec![("n", line.map_or(0, |x| x.quantity).into())]))
+                        }
+                        @if d.eligible {
+                            p { span.ok { (tr.t("item-returnable")) } " " (explain::sentences(tr, &d.explanations)) }
+                            @let q_name = format!("q.{id}");
+                            @let q_prior = prior(q_name.clone()).unwrap_or_else(|| "0".into());
+                            label for=(q_name) { (tr.t("field-quantity")) }
+                            select id=(q_name) name=(q_name) {
+                                @for n in 0..=d.returnable_quantity {
+                                    option value=(n) selected[q_prior == n.to_string()] { (n) }
+                                }
+                            }
+                            @let r_name = format!("reason.{id}");
+                            @let r_prior = prior(r_name.clone()).unwrap_or_default();
+                            label for=(r_name) { (tr.t("field-reason")) }
+                            select id=(r_name) name=(r_name) {
+                                option value="" { (tr.t("field-reason-choose")) }
+                                @for (r, label) in &reasons {
+                                    option value=(r.as_str()) selected[r_prior == r.as_str()] { (label) }
+                                }
+                            }
+                            @let o_name = format!("outcome.{id}");
+                            @let o_prior = prior(o_name.clone()).unwrap_or_default();
+                            fieldset {
+                                legend { (tr.t("field-outcome")) }
+                                @for (n, (value, label)) in outcomes(tr, d, options.get(&l.line_id), l.quantity).into_iter().enumerate() {
+                                    @let input_id = format!("{o_name}.{n}");
+                                    label.choice for=(input_id) {
+                                        input type="radio" id=(input_id) name=(o_name) value=(value) checked[o_prior == value];
+                                        span { (label) }
+                                    }
+                                }
+                            }
+                            @let c_name = format!("comment.{id}");
+                            label for=(c_name) { (tr.t("field-comment")) }
+                            textarea id=(c_name) name=(c_name) maxlength="2000" { (prior(c_name.clone()).unwrap_or_default()) }
+                        } @else {
+                            p { span.no { (tr.t("item-not-returnable")) } " " (explain::sentences(tr, &d.explanations)) }
+                        }
+                    }
+                }
+                @if any {
+                    button type="submit" { (tr.t("order-continue")) }
+                }
+            }
+        },
+    )
+}
+
+/// The outcomes offered for a line: (form value, words).
+fn outcomes(
+    tr: Tr,
+    d: &kembali_core::policy::Decision,
+    exchange: Option<&Vec<ExchangeOption>>,
+    quantity: u32,
+) -> Vec<(String, String)> {
+    let refund = d.refund_preview.unwrap_or(d.item_amount);
+    let credit = d.store_credit_preview.unwrap_or(refund);
+    let mut out = Vec::new();
+    for r in &d.resolutions {
+        match r {
+            Resolution::Refund => out.push((
+                r.as_str().to_owned(),
+                tr.ta("outcome-refund", vec![("amount", tr.money(refund).into())]),
+            )),
+            Resolution::StoreCredit => {
+                let words = if credit.amount > refund.amount {
+                    tr.ta(
+                        "outcome-credit-bonus",
+                        vec![
+                            ("credit", tr.money(credit).into()),
+                            ("refund", tr.money(refund).into()),
+                        ],
+                    )
+                } else {
+                    tr.ta("outcome-credit", vec![("credit", tr.money(credit).into())])
+                };
+                out.push((r.as_str().to_owned(), words));
+            }
+            Resolution::Exchange => {
+                for x in exchange.into_iter().flatten() {
+                    let cost = x.price.checked_mul(i64::from(quantity.max(1)));
+                    let difference = cost
+                        .and_then(|c| c.checked_sub(d.item_amount))
+                        .unwrap_or(Money::zero(d.item_amount.currency));
+                    out.push((
+                        format!("exchange:{}", x.variant_id),
+                        tr.ta(
+                            "outcome-exchange",
+                            vec![
+                                ("variant", x.title.as_str().into()),
+                                ("difference", difference_words(tr, difference).into()),
+                            ],
+                        ),
+                    ));
+                }
+            }
+            Resolution::KeepItem => out.push((
+                r.as_str().to_owned(),
+                tr.ta("outcome-keep", vec![("amount", tr.money(refund).into())]),
+            )),
+            other => out.push((other.as_str().to_owned(), explain::resolution(tr, *other))),
+        }
+    }
+    out
+}
+
+fn difference_words(tr: Tr, difference: Money) -> String {
+    match difference.amount.signum() {
+        1 => tr.ta(
+            "difference-pay",
+            vec![("amount", tr.money(difference).into())],
+        ),
+        -1 => tr.ta(
+            "difference-back",
+            vec![(
+                "amount",
+                tr.money(Money::new(-difference.amount, difference.currency))
+                    .into(),
+            )],
+        ),
+        _ => tr.t("difference-none"),
+    }
+}
+
+pub(crate) async fn choose_items(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+    body: Bytes,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let o = match open(&v, &p.token).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let tr = v.tr;
+    let Some(form) = Form::parse(&body) else {
+        return items_page(
+            &v,
+            &o,
+            StatusCode::BAD_REQUEST,
+            &[tr.t("error-tampered")],
+            None,
+        )
+        .await;
+    };
+    if v.check_csrf(&form).is_none() {
+        return items_page(
+            &v,
+            &o,
+            StatusCode::FORBIDDEN,
+            &[tr.t("error-csrf")],
+            Some(&form),
+        )
+        .await;
+    }
+    let options = match exchange_options(&v, &o).await {
+        Ok(x) => x,
+        Err(e) => return v.internal(&e),
+    };
+    match read_items(tr, &o, &form, &options) {
+        Ok(draft) => {
+            let to = if draft.nothing_travels() {
+                "review"
+            } else {
+                "method"
+            };
+            let draft = Draft {
+                method: draft.nothing_travels().then_some(ReturnMethod::NoShipping),
+                ..draft
+            };
+            let sealed = seal(&v, o.view.order.id, &draft);
+            v.redirect(&format!("{}/o/{}/{to}?d={sealed}", v.base(), o.token))
+        }
+        Err((status, errors)) => items_page(&v, &o, status, &errors, Some(&form)).await,
+    }
+}
+
+/// The items form read against the order and its decisions; every refusal in
+/// the page's language.
+fn read_items(
+    tr: Tr,
+    o: &Opened,
+    form: &Form,
+    options: &HashMap<LineId, Vec<ExchangeOption>>,
+) -> Result<Draft, (StatusCode, Vec<String>)> {
+    let tampered = || (StatusCode::BAD_REQUEST, vec![tr.t("error-tampered")]);
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (name, value) in form.fields() {
+        let Some(line) = name.strip_prefix("q.") else {
+            continue;
+        };
+        let line: LineId = line.parse().map_err(|_| tampered())?;
+        let decided = o.decision(line).ok_or_else(tampered)?;
+        let quantity: u32 = value.trim().parse().map_err(|_| tampered())?;
+        if quantity == 0 {
+            continue;
+        }
+        let item = o.title(line);
+        let d = &decided.decision;
+        if !d.eligible {
+            errors.push(tr.ta(
+                "error-refused",
+                vec![
+                    ("item", item.as_str().into()),
+                    ("why", explain::sentences(tr, &d.explanations).into()),
+                ],
+            ));
+            continue;
+        }
+        if quantity > d.returnable_quantity {
+            errors.push(tr.ta(
+                "error-quantity",
+                vec![
+                    ("max", d.returnable_quantity.into()),
+                    ("item", item.as_str().into()),
+                ],
+            ));
+            continue;
+        }
+        let reason = form
+            .get(&format!("reason.{line}"))
+            .and_then(ReturnReason::parse);
+        let Some(reason) = reason else {
+            errors.push(tr.ta("error-reason", vec![("item", item.as_str().into())]));
+            continue;
+        };
+        let outcome = form.get(&format!("outcome.{line}")).unwrap_or("");
+        let (resolution, variant) = match outcome.split_once(':') {
+            Some(("exchange", id)) => {
+                let offered = options
+                    .get(&line)
+                    .and_then(|xs| xs.iter().find(|x| x.variant_id.to_string() == id));
+                match offered {
+                    Some(x) => (Resolution::Exchange, Some(x.variant_id)),
+                    None => return Err(tampered()),
+                }
+            }
+            Some(_) => return Err(tampered()),
+            None if outcome.is_empty() => {
+                errors.push(tr.ta("error-resolution", vec![("item", item.as_str().into())]));
+                continue;
+            }
+            None => match Resolution::parse(outcome) {
+                Some(r) if r != Resolution::Exchange => (r, None),
+                _ => return Err(tampered()),
+            },
+        };
+        if !d.resolutions.contains(&resolution) {
+            errors.push(tr.ta("error-resolution", vec![("item", item.as_str().into())]));
+            continue;
+        }
+        if d.require_photos {
+            errors.push(tr.t("error-photos"));
+            continue;
+        }
+        let comment = form
+            .get(&format!("comment.{line}"))
+            .map(str::trim)
+            .filter(|c| !c.is_empty());
+        if let Some(c) = comment
+            && text::check(c, TextForm::Prose, returns::MAX_COMMENT).is_err()
+        {
+            errors.push(tr.ta("error-comment", vec![("item", item.as_str().into())]));
+            continue;
+        }
+        if items.iter().any(|i: &DraftItem| i.line == line) {
+            return Err(tampered());
+        }
+        items.push(DraftItem {
+            line,
+            quantity,
+            reason,
+            resolution,
+            variant,
+            comment: comment.map(str::to_owned),
+        });
+    }
+    if !errors.is_empty() {
+        return Err((StatusCode::UNPROCESSABLE_ENTITY, errors));
+    }
+    if items.is_empty() {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![tr.t("error-nothing")],
+        ));
+    }
+    Ok(Draft {
+        items,
+        method: None,
+    })
+}
+
+fn seal(v: &Visit, order: OrderId, draft: &Draft) -> String {
+    let json = serde_json::to_string(draft).unwrap_or_default();
+    v.signer().seal(order, &json)
+}
+
+/// The draft of the page's `d` parameter (or form field), if genuine.
+fn unseal(v: &Visit, order: OrderId, sealed: Option<&str>) -> Option<Draft> {
+    let json = v.signer().unseal(order, sealed?)?;
+    serde_json::from_str(&json).ok()
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    uri.query()?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A draft that did not survive the way is refused the same way everywhere.
+fn tampered(v: &Visit, o: &Opened) -> Response {
+    v.problem(
+        StatusCode::BAD_REQUEST,
+        &[v.tr.t("error-tampered")],
+        &format!("{}/o/{}", v.base(), o.token),
+    )
+}
+
+/// What `open` (or its preview) refused, in the page's language; `None` for
+/// what is not the shopper's doing.
+fn refusal(v: &Visit, o: &Opened, draft: &Draft, e: &AppError) -> Option<String> {
+    let tr = v.tr;
+    let item = |index: &usize| -> crate::i18n::Arg {
+        draft
+            .items
+            .get(*index)
+            .map_or_else(String::new, |i| o.title(i.line))
+            .into()
+    };
+    Some(match e {
+        AppError::Refused(OpenError::NotEligible {
+            index,
+            explanations,
+        }) => tr.ta(
+            "error-refused",
+            vec![
+                ("item", item(index)),
+                ("why", explain::sentences(tr, explanations).into()),
+            ],
+        ),
+        AppError::Refused(OpenError::Quantity { index, available }) => tr.ta(
+            "error-quantity",
+            vec![("max", (*available).into()), ("item", item(index))],
+        ),
+        AppError::Refused(OpenError::Method { .. }) => tr.t("error-method"),
+        AppError::Refused(OpenError::PhotosRequired { .. }) => tr.t("error-photos"),
+        AppError::Refused(OpenError::Resolution { index, .. }) => {
+            tr.ta("error-resolution", vec![("item", item(index))])
+        }
+        AppError::Refused(_) | AppError::Invalid { .. } | AppError::UnknownLine { .. } => {
+            tr.t("error-tampered")
+        }
+        AppError::OutOfStock { .. } => tr.t("error-out-of-stock"),
+        AppError::State(_) => tr.t("error-cancelled"),
+        AppError::IdempotencyMismatch => tr.t("error-replayed"),
+        _ => return None,
+    })
+}
+
+/// The order and the draft a step page works on, or the page that refuses them.
+async fn opened_with_draft(
+    v: &Visit,
+    token: &str,
+    sealed: Option<&str>,
+) -> Result<(Opened, Draft), Response> {
+    let o = open(v, token).await?;
+    match unseal(v, o.view.order.id, sealed) {
+        Some(d) if !d.items.is_empty() => Ok((o, d)),
+        _ => Err(tampered(v, &o)),
+    }
+}
+
+/// Previews `draft` as `open` would take it, or answers with the refusal.
+async fn preview(v: &Visit, o: &Opened, draft: &Draft) -> Result<Preview, Response> {
+    let req = draft.request(o.view.order.id);
+    match returns::preview(&v.state.app, &v.shop, &req, Actor::Shopper).await {
+        Ok(p) => Ok(p),
+        Err(e) => Err(match refusal(v, o, draft, &e) {
+            Some(m) => v.problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &[m],
+                &format!("{}/o/{}", v.base(), o.token),
+            ),
+            None => v.internal(&e),
+        }),
+    }
+}
+
+// ---------------------------------------------------------------- how it comes back
+
+/// The methods every travelling item's decision allows, each with the return
+/// shipping fee it costs (from a preview of the whole return by that method).
+async fn methods(v: &Visit, o: &Opened, draft: &Draft) -> Vec<(ReturnMethod, Money)> {
+    let mut allowed: Option<Vec<ReturnMethod>> = None;
+    for i in draft
+        .items
+        .iter()
+        .filter(|i| i.resolution != Resolution::KeepItem)
+    {
+        if let Some(l) = o.decision(i.line) {
+            let here: Vec<ReturnMethod> = l
+                .decision
+                .methods
+                .iter()
+                .copied()
+                .filter(|m| *m != ReturnMethod::NoShipping)
+                .collect();
+            allowed = Some(match allowed {
+                None => here,
+                Some(before) => before.into_iter().filter(|m| here.contains(m)).collect(),
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for m in allowed.unwrap_or_default() {
+        let priced = Draft {
+            method: Some(m),
+            ..draft.clone()
+        };
+        let req = priced.request(o.view.order.id);
+        if let Ok(p) = returns::preview(&v.state.app, &v.shop, &req, Actor::Shopper).await {
+            let fee = p
+                .ret
+                .quote
+                .fees
+                .iter()
+                .filter(|f| f.kind == kembali_core::policy::FeeKind::ReturnShipping)
+                .fold(Money::zero(o.view.order.currency), |sum, f| {
+                    sum.checked_add(f.amount).unwrap_or(sum)
+                });
+            out.push((m, fee));
+        }
+    }
+    out
+}
+
+pub(crate) async fn method_page(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let sealed = query_param(&uri, "d");
+    let (o, draft) = match opened_with_draft(&v, &p.token, sealed.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    method_form(&v, &o, &draft, StatusCode::OK, &[]).await
+}
+
+async fn method_form(
+    v: &Visit,
+    o: &Opened,
+    draft: &Draft,
+    status: StatusCode,
+    errors: &[String],
+) -> Response {
+    let tr = v.tr;
+    let offered = methods(v, o, draft).await;
+    let sealed = seal(v, o.view.order.id, draft);
+    let title = tr.t("method-title");
+    let chosen = draft.method.or(offered.first().map(|(m, _)| *m));
+    v.render(
+        status,
+        &title,
+        html! {
+            @if !errors.is_empty() {
+                div.error role="alert" { ul { @for e in errors { li { (e) } } } }
+            }
+            form method="post" action=(format!("{}/o/{}/method", v.base(), o.token)) {
+                (v.csrf_field())
+                input type="hidden" name="d" value=(sealed);
+                fieldset {
+                    legend { (title) }
+                    @for (n, (m, fee)) in offered.iter().enumerate() {
+                        @let id = format!("method.{n}");
+                        label.choice for=(id) {
+                            input type="radio" id=(id) name="method" value=(m.as_str()) checked[chosen == Some(*m)];
+                            span {
+                                (explain::method(tr, *m)) " — "
+                                @if fee.amount == 0 { (tr.t("method-free")) }
+                                @else { (tr.ta("method-fee", vec![("amount", tr.money(*fee).into())])) }
+                            }
+                        }
+                    }
+                }
+                button type="submit" { (tr.t("method-continue")) }
+            }
+            p { a href=(format!("{}/o/{}", v.base(), o.token)) { (tr.t("review-change")) } }
+        },
+    )
+}
+
+pub(crate) async fn choose_method(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+    body: Bytes,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let sealed = form.as_ref().and_then(|f| f.get("d"));
+    let (o, draft) = match opened_with_draft(&v, &p.token, sealed).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let Some(form) = form else {
+        return tampered(&v, &o);
+    };
+    if v.check_csrf(&form).is_none() {
+        return method_form(
+            &v,
+            &o,
+            &draft,
+            StatusCode::FORBIDDEN,
+            &[v.tr.t("error-csrf")],
+        )
+        .await;
+    }
+    let offered = methods(&v, &o, &draft).await;
+    let chosen = form
+        .get("method")
+        .and_then(ReturnMethod::parse)
+        .filter(|m| offered.iter().any(|(o, _)| o == m));
+    let Some(method) = chosen else {
+        return method_form(
+            &v,
+            &o,
+            &draft,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[v.tr.t("error-method")],
+        )
+        .await;
+    };
+    let draft = Draft {
+        method: Some(method),
+        ..draft
+    };
+    let sealed = seal(&v, o.view.order.id, &draft);
+    v.redirect(&format!("{}/o/{}/review?d={sealed}", v.base(), o.token))
+}
+
+// ---------------------------------------------------------------- review and confirm
+
+pub(crate) async fn review_page(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let sealed = query_param(&uri, "d");
+    let (o, draft) = match opened_with_draft(&v, &p.token, sealed.as_deref()).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if draft.method.is_none() {
+        return tampered(&v, &o);
+    }
+    review(&v, &o, &draft, StatusCode::OK, &[]).await
+}
+
+async fn review(
+    v: &Visit,
+    o: &Opened,
+    draft: &Draft,
+    status: StatusCode,
+    errors: &[String],
+) -> Response {
+    let tr = v.tr;
+    let p = match preview(v, o, draft).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let q = &p.ret.quote;
+    let figures = returns::figures(&p.ret);
+    let sealed = seal(v, o.view.order.id, draft);
+    let title = tr.t("review-title");
+    let method = draft.method.unwrap_or(p.ret.method);
+    v.render(
+        status,
+        &title,
+        html! {
+            @if !errors.is_empty() {
+                div.error role="alert" { ul { @for e in errors { li { (e) } } } }
+            }
+            @for (n, item) in p.ret.items.iter().enumerate() {
+                section.item {
+                    h2 { (o.title(item.line_id)) }
+                    p { (tr.ta("review-quantity", vec![("n", item.quantity.into())])) }
+                    p { (tr.ta("review-reason", vec![("reason", explain::reason(tr, item.reason).into())])) }
+                    @let exchange = p.exchanges.iter().find(|(i, _, _)| *i == n);
+                    @let outcome = match exchange {
+                        Some((_, x, difference)) => tr.ta("outcome-exchange", vec![
+                            ("variant", x.variant.title.as_str().into()),
+                            ("difference", difference_words(tr, *difference).into()),
+                        ]),
+                        None => explain::resolution(tr, item.resolution),
+                    };
+                    p { (tr.ta("review-outcome", vec![("outcome", outcome.into())])) }
+                    @if let Some(c) = &item.comment { p.muted { (c) } }
+                }
+            }
+            p { (tr.ta("review-method", vec![("method", explain::method(tr, method).into())])) }
+            dl.sum {
+                dt { (tr.t("review-items-amount")) } dd { (tr.money(q.items_amount)) }
+                @for f in &q.fees {
+                    @let kind = match f.kind {
+                        kembali_core::policy::FeeKind::ReturnShipping => "return_shipping",
+                        kembali_core::policy::FeeKind::Restocking => "restocking",
+                    };
+                    dt { (tr.t(&format!("fee-{kind}"))) } dd { "−" (tr.money(f.amount)) }
+                }
+                @if q.delivery_refund.amount != 0 {
+                    dt { (tr.t("review-delivery-refund")) } dd { (tr.money(q.delivery_refund)) }
+                }
+                @for (_, _, difference) in &p.exchanges {
+                    @if difference.amount > 0 {
+                        dt { (tr.t("review-exchange-pay")) } dd { (tr.money(*difference)) }
+                    } @else if difference.amount < 0 {
+                        dt { (tr.t("review-exchange-credit")) }
+                        dd { (tr.money(Money::new(-difference.amount, difference.currency))) }
+                    }
+                }
+                @if figures.credit > 0 {
+                    dt.total { (tr.t("review-credit-total")) } dd.total { (tr.money(q.store_credit_total)) }
+                } @else if figures.refund > 0 || p.exchanges.is_empty() {
+                    dt.total { (tr.t("review-refund-total")) } dd.total { (tr.money(q.refund_total)) }
+                }
+            }
+            p { strong { (tr.t("review-promise")) } }
+            form method="post" action=(format!("{}/o/{}/review", v.base(), o.token)) {
+                (v.csrf_field())
+                input type="hidden" name="d" value=(sealed);
+                button type="submit" { (tr.t("review-confirm")) }
+            }
+            p { a href=(format!("{}/o/{}", v.base(), o.token)) { (tr.t("review-change")) } }
+        },
+    )
+}
+
+pub(crate) async fn confirm(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+    body: Bytes,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let form = Form::parse(&body);
+    let sealed = form.as_ref().and_then(|f| f.get("d"));
+    let (o, draft) = match opened_with_draft(&v, &p.token, sealed).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let (Some(form), Some(_)) = (form.as_ref(), draft.method) else {
+        return tampered(&v, &o);
+    };
+    let Some(nonce) = v.check_csrf(form) else {
+        return review(
+            &v,
+            &o,
+            &draft,
+            StatusCode::FORBIDDEN,
+            &[v.tr.t("error-csrf")],
+        )
+        .await;
+    };
+    let req = draft.request(o.view.order.id);
+    // The form's nonce keys the write: the same form sent twice opens one
+    // return, and the second answer says so instead of opening another.
+    let key = Key {
+        key: format!("portal:{nonce}"),
+        hash: base64::Engine::encode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            Sha256::digest(sealed.unwrap_or("").as_bytes()),
+        ),
+    };
+    let app = &v.state.app;
+    let shop = &v.shop;
+    let done = idempotency::once(app, shop.id, Some(&key), async |tx| {
+        let view = returns::open(app, tx, shop, &req, Actor::Shopper).await?;
+        Ok::<_, AppError>((201, serde_json::json!({ "return_id": view.ret.id })))
+    })
+    .await;
+    match done {
+        Ok(reply) => {
+            let id = serde_json::from_str::<serde_json::Value>(&reply.body)
+                .ok()
+                .and_then(|b| b.get("return_id")?.as_str()?.parse().ok());
+            let Some(id) = id else {
+                return v.internal(&AppError::Store(kembali_store::StoreError::Corrupt(
+                    "the stored answer names no return".into(),
+                )));
+            };
+            let status = format!("{}/r/{}", v.base(), v.signer().return_token(id));
+            if reply.replayed {
+                v.problem(StatusCode::CONFLICT, &[v.tr.t("error-replayed")], &status)
+            } else {
+                v.redirect(&format!("{status}?done=1"))
+            }
+        }
+        Err(e) => match refusal(&v, &o, &draft, &e) {
+            Some(m) => {
+                let status = if matches!(e, AppError::IdempotencyMismatch) {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                v.problem(status, &[m], &format!("{}/o/{}", v.base(), o.token))
+            }
+            None => v.internal(&e),
+        },
+    }
+}
+
+// ---------------------------------------------------------------- done and status
+
+pub(crate) async fn status_page(
+    State(state): State<AppState>,
+    Path(p): Path<TokenPath>,
+    uri: Uri,
+    headers: HeaderMap,
+    c: Client,
+) -> Response {
+    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let tr = v.tr;
+    let Some(id) = v.signer().open_return(&p.token) else {
+        return v.problem(StatusCode::FORBIDDEN, &[tr.t("error-link")], &v.base());
+    };
+    let app = &v.state.app;
+    let view = match returns::get(app, v.shop.id, id).await {
+        Ok(r) => r,
+        Err(AppError::NotFound(_)) => {
+            return v.problem(StatusCode::NOT_FOUND, &[tr.t("error-link")], &v.base());
+        }
+        Err(e) => return v.internal(&e),
+    };
+    let order = match kembali_app::orders::get(app, &v.shop, view.ret.order_id).await {
+        Ok(o) => o,
+        Err(e) => return v.internal(&e),
+    };
+    let done = query_param(&uri, "done").is_some();
+    let ret = &view.ret;
+    let tz = v.shop.tz().unwrap_or(jiff::tz::TimeZone::UTC);
+    let title = if done {
+        tr.t("done-title")
+    } else {
+        tr.ta("status-title", vec![("number", ret.number.as_str().into())])
+    };
+    let line_title = |line: LineId| {
+        order
+            .order
+            .line(line)
+            .map_or_else(String::new, |l| l.title.clone())
+    };
+    v.render(
+        StatusCode::OK,
+        &title,
+        html! {
+            p { strong { (tr.ta("done-number", vec![("number", ret.number.as_str().into())])) } }
+            p { (tr.ta("status-ordered", vec![("number", order.order.number.as_str().into())])) }
+            p { (tr.ta("status-current", vec![("status", explain::status(tr, ret.status).into())])) }
+            p { (tr.t(&format!("steps-{}", ret.method.as_str()))) }
+            @if ret.method != ReturnMethod::NoShipping {
+                section aria-labelledby="label" {
+                    h2 id="label" { (tr.t("done-label")) }
+                    // The label slot: the label documents (PDF, ZPL) come with the
+                    // labels work and link here.
+                    p #label-slot { (tr.t("done-label-later")) }
+                }
+            }
+            @for item in &ret.items {
+                section.item {
+                    h2 { (line_title(item.line_id)) }
+                    p { (tr.ta("review-quantity", vec![("n", item.quantity.into())])) }
+                    p { (tr.ta("review-outcome", vec![("outcome", explain::resolution(tr, item.resolution).into())])) }
+                }
+            }
+            h2 { (tr.t("timeline-title")) }
+            ol.timeline {
+                @for e in &view.timeline {
+                    @let at = tz.to_datetime(e.at);
+                    li { (explain::status(tr, e.kind)) " — " (tr.date(at.date())) " " (at.strftime("%H:%M").to_string()) }
+                }
+            }
+            p.muted { (tr.t("done-keep-link")) }
+        },
+    )
+}

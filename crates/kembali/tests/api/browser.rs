@@ -1,0 +1,430 @@
+//! The return portal in real headless Chromium (Debian's `chromium` and
+//! `chromium-driver`), driven through chromedriver's WebDriver HTTP API: in each
+//! of English, Indonesian and Polish, a card order refunded with a fee, an
+//! exchange, and a refused final-sale item; every page checked for its `lang`,
+//! a label on every field and no horizontal scrolling at 360 px; screenshots of
+//! every step in the folder the test prints; then the database, through the API.
+//!
+//! Without chromedriver the test prints `SKIPPED` and passes, except in CI
+//! (`CI=true`), where it must run.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::fixtures::s;
+use crate::portal::{returns_of, seed};
+use crate::support::{Backend, TestApp, spawn};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    child: Child,
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    shots: PathBuf,
+    step: u32,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// chromedriver on a free port with a headless Chromium 360 px wide, or `None`
+/// (outside CI) when they are not installed.
+async fn driver(shots: PathBuf) -> Option<Driver> {
+    let installed = Command::new("chromedriver")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must run the browser tests: install chromium and chromium-driver"
+        );
+        println!(
+            "SKIPPED: chromium-driver is not installed (apt-get install chromium chromium-driver)"
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{base}/status")).send().await
+            && r.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "chromedriver did not come up");
+    let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or("/usr/bin/chromium");
+    let caps = json!({"capabilities": {"alwaysMatch": {
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": binary,
+            // A phone's viewport: desktop Chromium will not make a window this narrow.
+            "mobileEmulation": {"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 1.0}},
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=360,800",
+                     "--force-device-scale-factor=1"]
+        }
+    }}});
+    let r: Value = http
+        .post(format!("{base}/session"))
+        .json(&caps)
+        .send()
+        .await
+        .expect("new session")
+        .json()
+        .await
+        .expect("session json");
+    let session = r["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session: {r}"))
+        .to_owned();
+    std::fs::create_dir_all(&shots).expect("screenshot folder");
+    Some(Driver {
+        child,
+        http,
+        base,
+        session,
+        shots,
+        step: 0,
+    })
+}
+
+impl Driver {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r: Value = req
+            .send()
+            .await
+            .expect("webdriver")
+            .json()
+            .await
+            .expect("webdriver json");
+        if r["value"].get("error").is_some() {
+            panic!("webdriver {path}: {r}");
+        }
+        r["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {v}"))
+            .to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    /// Sends the page's form and waits for the next page (a new address).
+    async fn submit(&self) {
+        let before = self.url().await;
+        self.click("button[type=submit]").await;
+        for _ in 0..100 {
+            let now = self.url().await;
+            let ready = self.eval("return document.readyState").await;
+            if now != before && ready == "complete" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the form at {before} led nowhere");
+    }
+
+    async fn type_in(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    async fn text(&self) -> String {
+        self.eval("return document.body.innerText")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    async fn url(&self) -> String {
+        s(&self.call(reqwest::Method::GET, "/url", None).await)
+    }
+
+    /// Screenshot of the page as `NN-name.png`, after the page checks every page
+    /// must pass: its language, a label on every field, no horizontal scrolling.
+    async fn step(&mut self, name: &str, lang: &str) {
+        let checks = self
+            .eval(
+                "const fields = [...document.querySelectorAll('input:not([type=hidden]),select,textarea')];\
+                 return {lang: document.documentElement.lang,\
+                   unlabelled: fields.filter(f => !f.labels || f.labels.length === 0).map(f => f.name),\
+                   scroll: document.documentElement.scrollWidth, width: window.innerWidth};",
+            )
+            .await;
+        assert_eq!(checks["lang"], lang, "{name}: {checks}");
+        assert_eq!(checks["unlabelled"], json!([]), "{name}: {checks}");
+        assert_eq!(checks["width"], 360, "{name}: the viewport is a phone's");
+        assert!(
+            checks["scroll"].as_i64() <= checks["width"].as_i64(),
+            "{name} scrolls sideways at 360 px: {checks}"
+        );
+        self.step += 1;
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap_or(""))
+            .expect("png");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, bytes).expect("write screenshot");
+    }
+
+    async fn quit(&self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+    }
+}
+
+/// The words each language must show, from its Fluent file.
+struct Words {
+    lang: &'static str,
+    final_sale: &'static str,
+    fee: &'static str,
+    refund: &'static str,
+    pay_more: &'static str,
+    done: &'static str,
+}
+
+const LANGUAGES: [Words; 3] = [
+    Words {
+        lang: "en",
+        final_sale: "This item was a final-sale item.",
+        fee: "9.99\u{a0}zł",
+        refund: "140.01\u{a0}zł",
+        pay_more: "you pay 10.00\u{a0}zł more",
+        done: "Your return is registered",
+    },
+    Words {
+        lang: "id",
+        final_sale: "obral akhir",
+        fee: "9,99\u{a0}zł",
+        refund: "140,01\u{a0}zł",
+        pay_more: "Anda membayar tambahan 10,00\u{a0}zł",
+        done: "Pengembalian Anda sudah terdaftar",
+    },
+    Words {
+        lang: "pl",
+        final_sale: "wyprzedaż końcowa",
+        fee: "9,99\u{a0}zł",
+        refund: "140,01\u{a0}zł",
+        pay_more: "dopłacasz 10,00\u{a0}zł",
+        done: "Zwrot został zarejestrowany",
+    },
+];
+
+fn has(text: &str, words: &str) -> bool {
+    // innerText may turn a no-break space into a plain one.
+    text.replace('\u{a0}', " ")
+        .contains(&words.replace('\u{a0}', " "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_walks_the_portal_in_three_languages() {
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    let app = spawn(Backend::Sqlite, crate::portal::policy())
+        .await
+        .expect("sqlite");
+    for w in &LANGUAGES {
+        let Some(mut d) = driver(shots.join(w.lang)).await else {
+            app.finish().await;
+            return;
+        };
+        println!("screenshots: {}", d.shots.display());
+        walk(&app, &mut d, w).await;
+        d.quit().await;
+    }
+    app.drain().await;
+    app.finish().await;
+}
+
+async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
+    let number = format!("#E-{}", w.lang);
+    let o = seed(app, &number).await;
+    d.goto(&app.url(&format!("/portal/test-shop?lang={}", w.lang)))
+        .await;
+    d.step("find-order", w.lang).await;
+    d.type_in("#number", &number).await;
+    d.type_in("#proof", "80-827").await;
+    d.submit().await;
+    let order_url = d.url().await;
+    assert!(order_url.contains("/o/"), "{order_url}");
+    let text = d.text().await;
+    // The refused final-sale item: said why, and nothing to choose.
+    assert!(has(&text, w.final_sale), "{text}");
+    let no_controls = d
+        .eval(&format!(
+            "return document.querySelectorAll('[name=\"q.{}\"]').length",
+            o.final_sale
+        ))
+        .await;
+    assert_eq!(no_controls, json!(0));
+    d.step("choose-items", w.lang).await;
+
+    // A card refund, with the drop-off label's fee.
+    d.click(&format!(
+        "select[name=\"q.{}\"] option[value=\"1\"]",
+        o.shirt
+    ))
+    .await;
+    d.click(&format!(
+        "select[name=\"reason.{}\"] option[value=\"wrong_size\"]",
+        o.shirt
+    ))
+    .await;
+    d.click(&format!(
+        "input[name=\"outcome.{}\"][value=\"refund\"]",
+        o.shirt
+    ))
+    .await;
+    d.type_in(
+        &format!("textarea[name=\"comment.{}\"]", o.shirt),
+        "Za mała",
+    )
+    .await;
+    d.step("refund-chosen", w.lang).await;
+    d.submit().await;
+    d.step("method", w.lang).await;
+    assert!(has(&d.text().await, w.fee));
+    d.click("input[name=method][value=drop_off]").await;
+    d.submit().await;
+    let review = d.text().await;
+    assert!(has(&review, w.fee), "{review}");
+    assert!(has(&review, w.refund), "{review}");
+    d.step("review-refund", w.lang).await;
+    d.submit().await;
+    let done = d.text().await;
+    assert!(has(&done, w.done), "{done}");
+    d.step("done-refund", w.lang).await;
+
+    // An exchange of the other shirt for the L.
+    d.goto(&order_url).await;
+    d.click(&format!(
+        "select[name=\"q.{}\"] option[value=\"1\"]",
+        o.shirt
+    ))
+    .await;
+    d.click(&format!(
+        "select[name=\"reason.{}\"] option[value=\"wrong_size\"]",
+        o.shirt
+    ))
+    .await;
+    d.click(&format!(
+        "input[name=\"outcome.{}\"][value=\"exchange:{}\"]",
+        o.shirt, o.larger
+    ))
+    .await;
+    d.submit().await;
+    d.click("input[name=method][value=in_store]").await;
+    d.submit().await;
+    let review = d.text().await;
+    assert!(has(&review, w.pay_more), "{review}");
+    d.step("review-exchange", w.lang).await;
+    d.submit().await;
+    assert!(has(&d.text().await, w.done));
+    d.step("done-exchange", w.lang).await;
+
+    // The database, through the API: two returns, as the pages said.
+    let rets = returns_of(app, &o.order).await;
+    assert_eq!(rets.len(), 2, "{rets:?}");
+    let mut seen = Vec::new();
+    for r in rets {
+        let full = app
+            .get(&format!("/api/v1/returns/{}", s(&r["id"])))
+            .await
+            .body;
+        assert_eq!(full["timeline"][0]["actor"]["type"], "shopper");
+        seen.push(full);
+    }
+    let refund = seen
+        .iter()
+        .find(|r| r["items"][0]["resolution"] == "refund")
+        .expect("the refund");
+    assert_eq!(refund["quote"]["refund_total"]["amount"], 14_001);
+    assert_eq!(refund["method"], "drop_off");
+    assert_eq!(refund["items"][0]["comment"], "Za mała");
+    let exchange = seen
+        .iter()
+        .find(|r| r["items"][0]["resolution"] == "exchange")
+        .expect("the exchange");
+    assert_eq!(exchange["exchanges"][0]["variant_id"], json!(o.larger));
+    assert_eq!(exchange["method"], "in_store");
+    // Nothing for the final-sale line.
+    assert!(
+        seen.iter()
+            .all(|r| r["items"][0]["line_id"] != json!(o.final_sale))
+    );
+}

@@ -1,0 +1,617 @@
+//! The return portal over HTTP: a whole return from look-up to status page, and
+//! bad input at every step (wrong details, tampered fields, a quantity above
+//! what was delivered, a refused item, missing or forged CSRF tokens, a replayed
+//! form), each answered in the page's language and changing nothing.
+
+use jiff::{Timestamp, ToSpan};
+use kembali_core::policy::{Fee, PolicyDocument};
+use kembali_core::returns::ReturnMethod;
+use kembali_core::{Currency, Money};
+use serde_json::{Value, json};
+
+use crate::fixtures::s;
+use crate::support::TestApp;
+
+/// The shop's policy in these tests: 30 days, drop-off with a 9.99 zł label,
+/// in-store free, store credit with a 10 % bonus; final sale is final.
+pub fn policy() -> PolicyDocument {
+    let mut p = PolicyDocument::default();
+    p.defaults.methods = vec![ReturnMethod::DropOff, ReturnMethod::InStore];
+    p.defaults.return_shipping_fee = Fee {
+        fixed: [(Currency::PLN, 999)].into_iter().collect(),
+        methods: Some(vec![ReturnMethod::DropOff]),
+        ..Fee::default()
+    };
+    p.defaults.store_credit_bonus_bps = 1000;
+    let _ = Money::zero(Currency::PLN);
+    p
+}
+
+/// What a portal test works with: the order, its lines and the exchange variant.
+pub struct Seeded {
+    pub order: Value,
+    pub shirt: String,
+    pub final_sale: String,
+    pub larger: String,
+}
+
+/// A product with two shirt sizes (L in stock), and a card order of a shirt M
+/// (two units) and a final-sale scarf, delivered three days ago.
+pub async fn seed(app: &TestApp, number: &str) -> Seeded {
+    let product = app
+        .post(
+            "/api/v1/products",
+            &json!({"title": "Koszula lniana", "currency": "PLN", "variants": [
+                {"sku": format!("LIN-M-{number}"), "title": "Koszula lniana M", "price": 15_000, "stock": 3},
+                {"sku": format!("LIN-L-{number}"), "title": "Koszula lniana L", "price": 16_000, "stock": 2}
+            ]}),
+        )
+        .await;
+    assert_eq!(product.status, 201, "{}", product.body);
+    let variant = |sku: &str| {
+        product.body["variants"]
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["sku"] == sku))
+            .map(|x| s(&x["id"]))
+            .expect("variant")
+    };
+    let (medium, larger) = (
+        variant(&format!("LIN-M-{number}")),
+        variant(&format!("LIN-L-{number}")),
+    );
+    let delivered = Timestamp::now() - 72.hours();
+    let placed = delivered - 72.hours();
+    let order = app
+        .post(
+            "/api/v1/orders",
+            &json!({
+                "number": number, "email": "anna.nowak@example.pl", "customer_name": "Anna Nowak",
+                "locale": "pl", "currency": "PLN", "placed_at": placed.to_string(),
+                "payment_method": "card",
+                "shipping_address": {"name": "Anna Nowak", "line1": "ul. Długa 5", "city": "Gdańsk",
+                    "postal_code": "80-827", "country": "PL"},
+                "shipping_paid": 1499,
+                "lines": [
+                    {"sku": format!("LIN-M-{number}"), "title": "Koszula lniana M", "quantity": 2,
+                     "unit_price": 15_000, "product_id": product.body["id"], "variant_id": medium},
+                    {"sku": "SCARF", "title": "Szal z wyprzedaży", "quantity": 1, "unit_price": 4_000,
+                     "final_sale": true}
+                ],
+                "shipments": [{"carrier": "InPost", "tracking_number": format!("T{number}"), "status": "delivered",
+                    "shipped_at": (placed + 24.hours()).to_string(), "delivered_at": delivered.to_string(),
+                    "lines": [{"line": 0, "quantity": 2}, {"line": 1, "quantity": 1}]}]
+            }),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
+    let body = order.body;
+    Seeded {
+        shirt: s(&body["lines"][0]["id"]),
+        final_sale: s(&body["lines"][1]["id"]),
+        larger,
+        order: body,
+    }
+}
+
+/// A browser without JavaScript: keeps the session cookie, follows nothing by
+/// itself, and reads the CSRF token and the draft off each page.
+pub struct Shopper<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Page {
+    /// The value of the first hidden input named `name`.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name} on the page:\n{}", self.body));
+        let rest = &self.body[at + marker.len()..];
+        rest[..rest.find('"').unwrap_or(0)].to_owned()
+    }
+}
+
+impl<'a> Shopper<'a> {
+    pub fn new(app: &'a TestApp) -> Shopper<'a> {
+        Shopper {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: std::collections::BTreeMap::new(),
+        }
+    }
+
+    async fn keep(&mut self, res: reqwest::Response) -> Page {
+        for v in res.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap_or("").split(';').next().unwrap_or("");
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page {
+            status: res.status().as_u16(),
+            location: res
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .map(str::to_owned),
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    fn cookie(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(self.app.url(path))
+            .header("cookie", self.cookie())
+            .send()
+            .await
+            .expect("get");
+        self.keep(res).await
+    }
+
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        let res = self
+            .client
+            .post(self.app.url(path))
+            .header("cookie", self.cookie())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        self.keep(res).await
+    }
+
+    /// Looks the order up and returns the order page's path.
+    pub async fn find(&mut self, lang: &str, number: &str, proof: &str) -> Page {
+        let start = self.get(&format!("/portal/test-shop?lang={lang}")).await;
+        assert_eq!(start.status, 200, "{}", start.body);
+        let csrf = start.hidden("csrf");
+        self.post(
+            "/portal/test-shop",
+            &[("csrf", &csrf), ("number", number), ("proof", proof)],
+        )
+        .await
+    }
+}
+
+/// The returns of the order, as the API reads them.
+pub async fn returns_of(app: &TestApp, order: &Value) -> Vec<Value> {
+    let r = app
+        .get(&format!("/api/v1/returns?order_id={}", s(&order["id"])))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["data"].as_array().cloned().unwrap_or_default()
+}
+
+async fn a_card_return_from_look_up_to_status(app: &TestApp) {
+    let o = seed(app, "#P-1").await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("en", "P-1", "80 827").await;
+    assert_eq!(found.status, 303, "{}", found.body);
+    let order_path = found.location.expect("to the order");
+    let page = shopper.get(&order_path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<html lang=\"en\""), "{}", page.body);
+    assert!(page.body.contains("This item was a final-sale item."));
+    assert!(
+        page.body.contains("zł in store credit instead of"),
+        "the bonus is shown: {}",
+        page.body
+    );
+    let csrf = page.hidden("csrf");
+    let q = format!("q.{}", o.shirt);
+    let reason = format!("reason.{}", o.shirt);
+    let outcome = format!("outcome.{}", o.shirt);
+    let chosen = shopper
+        .post(
+            &order_path,
+            &[
+                ("csrf", &csrf),
+                (&q, "1"),
+                (&reason, "wrong_size"),
+                (&outcome, "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    let method_path = chosen.location.expect("to the method");
+    let method = shopper.get(&method_path).await;
+    assert!(method.body.contains("fee 9.99"), "{}", method.body);
+    let picked = shopper
+        .post(
+            &format!("{order_path}/method"),
+            &[
+                ("csrf", &method.hidden("csrf")),
+                ("d", &method.hidden("d")),
+                ("method", "drop_off"),
+            ],
+        )
+        .await;
+    assert_eq!(picked.status, 303, "{}", picked.body);
+    let review = shopper.get(&picked.location.expect("review")).await;
+    assert_eq!(review.status, 200, "{}", review.body);
+    // 150.00 paid for one shirt, 9.99 for the label: 140.01 back, all shown.
+    assert!(review.body.contains("150.00"), "{}", review.body);
+    assert!(review.body.contains("9.99"), "{}", review.body);
+    assert!(review.body.contains("140.01"), "{}", review.body);
+    let form = [("csrf", review.hidden("csrf")), ("d", review.hidden("d"))];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = shopper.post(&format!("{order_path}/review"), &form).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let status_path = done.location.expect("to the status page");
+    let status = shopper.get(&status_path).await;
+    assert!(
+        status.body.contains("Your return is registered"),
+        "{}",
+        status.body
+    );
+    assert!(status.body.contains("R-1"), "{}", status.body);
+    let rets = returns_of(app, &o.order).await;
+    assert_eq!(rets.len(), 1);
+    let ret = app
+        .get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
+        .await
+        .body;
+    // What the API stored is what the review showed.
+    assert_eq!(ret["quote"]["refund_total"]["amount"], 14_001, "{ret}");
+    assert_eq!(ret["timeline"][0]["actor"]["type"], "shopper");
+
+    // The same confirm form again: refused, and no second return.
+    let again = shopper.post(&format!("{order_path}/review"), &form).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("This form was already sent"));
+    assert_eq!(returns_of(app, &o.order).await.len(), 1);
+
+    // The status page in Polish, with its timeline; the cookie keeps the language.
+    let pl = shopper
+        .get(&format!(
+            "{}?lang=pl",
+            status_path.split('?').next().unwrap_or("")
+        ))
+        .await;
+    assert!(pl.body.contains("<html lang=\"pl\""));
+    assert!(pl.body.contains("Zgłoszony"), "{}", pl.body);
+
+    // An exchange for the L, the price difference shown (in English again:
+    // the cookie kept Polish until the switcher changes it).
+    let page = shopper.get(&format!("{order_path}?lang=en")).await;
+    assert!(page.body.contains("<html lang=\"en\""));
+    let exchange = format!("exchange:{}", o.larger);
+    let chosen = shopper
+        .post(
+            &order_path,
+            &[
+                ("csrf", &page.hidden("csrf")),
+                (&q, "1"),
+                (&reason, "wrong_size"),
+                (&outcome, &exchange),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    let method = shopper.get(&chosen.location.expect("method")).await;
+    let picked = shopper
+        .post(
+            &format!("{order_path}/method"),
+            &[
+                ("csrf", &method.hidden("csrf")),
+                ("d", &method.hidden("d")),
+                ("method", "in_store"),
+            ],
+        )
+        .await;
+    let review = shopper.get(&picked.location.expect("review")).await;
+    assert!(review.body.contains("you pay 10.00"), "{}", review.body);
+    let done = shopper
+        .post(
+            &format!("{order_path}/review"),
+            &[("csrf", &review.hidden("csrf")), ("d", &review.hidden("d"))],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let rets = returns_of(app, &o.order).await;
+    assert_eq!(rets.len(), 2);
+    app.drain().await;
+}
+crate::both!(
+    card_return,
+    super::a_card_return_from_look_up_to_status,
+    super::policy()
+);
+
+async fn bad_input_changes_nothing(app: &TestApp) {
+    let o = seed(app, "#P-2").await;
+    let mut shopper = Shopper::new(app);
+
+    // Wrong details: one neutral message, in the page's language.
+    let wrong = shopper.find("id", "P-2", "someone@example.com").await;
+    assert_eq!(wrong.status, 404);
+    assert!(
+        wrong.body.contains("Kami tidak menemukan pesanan"),
+        "{}",
+        wrong.body
+    );
+    let unknown = shopper.find("id", "NOPE", "anna.nowak@example.pl").await;
+    assert_eq!(unknown.status, 404);
+    let neutral = |p: &Page| p.body.contains("Kami tidak menemukan pesanan");
+    // Text no order number can be: not found, never a 500.
+    for number in ["P-2\u{0}", &"9".repeat(5000)] {
+        let odd = shopper.find("id", number, "anna.nowak@example.pl").await;
+        assert_eq!(odd.status, 404, "{}", odd.body);
+        assert!(neutral(&odd));
+    }
+    assert!(neutral(&unknown), "the same message for a wrong number");
+
+    // Missing and forged CSRF tokens.
+    let missing = shopper
+        .post(
+            "/portal/test-shop?lang=pl",
+            &[("number", "P-2"), ("proof", "anna.nowak@example.pl")],
+        )
+        .await;
+    assert_eq!(missing.status, 403);
+    assert!(
+        missing.body.contains("Ten formularz wygasł"),
+        "{}",
+        missing.body
+    );
+    let forged = shopper
+        .post(
+            "/portal/test-shop?lang=pl",
+            &[
+                ("csrf", "abc.99999999999999.AAAAAAAAAAAAAAAAAAAAAA"),
+                ("number", "P-2"),
+                ("proof", "anna.nowak@example.pl"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let found = shopper.find("pl", "#P-2", "Anna.Nowak@example.pl").await;
+    assert_eq!(found.status, 303, "{}", found.body);
+    let order_path = found.location.expect("order");
+    // A tampered link.
+    let tampered_link = shopper.get(&format!("{order_path}x")).await;
+    assert_eq!(tampered_link.status, 403);
+    assert!(tampered_link.body.contains("Ten link jest nieprawidłowy"));
+
+    let page = shopper.get(&order_path).await;
+    let csrf = page.hidden("csrf");
+    let q = format!("q.{}", o.shirt);
+    let reason = format!("reason.{}", o.shirt);
+    let outcome = format!("outcome.{}", o.shirt);
+    // More than was delivered.
+    let too_many = shopper
+        .post(
+            &order_path,
+            &[
+                ("csrf", &csrf),
+                (&q, "3"),
+                (&reason, "wrong_size"),
+                (&outcome, "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(too_many.status, 422, "{}", too_many.body);
+    assert!(
+        too_many.body.contains("Możesz zwrócić najwyżej 2"),
+        "{}",
+        too_many.body
+    );
+    // The final-sale item.
+    let fq = format!("q.{}", o.final_sale);
+    let fr = format!("reason.{}", o.final_sale);
+    let fo = format!("outcome.{}", o.final_sale);
+    let refused = shopper
+        .post(
+            &order_path,
+            &[
+                ("csrf", &csrf),
+                (&fq, "1"),
+                (&fr, "changed_mind"),
+                (&fo, "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("wyprzedaż końcowa"),
+        "{}",
+        refused.body
+    );
+    // A line of no order, an outcome not offered, a variant of another product.
+    for (field, value) in [
+        (
+            "q.line_00000000000000000000000000".to_owned(),
+            "1".to_owned(),
+        ),
+        (
+            outcome.clone(),
+            "exchange:var_00000000000000000000000000".to_owned(),
+        ),
+        (outcome.clone(), "repair".to_owned()),
+    ] {
+        let mut form = vec![
+            ("csrf", csrf.as_str()),
+            (q.as_str(), "1"),
+            (reason.as_str(), "wrong_size"),
+        ];
+        if field != outcome {
+            form.push((outcome.as_str(), "refund"));
+        }
+        form.push((field.as_str(), value.as_str()));
+        let r = shopper.post(&order_path, &form).await;
+        assert!(
+            r.status == 400 || r.status == 422,
+            "{field}={value}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+    // A good choice, then a draft changed on the way.
+    let chosen = shopper
+        .post(
+            &order_path,
+            &[
+                ("csrf", &csrf),
+                (&q, "1"),
+                (&reason, "wrong_size"),
+                (&outcome, "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    let method_path = chosen.location.expect("method");
+    let (path, draft) = method_path.split_once("?d=").expect("draft");
+    let (body, sig) = draft.rsplit_once('.').expect("signed");
+    let forged_draft = format!("{path}?d={}A.{sig}", &body[..body.len() - 1]);
+    let bad = shopper.get(&forged_draft).await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body.contains("Formularz został po drodze zmieniony"),
+        "{}",
+        bad.body
+    );
+    // The confirm form without its token.
+    let method = shopper.get(&method_path).await;
+    let picked = shopper
+        .post(
+            &format!("{order_path}/method"),
+            &[
+                ("csrf", &method.hidden("csrf")),
+                ("d", &method.hidden("d")),
+                ("method", "drop_off"),
+            ],
+        )
+        .await;
+    let review = shopper.get(&picked.location.expect("review")).await;
+    let no_token = shopper
+        .post(
+            &format!("{order_path}/review"),
+            &[("d", &review.hidden("d"))],
+        )
+        .await;
+    assert_eq!(no_token.status, 403, "{}", no_token.body);
+    // Another browser (another session) cannot use this page's token.
+    let mut other = Shopper::new(app);
+    let _ = other.get("/portal/test-shop").await;
+    let stolen = other
+        .post(
+            &format!("{order_path}/review"),
+            &[("csrf", &review.hidden("csrf")), ("d", &review.hidden("d"))],
+        )
+        .await;
+    assert_eq!(stolen.status, 403, "{}", stolen.body);
+    assert!(
+        returns_of(app, &o.order).await.is_empty(),
+        "nothing was opened"
+    );
+
+    // Too many failed look-ups of one number: refused even with the right details.
+    let mut guesser = Shopper::new(app);
+    // One failure of this number came before (the wrong email above).
+    for n in 0..4 {
+        let r = guesser
+            .find("en", "P-2", &format!("guess{n}@example.com"))
+            .await;
+        assert_eq!(r.status, 404);
+    }
+    let limited = guesser.find("en", "P-2", "anna.nowak@example.pl").await;
+    assert_eq!(limited.status, 429);
+    assert!(limited.body.contains("Too many attempts"));
+    app.drain().await;
+}
+crate::both!(bad_input, super::bad_input_changes_nothing, super::policy());
+
+async fn the_policy_page_speaks_three_languages(app: &TestApp) {
+    let mut shopper = Shopper::new(app);
+    for (lang, words) in [
+        ("en", "You can return items within 30 days of delivery."),
+        (
+            "id",
+            "Anda dapat mengembalikan barang dalam 30 hari sejak barang diterima.",
+        ),
+        ("pl", "Produkty możesz zwrócić w ciągu 30 dni od dostawy."),
+    ] {
+        let p = shopper
+            .get(&format!("/portal/test-shop/policy?lang={lang}"))
+            .await;
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains(&format!("<html lang=\"{lang}\"")));
+        assert!(p.body.contains(words), "{lang}: {}", p.body);
+    }
+    // The fee comes from the document: change it and the page follows.
+    let mut doc = serde_json::to_value(policy()).expect("policy");
+    doc["defaults"]["window_days"] = json!(45);
+    let put = app
+        .send(
+            app.client
+                .put(app.url("/api/v1/policy"))
+                .bearer_auth(&app.key)
+                .json(&doc),
+        )
+        .await;
+    assert_eq!(put.status, 200, "{}", put.body);
+    let p = shopper.get("/portal/test-shop/policy?lang=en").await;
+    assert!(p.body.contains("within 45 days"), "{}", p.body);
+    let unknown = shopper.get("/portal/no-such-shop?lang=pl").await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("Nie znaleziono strony"));
+}
+async fn an_emailed_link_opens_the_order_until_it_expires(app: &TestApp) {
+    let o = seed(app, "#P-3").await;
+    let order_id = s(&o.order["id"]).parse().expect("order id");
+    let core = kembali_app::App::with(
+        app.db.clone(),
+        app.clock.clone(),
+        std::sync::Arc::new(kembali_store::OsEntropy),
+    );
+    let link = kembali_web::portal::order_link(&core, &app.shop, order_id)
+        .await
+        .expect("link");
+    let mut shopper = Shopper::new(app);
+    let page = shopper.get(&format!("{link}?lang=en")).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Order #P-3"), "{}", page.body);
+    app.clock.advance(jiff::SignedDuration::from_hours(31 * 24));
+    let expired = shopper.get(&link).await;
+    assert_eq!(expired.status, 403);
+    assert!(
+        expired
+            .body
+            .contains("This link is not valid or has expired")
+    );
+}
+crate::both!(
+    emailed_link,
+    super::an_emailed_link_opens_the_order_until_it_expires,
+    super::policy()
+);
+
+crate::both!(
+    policy_page,
+    super::the_policy_page_speaks_three_languages,
+    super::policy()
+);
