@@ -13,7 +13,7 @@ use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId, VariantId};
 use kembali_store::customers::{self, Counts};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
-use kembali_store::{Tx, catalogue, orders, shops};
+use kembali_store::{Tx, catalogue, orders};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -247,16 +247,12 @@ pub async fn open(
 ) -> Result<ReturnView, AppError> {
     req.check()?;
     let now = app.now();
-    if !orders::lock(tx, shop.id, req.order_id).await? {
-        return Err(AppError::NotFound(Entity::Order));
+    match orders::lock_cancelled(tx, shop.id, req.order_id).await? {
+        None => return Err(AppError::NotFound(Entity::Order)),
+        Some(Some(_)) => return Err(AppError::State(Conflict::OrderCancelled)),
+        Some(None) => {}
     }
-    if orders::cancelled_at(tx, shop.id, req.order_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::State(Conflict::OrderCancelled));
-    }
-    let ctx = Context::load(tx, shop.id, req.order_id).await?;
+    let ctx = Context::load(app, tx, shop.id, req.order_id).await?;
     let mut taken: HashMap<LineId, u32> = HashMap::new();
     let mut new_items = Vec::with_capacity(req.items.len());
     let mut facts = Vec::with_capacity(req.items.len());
@@ -342,7 +338,7 @@ pub async fn open(
     }
     // Check before taking a number, so a refused request leaves no gap.
     kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
-    let seq = shops::next_return_seq(tx, shop.id).await?;
+    let seq = app.numbers.next(&app.db, tx, shop.id).await?;
     let (ret, timeline) = kembali_core::returns::open(new_return(
         ReturnId::new(now, app.entropy()),
         shop.return_number(seq),

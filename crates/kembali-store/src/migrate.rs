@@ -76,6 +76,7 @@ const SOURCES: &[Source] = &[
     source!(7, "0007_webhooks"),
     source!(8, "0008_settlement"),
     source!(9, "0009_catalogue_exchanges"),
+    source!(13, "0013_hot_path"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -267,7 +268,8 @@ mod tests {
                 "resources",
                 "webhooks",
                 "settlement",
-                "catalogue exchanges"
+                "catalogue exchanges",
+                "hot path"
             ]
         );
     }
