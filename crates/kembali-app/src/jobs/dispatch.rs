@@ -78,6 +78,12 @@ async fn dispatch(app: &App, tx: &mut Tx, message: &Message) -> Result<(), JobEr
 /// is rolled back and its messages go one by one: those that fail alone are
 /// handed to a [`Dispatch`] job each.
 pub async fn relay(app: &App, limit: u32) -> Result<usize, JobError> {
+    // A read first: an idle relay must not take SQLite's one writer twice a second.
+    let mut conn = app.db.conn().await?;
+    if !outbox::any_pending(&mut conn).await? {
+        return Ok(0);
+    }
+    drop(conn);
     let mut tx = app.db.begin().await?;
     let messages = outbox::take_pending(&mut tx, limit).await?;
     if messages.is_empty() {
