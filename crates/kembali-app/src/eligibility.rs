@@ -3,6 +3,7 @@
 //! core's pure `evaluate` decides.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use kembali_core::order::{LineDelivery, Order, Shipment};
@@ -13,7 +14,7 @@ use kembali_core::policy::{
 use kembali_core::returns::{ReturnMethod, ReturnReason};
 use kembali_core::shop::Shop;
 use kembali_core::{LineId, OrderId, ShopId, VariantId};
-use kembali_store::{Session, StoreError, customers, orders, policies, returns};
+use kembali_store::{Session, StoreError, customers, orders, returns};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -25,14 +26,18 @@ pub struct Context {
     pub order: Order,
     pub shipments: Vec<Shipment>,
     pub policy_version: i64,
-    pub policy: PolicyDocument,
+    /// Shared with the instance's policy cache (`policies::Cache`).
+    pub policy: Arc<PolicyDocument>,
     pub held: HashMap<LineId, u32>,
     pub history: CustomerHistory,
 }
 
 impl Context {
-    /// Loads the order and what its decisions depend on.
+    /// Loads the order and what its decisions depend on; the policy comes from
+    /// the instance's cache (at most `POLICY_CACHE_SECONDS` behind a save made
+    /// through another instance).
     pub async fn load(
+        app: &App,
         ex: &mut impl Session,
         shop: ShopId,
         order: OrderId,
@@ -40,7 +45,9 @@ impl Context {
         let (order, shipments) = orders::get(ex, shop, order)
             .await?
             .ok_or(AppError::NotFound(Entity::Order))?;
-        let (policy_version, policy) = policies::current(ex, shop)
+        let (policy_version, policy) = app
+            .policies
+            .current(app.now(), ex, shop)
             .await?
             .ok_or(AppError::NoPolicy)?;
         let held = returns::held_quantities(ex, shop, order.id).await?;
@@ -186,7 +193,7 @@ pub async fn eligibility(
         return Err(AppError::invalid("quantity", Rule::AtLeast { min: 1 }));
     }
     let mut conn = app.db.conn().await?;
-    let ctx = Context::load(&mut conn, shop.id, order).await?;
+    let ctx = Context::load(app, &mut conn, shop.id, order).await?;
     if let Some(l) = q.line
         && ctx.order.line(l).is_none()
     {

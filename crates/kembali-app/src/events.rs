@@ -1,6 +1,6 @@
 //! The one place that decides what the outside hears about: every change a use
 //! case makes is turned here into outbox messages, written in the change's own
-//! transaction, each with a dispatch job that fans it out later.
+//! transaction; the outbox relay (`jobs::dispatch`) fans them out later.
 
 use jiff::Timestamp;
 use kembali_core::MessageId;
@@ -11,7 +11,6 @@ use kembali_store::{StoreError, Tx};
 use serde_json::json;
 
 use crate::App;
-use crate::jobs::{self, dispatch::Dispatch};
 
 /// The version of the envelope `payload` carries; bumped on a breaking change.
 pub const ENVELOPE_VERSION: u32 = 1;
@@ -271,7 +270,7 @@ pub async fn orders_imported(
     .await
 }
 
-/// Appends the message and its dispatch job inside `tx`. Messages about one
+/// Appends the message inside `tx`; the relay finds it there. Messages about one
 /// subject sort by `(at, position)`: the position (a return's timeline place,
 /// or else this process's sequence) fills the top bits of the id's random part,
 /// so ids made in the same millisecond still sort in order.
@@ -307,15 +306,6 @@ async fn record(
             occurred_at: at,
             dispatched_at: None,
         },
-    )
-    .await?;
-    jobs::enqueue(
-        app,
-        tx,
-        Some(shop),
-        &Dispatch { message_id: id },
-        app.now(),
-        None,
     )
     .await?;
     Ok(id)

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod labels;
 pub mod listing;
 pub mod notes;
+pub mod numbers;
 pub mod orders;
 pub mod policies;
 pub mod portal;
@@ -39,13 +40,17 @@ use kembali_store::{Db, OsEntropy, SystemClock};
 
 pub use error::AppError;
 
-/// What every use case works with: the database, a clock and an id source.
-/// Cheap to clone; instances share nothing but the database.
+/// What every use case works with: the database, a clock and an id source,
+/// and what this instance keeps in memory (parsed policies, blocks of return
+/// numbers). Cheap to clone (clones share the memory); instances share nothing
+/// but the database.
 #[derive(Clone, Debug)]
 pub struct App {
     pub db: Db,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdSource>,
+    pub(crate) policies: Arc<policies::Cache>,
+    pub(crate) numbers: Arc<numbers::ReturnNumbers>,
 }
 
 impl App {
@@ -56,7 +61,13 @@ impl App {
 
     /// The application with another clock and id source (tests move time).
     pub fn with(db: Db, clock: Arc<dyn Clock>, ids: Arc<dyn IdSource>) -> App {
-        App { db, clock, ids }
+        App {
+            db,
+            clock,
+            ids,
+            policies: Arc::default(),
+            numbers: Arc::default(),
+        }
     }
 
     /// Now, to the millisecond the database keeps, so an answer shows exactly

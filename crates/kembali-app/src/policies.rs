@@ -2,14 +2,17 @@
 //! ones, save a new version, check a draft without saving it, and explain the
 //! decision for one order line under the current policy or a draft.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use jiff::{SignedDuration, Timestamp};
 use kembali_core::policy::{Decision, PolicyDocument, PolicyWarning, evaluate};
 use kembali_core::returns::ReturnReason;
 use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
-use kembali_core::{LineId, OrderId};
+use kembali_core::{LineId, OrderId, ShopId};
 use kembali_store::policies::{self as store, Version};
-use kembali_store::{StoreError, Tx};
+use kembali_store::{Session, StoreError, Tx};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -272,6 +275,80 @@ pub fn check(shop: &Shop, value: &Value) -> Result<PolicyCheck, AppError> {
     })
 }
 
+/// How long an instance decides under a policy version it read before it asks
+/// the database whether a newer one was saved (by another instance, the CLI).
+/// A save through this instance is seen at once.
+pub const POLICY_CACHE_SECONDS: i64 = 5;
+
+/// The shops' current policies, parsed once per version, per instance.
+#[derive(Debug, Default)]
+pub struct Cache {
+    by_shop: Mutex<HashMap<ShopId, Cached>>,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    version: i64,
+    document: Arc<PolicyDocument>,
+    checked: Timestamp,
+}
+
+impl Cache {
+    /// The shop's current version and its document: from memory while the
+    /// version was confirmed less than [`POLICY_CACHE_SECONDS`] ago, else after
+    /// asking for the newest version number (and reading and parsing the
+    /// document only when it changed).
+    pub async fn current(
+        &self,
+        now: Timestamp,
+        ex: &mut impl Session,
+        shop: ShopId,
+    ) -> Result<Option<(i64, Arc<PolicyDocument>)>, StoreError> {
+        let hit = self.lock().get(&shop).cloned();
+        if let Some(c) = &hit {
+            let age = now.duration_since(c.checked);
+            // A clock that went back is no reason to trust the entry longer.
+            if age >= SignedDuration::ZERO && age < SignedDuration::from_secs(POLICY_CACHE_SECONDS)
+            {
+                return Ok(Some((c.version, c.document.clone())));
+            }
+        }
+        let Some(latest) = store::latest_version(ex, shop).await? else {
+            self.forget(shop);
+            return Ok(None);
+        };
+        let (version, document) = match hit {
+            Some(c) if c.version == latest => (c.version, c.document),
+            _ => match store::current(ex, shop).await? {
+                Some((v, doc)) => (v, Arc::new(doc)),
+                None => return Ok(None),
+            },
+        };
+        let mut by_shop = self.lock();
+        if by_shop.len() >= 10_000 && !by_shop.contains_key(&shop) {
+            by_shop.clear();
+        }
+        by_shop.insert(
+            shop,
+            Cached {
+                version,
+                document: document.clone(),
+                checked: now,
+            },
+        );
+        Ok(Some((version, document)))
+    }
+
+    /// Drops what this instance knows of the shop's policy (a new version).
+    pub fn forget(&self, shop: ShopId) {
+        self.lock().remove(&shop);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ShopId, Cached>> {
+        self.by_shop.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Saves the document as the shop's next version; returns made before keep the
 /// version they were decided under.
 pub async fn save(
@@ -282,6 +359,9 @@ pub async fn save(
 ) -> Result<PolicyVersionView, AppError> {
     let doc = parse(value, "").map_err(AppError::InvalidPolicy)?;
     let n = store::save(tx, shop.id, &doc, app.now()).await?;
+    // This instance decides under the new version from now on; others within
+    // POLICY_CACHE_SECONDS.
+    app.policies.forget(shop.id);
     let v = store::get(tx, shop.id, n)
         .await?
         .ok_or(AppError::Store(StoreError::NotFound))?;
@@ -353,11 +433,11 @@ pub async fn explain(app: &App, shop: &Shop, req: &ExplainRequest) -> Result<Exp
         .transpose()
         .map_err(AppError::InvalidPolicy)?;
     let mut conn = app.db.conn().await?;
-    let mut ctx = Context::load(&mut conn, shop.id, req.order_id).await?;
+    let mut ctx = Context::load(app, &mut conn, shop.id, req.order_id).await?;
     drop(conn);
     let is_draft = draft.is_some();
     if let Some(doc) = draft {
-        ctx.policy = doc;
+        ctx.policy = Arc::new(doc);
         // Drafts have no number; 0 is no version a shop has.
         ctx.policy_version = 0;
     }

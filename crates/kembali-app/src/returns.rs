@@ -15,7 +15,7 @@ use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId, VariantId};
 use kembali_store::customers::{self, Counts};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
-use kembali_store::{Tx, catalogue, orders, shops};
+use kembali_store::{Tx, catalogue, orders};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -312,7 +312,7 @@ async fn prepare(
     req: &ReturnRequest,
     now: jiff::Timestamp,
 ) -> Result<Prepared, AppError> {
-    let ctx = Context::load(ex, shop.id, req.order_id).await?;
+    let ctx = Context::load(app, ex, shop.id, req.order_id).await?;
     let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
     // The variants wanted in exchange: the shop's, in the order's currency, in
     // stock; their price goes into the decision (the exchange priced).
@@ -451,14 +451,10 @@ pub async fn open(
 ) -> Result<ReturnView, AppError> {
     req.check()?;
     let now = app.now();
-    if !orders::lock(tx, shop.id, req.order_id).await? {
-        return Err(AppError::NotFound(Entity::Order));
-    }
-    if orders::cancelled_at(tx, shop.id, req.order_id)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::State(Conflict::OrderCancelled));
+    match orders::lock_cancelled(tx, shop.id, req.order_id).await? {
+        None => return Err(AppError::NotFound(Entity::Order)),
+        Some(Some(_)) => return Err(AppError::State(Conflict::OrderCancelled)),
+        Some(None) => {}
     }
     let prepared = prepare(app, tx, shop, req, now).await?;
     let new_return =
@@ -469,7 +465,7 @@ pub async fn open(
     let wanted: Vec<(usize, VariantId)> = wanted.iter().map(|(n, s)| (*n, s.variant.id)).collect();
     // Check before taking a number, so a refused request leaves no gap.
     kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
-    let seq = shops::next_return_seq(tx, shop.id).await?;
+    let seq = app.numbers.next(&app.db, tx, shop.id).await?;
     let (ret, timeline) = kembali_core::returns::open(new_return(
         ReturnId::new(now, app.entropy()),
         shop.return_number(seq),

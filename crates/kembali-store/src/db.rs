@@ -255,6 +255,24 @@ impl Db {
         }
     }
 
+    /// A second handle on the same database with one connection of its own, for
+    /// a short transaction taken while a request's transaction is open (the
+    /// return-number blocks), so it never waits for the pool the request holds a
+    /// connection of. SQLite answers itself: its one writer is already taken by
+    /// the request, and nothing may be written beside it.
+    pub fn side(&self) -> Db {
+        match self {
+            Db::Sqlite { .. } => self.clone(),
+            Db::Postgres(p) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
+                    .test_before_acquire(true)
+                    .connect_lazy_with((*p.connect_options()).clone()),
+            ),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite { writer, reader } => {
@@ -351,6 +369,26 @@ impl Db {
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected()))?;
+        tx.commit().await
+    }
+
+    /// What PostgreSQL's autovacuum does for it, on SQLite: statistics for the
+    /// tables that lack them or whose size changed a lot (`PRAGMA optimize` over
+    /// every table, each analysed on a sample of rows so it stays quick). A
+    /// database filled through the API never gets statistics otherwise, and
+    /// then the planner may walk a shop's whole table (docs/BENCHMARKS.md).
+    /// The server runs it at start and every hour; nothing on PostgreSQL.
+    pub async fn optimize(&self) -> Result<(), StoreError> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        crate::run!(&mut tx, |c| sqlx::raw_sql(
+            "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"
+        )
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
         tx.commit().await
     }
 }

@@ -79,6 +79,7 @@ const SOURCES: &[Source] = &[
     source!(10, "0010_shipments_payouts"),
     source!(11, "0011_portal"),
     source!(12, "0012_dropoff_points"),
+    source!(13, "0013_hot_path"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -273,7 +274,8 @@ mod tests {
                 "catalogue exchanges",
                 "shipments payouts",
                 "portal",
-                "dropoff points"
+                "dropoff points",
+                "hot path"
             ]
         );
     }

@@ -109,6 +109,26 @@ pub async fn lock(ex: &mut impl Session, shop: ShopId, id: OrderId) -> Result<bo
     Ok(found.is_some())
 }
 
+/// Locks the order row as [`lock`] does and answers when it was cancelled, in
+/// one statement: `None` when there is no such order, `Some(None)` for an
+/// order that is not cancelled.
+pub async fn lock_cancelled(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<Option<jiff::Timestamp>>, StoreError> {
+    let sql = crate::dialect::for_update!(
+        ex.backend(),
+        "SELECT cancelled_at FROM orders WHERE shop_id = $1 AND id = $2"
+    );
+    let row: Option<Option<i64>> = run!(ex, |c| sqlx::query_scalar(sql)
+        .bind(shop.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&mut *c)
+        .await)?;
+    Ok(row.map(|at| at.map(from_millis)))
+}
+
 /// Stores a new order with its lines and shipments. The order must be valid
 /// (`Order::validate`); a duplicate order number is a [`StoreError::Duplicate`].
 pub async fn insert(

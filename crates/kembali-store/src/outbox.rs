@@ -117,3 +117,63 @@ pub async fn mark_dispatched(
     .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    shop_id: String,
+    #[sqlx(flatten)]
+    message: MessageRow,
+}
+
+/// Takes up to `limit` messages not yet dispatched (nor handed to a job of their
+/// own), oldest first, across shops: the relay's queue. On PostgreSQL the rows
+/// stay locked until the transaction ends and concurrent relays skip them
+/// (`FOR UPDATE SKIP LOCKED`); on SQLite the write transaction serialises relays.
+pub async fn take_pending(ex: &mut impl Session, limit: u32) -> Result<Vec<Message>, StoreError> {
+    let sql = crate::dialect::skip_locked!(
+        ex.backend(),
+        "SELECT shop_id, id, kind, subject, payload, occurred_at, dispatched_at
+           FROM outbox WHERE dispatched_at IS NULL AND handed_off_at IS NULL
+          ORDER BY occurred_at, id LIMIT $1"
+    );
+    let rows: Vec<PendingRow> = run!(ex, |c| sqlx::query_as(sql)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *c)
+        .await)?;
+    rows.into_iter()
+        .map(|r| {
+            let shop = r.shop_id.parse().map_err(corrupt)?;
+            r.message.into_message(shop)
+        })
+        .collect()
+}
+
+/// Whether any message waits for the relay (the test kit's drain).
+pub async fn any_pending(ex: &mut impl Session) -> Result<bool, StoreError> {
+    let found: Option<String> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT id FROM outbox WHERE dispatched_at IS NULL AND handed_off_at IS NULL LIMIT 1"
+    )
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(found.is_some())
+}
+
+/// Takes the message out of the relay's queue: a job of its own dispatches it.
+pub async fn hand_off(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: MessageId,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    run!(ex, |c| sqlx::query(
+        "UPDATE outbox SET handed_off_at = $1
+          WHERE shop_id = $2 AND id = $3 AND dispatched_at IS NULL"
+    )
+    .bind(millis(now))
+    .bind(shop.to_string())
+    .bind(id.to_string())
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}

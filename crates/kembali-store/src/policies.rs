@@ -30,6 +30,20 @@ pub async fn current(
     Ok(row.map(|r| (r.version, r.document.0)))
 }
 
+/// The number of the shop's newest version, without its document.
+pub async fn latest_version(
+    ex: &mut impl Session,
+    shop: ShopId,
+) -> Result<Option<i64>, StoreError> {
+    let v: Option<i64> = run!(ex, |c| sqlx::query_scalar(
+        "SELECT version FROM policies WHERE shop_id = $1 ORDER BY version DESC LIMIT 1"
+    )
+    .bind(shop.to_string())
+    .fetch_optional(&mut *c)
+    .await)?;
+    Ok(v)
+}
+
 /// A past version, to reproduce a decision made under it.
 pub async fn version(
     ex: &mut impl Session,

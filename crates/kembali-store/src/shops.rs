@@ -152,8 +152,9 @@ pub async fn update(
     Ok(())
 }
 
-/// Takes the shop's next readable return number. The row lock this takes on
-/// PostgreSQL also serialises return creation within a shop.
+/// Takes the shop's next readable return number in the caller's transaction
+/// (SQLite, whose single writer serialises anyway; PostgreSQL takes blocks with
+/// [`take_return_numbers`] instead of holding this row's lock until commit).
 pub async fn next_return_seq(ex: &mut impl Session, shop: ShopId) -> Result<i64, StoreError> {
     let n: i64 = run!(ex, |c| sqlx::query_scalar(
         "UPDATE shops SET return_seq = return_seq + 1 WHERE id = $1 RETURNING return_seq"
@@ -162,6 +163,24 @@ pub async fn next_return_seq(ex: &mut impl Session, shop: ShopId) -> Result<i64,
     .fetch_one(&mut *c)
     .await)?;
     Ok(n)
+}
+
+/// Takes `n` return numbers from the shop's counter and answers the last one:
+/// the block is `last - n + 1 ..= last`. Meant for a short transaction of its
+/// own, so the row's lock is held only that long.
+pub async fn take_return_numbers(
+    ex: &mut impl Session,
+    shop: ShopId,
+    n: i64,
+) -> Result<i64, StoreError> {
+    let last: i64 = run!(ex, |c| sqlx::query_scalar(
+        "UPDATE shops SET return_seq = return_seq + $2 WHERE id = $1 RETURNING return_seq"
+    )
+    .bind(shop.to_string())
+    .bind(n)
+    .fetch_one(&mut *c)
+    .await)?;
+    Ok(last)
 }
 
 /// A new key with every scope (`admin`), as keys were before scopes: the

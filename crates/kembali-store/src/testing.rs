@@ -496,8 +496,9 @@ fn io_error(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
     move |e| StoreError::Config(format!("cannot {what}: {e}"))
 }
 
-/// Waits until the workers have run every job due at `now()` (the test's clock),
-/// so a test can look at what its jobs did.
+/// Waits until the workers have run every job due at `now()` (the test's clock)
+/// and the outbox relay has dispatched every message, so a test can look at
+/// what its jobs did.
 ///
 /// # Panics
 /// When a job died, or jobs are still left after 20 s: a test must not leave
@@ -505,12 +506,22 @@ fn io_error(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
 pub async fn drain(db: &Db, now: impl Fn() -> jiff::Timestamp) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let left = match crate::jobs::outstanding(db, now()).await {
-            Ok(left) => left,
-            Err(e) => panic!("cannot read the job table: {e}"),
+        // Jobs, then the outbox, then jobs again: work the outbox relay did
+        // between the first two reads shows in the third as its jobs.
+        let mut left = outstanding(db, now()).await;
+        let pending = match db.conn().await {
+            Ok(mut c) => crate::outbox::any_pending(&mut c).await,
+            Err(e) => Err(e),
         };
-        if left.is_empty() {
-            return;
+        let pending = match pending {
+            Ok(p) => p,
+            Err(e) => panic!("cannot read the outbox: {e}"),
+        };
+        if left.is_empty() && !pending {
+            left = outstanding(db, now()).await;
+            if left.is_empty() {
+                return;
+            }
         }
         assert!(
             left.iter().all(|j| j.state != crate::jobs::JobState::Dead),
@@ -518,9 +529,16 @@ pub async fn drain(db: &Db, now: impl Fn() -> jiff::Timestamp) {
         );
         assert!(
             std::time::Instant::now() < deadline,
-            "jobs left unrun: {left:?}"
+            "jobs left unrun: {left:?}, outbox messages pending: {pending}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn outstanding(db: &Db, now: jiff::Timestamp) -> Vec<crate::jobs::Job> {
+    match crate::jobs::outstanding(db, now).await {
+        Ok(left) => left,
+        Err(e) => panic!("cannot read the job table: {e}"),
     }
 }
 

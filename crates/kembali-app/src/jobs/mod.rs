@@ -157,5 +157,36 @@ pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Rec
     if let Err(e) = purge_idempotency_keys::start(&app).await {
         tracing::warn!(error = %e, "cannot schedule the idempotency-key purge");
     }
+    // The outbox relay runs beside the job loop, on the same poll and stop,
+    // and so does the SQLite statistics upkeep.
+    let relay = tokio::spawn(dispatch::run_relay(app.clone(), opts.poll, stop.clone()));
+    let upkeep = tokio::spawn(optimize_hourly(app.db.clone(), stop.clone()));
     store_jobs::work(app.db.clone(), handlers(&app), opts, stop).await;
+    if let Err(e) = relay.await {
+        tracing::warn!(error = %e, "the outbox relay stopped abnormally");
+    }
+    if let Err(e) = upkeep.await {
+        tracing::warn!(error = %e, "the statistics upkeep stopped abnormally");
+    }
+}
+
+/// `Db::optimize` (SQLite's planner statistics) when the worker starts and then
+/// every hour, until `stop` turns true. Real time, not the application's clock:
+/// it is upkeep, not business.
+async fn optimize_hourly(db: kembali_store::Db, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(e) = db.optimize().await {
+                    tracing::warn!(error = %e, "cannot refresh the planner's statistics");
+                }
+            }
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    break;
+                }
+            }
+        }
+    }
 }

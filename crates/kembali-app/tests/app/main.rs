@@ -1,6 +1,7 @@
 //! The application layer's suite: use cases over a real database (a cloned
 //! template SQLite file and a cloned PostgreSQL database), every test on both.
 
+mod relay;
 mod returns;
 
 use std::sync::Arc;

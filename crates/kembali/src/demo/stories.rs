@@ -220,7 +220,7 @@ async fn tell(
     story: Story,
 ) -> Result<Option<ReturnStatus>, StoreError> {
     let m = &MARKETS[o.market];
-    let ctx = Context::load(tx, scene.shop.id, o.order)
+    let ctx = Context::load(scene.app, tx, scene.shop.id, o.order)
         .await
         .map_err(err)?;
     let Some(chosen) = choose(&ctx, rng, scene, o, story)? else {
