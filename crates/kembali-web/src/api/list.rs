@@ -127,6 +127,27 @@ pub fn bounded(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiEr
     }
 }
 
+/// Text filters (name, value, most characters) within their bounds, a 400
+/// naming the first that is not; then whether they can match anything stored
+/// ([`can_match`]): `false` answers an empty page without a query.
+pub fn texts(filters: &[(&str, Option<&str>, usize)]) -> Result<bool, ApiError> {
+    for (field, value, max) in filters {
+        bounded(field, *value, *max)?;
+    }
+    let values: Vec<Option<&str>> = filters.iter().map(|f| f.1).collect();
+    Ok(can_match(&values))
+}
+
+impl<T> Page<T> {
+    /// No rows, no next page.
+    pub fn empty() -> Page<T> {
+        Page {
+            data: Vec::new(),
+            next_cursor: None,
+        }
+    }
+}
+
 /// Whether a text filter can match anything stored: no stored text holds
 /// U+0000 (every surface refuses it, and PostgreSQL cannot even compare it),
 /// so such a filter is an empty page, not a query.

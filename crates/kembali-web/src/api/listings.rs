@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
 use crate::api::extract::Auth;
-use crate::api::list::{ListQuery, Page, Paging, bounded, can_match};
+use crate::api::list::{ListQuery, Page, Paging, texts};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,6 +42,21 @@ pub struct OrderFilters {
     pub number: Option<String>,
 }
 
+impl OrderFilters {
+    /// The store's filter, or `None` when no order can match (see [`texts`]).
+    fn checked(&self) -> Result<Option<OrderFilter>, ApiError> {
+        let (email, number) = (self.email.as_deref(), self.number.as_deref());
+        Ok(
+            texts(&[("email", email, 254), ("number", number, 64)])?.then(|| OrderFilter {
+                created_from: self.created_after,
+                created_until: self.created_before,
+                email: self.email.clone(),
+                number: self.number.clone(),
+            }),
+        )
+    }
+}
+
 #[utoipa::path(get, path = "/orders", tag = "orders",
     params(Paging<OrderId>, OrderFilters),
     responses(
@@ -55,19 +70,8 @@ async fn list_orders(
     auth: Auth,
     q: ListQuery<OrderFilters>,
 ) -> Result<Json<Page<OrderSummary>>, ApiError> {
-    let f = &q.filters;
-    bounded("email", f.email.as_deref(), 254)?;
-    bounded("number", f.number.as_deref(), 64)?;
-    if !can_match(&[f.email.as_deref(), f.number.as_deref()]) {
-        return Ok(Json(
-            q.page(Vec::new(), |o: &OrderSummary| o.id.to_string()),
-        ));
-    }
-    let filter = OrderFilter {
-        created_from: f.created_after,
-        created_until: f.created_before,
-        email: f.email.clone(),
-        number: f.number.clone(),
+    let Some(filter) = q.filters.checked()? else {
+        return Ok(Json(Page::empty()));
     };
     let before = q.cursor::<OrderId>()?;
     let rows = listing::orders(&state.app, auth.shop.id, before, &filter, q.fetch()).await?;
@@ -107,6 +111,27 @@ pub struct ReturnFilters {
     pub sku: Option<String>,
 }
 
+impl ReturnFilters {
+    /// The store's filter, or `None` when no return can match (see [`texts`]).
+    fn checked(&self) -> Result<Option<ReturnFilter>, ApiError> {
+        let (email, sku) = (self.email.as_deref(), self.sku.as_deref());
+        Ok(
+            texts(&[("email", email, 254), ("sku", sku, 255)])?.then(|| ReturnFilter {
+                status: self.status,
+                reason: self.reason,
+                resolution: self.resolution,
+                created_from: self.created_after,
+                created_until: self.created_before,
+                order: self.order_id,
+                email: self.email.clone(),
+                customer: self.customer_id,
+                product: self.product_id,
+                sku: self.sku.clone(),
+            }),
+        )
+    }
+}
+
 #[utoipa::path(get, path = "/returns", tag = "returns",
     params(Paging<ReturnId>, ReturnFilters),
     responses(
@@ -120,25 +145,8 @@ async fn list_returns(
     auth: Auth,
     q: ListQuery<ReturnFilters>,
 ) -> Result<Json<Page<ReturnSummary>>, ApiError> {
-    let f = &q.filters;
-    bounded("email", f.email.as_deref(), 254)?;
-    bounded("sku", f.sku.as_deref(), 255)?;
-    if !can_match(&[f.email.as_deref(), f.sku.as_deref()]) {
-        return Ok(Json(
-            q.page(Vec::new(), |r: &ReturnSummary| r.id.to_string()),
-        ));
-    }
-    let filter = ReturnFilter {
-        status: f.status,
-        reason: f.reason,
-        resolution: f.resolution,
-        created_from: f.created_after,
-        created_until: f.created_before,
-        order: f.order_id,
-        email: f.email.clone(),
-        customer: f.customer_id,
-        product: f.product_id,
-        sku: f.sku.clone(),
+    let Some(filter) = q.filters.checked()? else {
+        return Ok(Json(Page::empty()));
     };
     let before = q.cursor::<ReturnId>()?;
     let rows = listing::returns(&state.app, auth.shop.id, before, &filter, q.fetch()).await?;
