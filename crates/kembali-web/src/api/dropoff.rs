@@ -59,6 +59,8 @@ async fn nearest(
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let near = Near::parse(&q.near)?;
     let limit = q.limit.map_or(10, |l| l as usize).min(MAX_NEAREST + 1);
+    // Empty or too long is no carrier: a 400 naming it, as the schema says.
+    crate::api::list::bounded("carrier", q.carrier.as_deref(), 64)?;
     let carrier = q.carrier.as_deref().map(str::trim);
     Ok(Json(
         dropoff::nearest(&state.app, &auth.shop, &near, carrier, limit).await?,

@@ -188,6 +188,7 @@ pub struct EligibilityView {
     responses(
         (status = 200, description = "What can come back, until when, for how much, and why", body = EligibilityView),
         (status = 404, body = Problem),
+        (status = 409, description = "The variant asked for in exchange has fewer units in stock than asked", body = Problem),
         (status = 422, body = Problem),
     ),
     security(("api_key" = [])))]

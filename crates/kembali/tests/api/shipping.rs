@@ -245,6 +245,10 @@ async fn nearest_by_place_and_postal_code(app: &TestApp) {
     assert_problem(&r, 400, "bad-request");
     let r = app.get("/api/v1/dropoff-points").await;
     assert_problem(&r, 400, "bad-request");
+    // An empty carrier is no carrier (the schema says at least one character).
+    let r = app.get("/api/v1/dropoff-points?near=00-017&carrier=").await;
+    assert_problem(&r, 400, "bad-request");
+    assert_eq!(r.body["errors"][0]["field"], "carrier", "{}", r.body);
 }
 
 crate::both!(nearest_points, super::nearest_by_place_and_postal_code);
