@@ -60,6 +60,10 @@ struct Args {
     /// Keep the PostgreSQL schema afterwards (to inspect query plans).
     #[arg(long)]
     keep: bool,
+    /// Orders of one heavy customer (the first N orders), whose look-ups get a
+    /// row of their own beside everyone else's (0: none).
+    #[arg(long, default_value_t = 1000)]
+    heavy: usize,
 }
 
 struct Stats {
@@ -101,6 +105,10 @@ struct Dataset {
     shop: Shop,
     key: String,
     orders: Vec<(OrderId, LineId)>,
+    /// The heavy customer's orders (`--heavy`).
+    heavy: Vec<OrderId>,
+    /// The SQLite file, for the driver comparison.
+    sqlite_file: Option<std::path::PathBuf>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -165,11 +173,17 @@ fn draft<'a>(n: usize, buyer: &'a Buyer, skus: &'a [String], now: Timestamp) -> 
     }
 }
 
+/// Which customer order `n` is: the first `heavy` orders are all customer 0's
+/// (who also has their share of the rest), the others spread evenly.
+fn customer_of(n: usize, customers: usize, heavy: usize) -> usize {
+    if n < heavy { 0 } else { n % customers }
+}
+
 /// The customer of order `n`, one of `customers`.
-fn buyer(n: usize, customers: usize, address: &Address) -> Buyer {
+fn buyer(n: usize, customers: usize, heavy: usize, address: &Address) -> Buyer {
     Buyer {
         name: NAME.into(),
-        email: format!("customer{}@example.pl", n % customers),
+        email: format!("customer{}@example.pl", customer_of(n, customers, heavy)),
         locale: Locale::Pl,
         address: address.clone(),
     }
@@ -235,20 +249,21 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
     let started = Instant::now();
     let batch = args.batch.max(1);
     let orders = args.orders;
+    let heavy = args.heavy.min(orders);
     let mut tasks = Vec::new();
     for l in 0..loaders {
         let (files_tx, mut files_rx) = tokio::sync::mpsc::channel::<(Vec<u8>, usize)>(1);
         let address = address.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             let mut mine = (0..orders)
-                .filter(|n| (n % n_customers) % loaders == l)
+                .filter(|&n| customer_of(n, n_customers, heavy) % loaders == l)
                 .peekable();
             while mine.peek().is_some() {
                 let mut w = csv::Writer::from_writer(Vec::with_capacity(batch * 800));
                 import::write_header(&mut w)?;
                 let mut count = 0;
                 for n in mine.by_ref().take(batch) {
-                    let (buyer, skus) = (buyer(n, n_customers, &address), skus(n));
+                    let (buyer, skus) = (buyer(n, n_customers, heavy, &address), skus(n));
                     import::write(&mut w, &draft(n, &buyer, &skus, now).input())?;
                     count += 1;
                 }
@@ -307,6 +322,13 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
     );
     let mut conn = db.conn().await?;
     let all = kembali_store::bulk::first_lines(&mut conn, shop.id).await?;
+    let mut heavy_orders = Vec::with_capacity(heavy);
+    for n in 0..heavy {
+        let (order, _) = kembali_store::orders::get_by_number(&mut conn, shop.id, &format!("B{n}"))
+            .await?
+            .context("a heavy customer's order is missing")?;
+        heavy_orders.push(order.id);
+    }
     drop(conn);
     if all.len() != args.orders {
         bail!(
@@ -320,6 +342,8 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
         shop,
         key: key.secret,
         orders: all,
+        heavy: heavy_orders,
+        sqlite_file: dir.as_ref().map(|d| d.path().join("bench.db")),
         _dir: dir,
     })
 }
@@ -519,6 +543,7 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     let half = n / 2;
     let slice = (half / c).max(1);
 
+    out.extend(drivers(&ds, label, c, d).await?);
     out.push(lookups(&ds, label, "lookup + eligibility (direct)", c, d).await);
 
     let s = ds.clone();
@@ -568,6 +593,7 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
         .no_proxy()
         .build()?;
 
+    let rss = Rss::sample();
     let (cl, b) = (client.clone(), base.clone());
     out.push(
         measure(label, "GET /healthz (HTTP)", c, d, move |_, _| {
@@ -595,13 +621,46 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     );
     let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
     out.push(
+        measure(label, "GET /orders/{id} (HTTP)", c, d, move |t, i| {
+            let (order, _) = s.orders[pick(t, i, n)];
+            let req = cl
+                .get(format!("{b}/api/v1/orders/{order}"))
+                .bearer_auth(&s.key);
+            async move { Some(http(req, 200).await) }
+        })
+        .await,
+    );
+    if !ds.heavy.is_empty() {
+        let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
+        let h = ds.heavy.len();
+        out.push(
+            measure(
+                label,
+                "GET /orders/{id}/eligibility, the heavy customer (HTTP)",
+                c,
+                d,
+                move |t, i| {
+                    let order = s.heavy[pick(t, i, h)];
+                    let req = cl
+                        .get(format!("{b}/api/v1/orders/{order}/eligibility"))
+                        .bearer_auth(&s.key);
+                    async move { Some(http(req, 200).await) }
+                },
+            )
+            .await,
+        );
+    }
+    let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
+    out.push(
         measure(label, "POST /returns (HTTP)", c, d, move |t, i| {
             let k = half + t * slice + i;
             let req = (i < slice && k < n).then(|| {
                 let (order, line) = s.orders[k];
                 let body = serde_json::json!({"order_id": order, "method": "drop_off",
                     "items": [{"line_id": line, "quantity": 1, "reason": "wrong_size",
-                               "resolution": "refund"}]});
+                               "resolution": "refund"}],
+                    // As the direct row: allowed for every payment method.
+                    "refund_destination": {"kind": "store_credit"}});
                 cl.post(format!("{b}/api/v1/returns"))
                     .bearer_auth(&s.key)
                     .json(&body)
@@ -615,6 +674,11 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
         })
         .await,
     );
+    let (before, peak) = rss.stop().await;
+    eprintln!(
+        "{label}: resident memory of the whole process (server, client and data set) during \
+         the HTTP rows: {before:.0} MB before, {peak:.0} MB at most"
+    );
     let _ = stop_tx.send(());
     match tokio::time::timeout(GRACE, server).await {
         Ok(Ok(Ok(()))) => {}
@@ -624,6 +688,138 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     }
     ds.db.close().await;
     Ok(out)
+}
+
+/// The process's resident memory, sampled every 100 ms while it runs.
+struct Rss {
+    before: f64,
+    peak: Arc<std::sync::atomic::AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Rss {
+    /// VmRSS of this process in MB, from /proc (0 where there is none).
+    fn now() -> f64 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            })
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+
+    fn sample() -> Rss {
+        let before = Rss::now();
+        let peak = Arc::new(std::sync::atomic::AtomicU64::new(before.to_bits()));
+        let p = peak.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let now = Rss::now();
+                if now > f64::from_bits(p.load(std::sync::atomic::Ordering::Relaxed)) {
+                    p.store(now.to_bits(), std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        Rss { before, peak, task }
+    }
+
+    async fn stop(self) -> (f64, f64) {
+        self.task.abort();
+        let _ = self.task.await;
+        (
+            self.before,
+            f64::from_bits(self.peak.load(std::sync::atomic::Ordering::Relaxed)),
+        )
+    }
+}
+
+/// The SQLite driver question (issue 11): one point read of an order row by its
+/// key, through sqlx's pool (what the store uses) and through rusqlite, a
+/// synchronous driver, on tokio's blocking pool with one connection per core
+/// (as many readers as the store's pool has).
+async fn drivers(ds: &Arc<Dataset>, label: &'static str, c: usize, d: u64) -> anyhow::Result<Vec<Stats>> {
+    let Some(file) = ds.sqlite_file.clone() else {
+        return Ok(Vec::new());
+    };
+    let n = ds.orders.len();
+    const SQL: &str = "SELECT id, number, email, currency, placed_at, payment_method \
+                       FROM orders WHERE shop_id = ?1 AND id = ?2";
+    let s = ds.clone();
+    let sqlx_row = measure(label, "point read of an order row: sqlx", c, d, move |t, i| {
+        let s = s.clone();
+        async move {
+            let (order, _) = s.orders[pick(t, i, n)];
+            let r = async {
+                let mut conn = s.db.conn().await.map_err(|e| e.to_string())?;
+                let kembali_store::db::Inner::Sqlite(c) = kembali_store::Session::inner(&mut conn)
+                else {
+                    return Err("not SQLite".to_owned());
+                };
+                sqlx::query_as::<_, (String, String, String, String, i64, String)>(SQL)
+                    .bind(s.shop.id.to_string())
+                    .bind(order.to_string())
+                    .fetch_one(&mut *c)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            .await;
+            Some(r)
+        }
+    })
+    .await;
+    let readers = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let mut conns = Vec::new();
+    for _ in 0..readers {
+        let c = rusqlite::Connection::open_with_flags(
+            &file,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(Duration::from_secs(5))?;
+        conns.push(std::sync::Mutex::new(c));
+    }
+    let conns = Arc::new(conns);
+    let s = ds.clone();
+    let rusqlite_row = measure(
+        label,
+        "point read of an order row: rusqlite (blocking pool)",
+        c,
+        d,
+        move |t, i| {
+            let (s, conns) = (s.clone(), conns.clone());
+            async move {
+                let (order, _) = s.orders[pick(t, i, n)];
+                let shop = s.shop.id.to_string();
+                let r = tokio::task::spawn_blocking(move || {
+                    let conn = conns[t % conns.len()]
+                        .lock()
+                        .map_err(|_| "a poisoned connection".to_owned())?;
+                    let mut stmt = conn.prepare_cached(SQL).map_err(|e| e.to_string())?;
+                    stmt.query_row(rusqlite::params![shop, order.to_string()], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, i64>(4)?,
+                            r.get::<_, String>(5)?,
+                        ))
+                    })
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r);
+                Some(r)
+            }
+        },
+    )
+    .await;
+    Ok(vec![sqlx_row, rusqlite_row])
 }
 
 fn print(results: &[Stats], args: &Args) {
