@@ -14,7 +14,7 @@ use kembali_core::policy::{
 use kembali_core::returns::{ReturnMethod, ReturnReason};
 use kembali_core::shop::Shop;
 use kembali_core::{LineId, OrderId, ShopId, VariantId};
-use kembali_store::{Session, StoreError, customers, orders, returns};
+use kembali_store::{Session, StoreError, orders};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -42,7 +42,15 @@ impl Context {
         shop: ShopId,
         order: OrderId,
     ) -> Result<Context, AppError> {
-        let (order, shipments) = orders::get(ex, shop, order)
+        // One statement: the order, its lines and shipments, what its open
+        // returns hold and the counts on its customer's row (one look-up
+        // however many orders they have).
+        let orders::ForDecision {
+            order,
+            shipments,
+            held,
+            history,
+        } = orders::for_decision(ex, shop, order)
             .await?
             .ok_or(AppError::NotFound(Entity::Order))?;
         let (policy_version, policy) = app
@@ -50,11 +58,9 @@ impl Context {
             .current(app.now(), ex, shop)
             .await?
             .ok_or(AppError::NoPolicy)?;
-        let held = returns::held_quantities(ex, shop, order.id).await?;
-        // The counts on the customer's row: one look-up however many orders
-        // they have; by email for an order taken in without a customer.
-        let history = match order.customer_id {
-            Some(c) => customers::history(ex, shop, c).await?,
+        // By email for an order taken in without a customer.
+        let history = match history {
+            Some(h) => h,
             None => orders::customer_history(ex, shop, &order.email).await?,
         };
         Ok(Context {

@@ -463,6 +463,7 @@ pub async fn open(
         ctx, facts, wanted, ..
     } = &prepared;
     let wanted: Vec<(usize, VariantId)> = wanted.iter().map(|(n, s)| (*n, s.variant.id)).collect();
+    let any_exchange = !wanted.is_empty();
     // Check before taking a number, so a refused request leaves no gap.
     kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
     let seq = app.numbers.next(&app.db, tx, shop.id).await?;
@@ -527,7 +528,12 @@ pub async fn open(
         };
         customers::add(tx, shop.id, customer, one).await?;
     }
-    let exchanges = exchanges_of(tx, shop.id, ret.id).await?;
+    // A return that asked for no exchange has none to read back.
+    let exchanges = if any_exchange {
+        exchanges_of(tx, shop.id, ret.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(ReturnView {
         ret,
         timeline,

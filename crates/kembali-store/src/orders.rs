@@ -1,12 +1,15 @@
 //! Orders with their lines and shipments, and the customer's history the policy
 //! looks at.
 
+use std::collections::HashMap;
+
 use kembali_core::order::{
     Address, Order, OrderLine, PaymentMethod, Shipment, ShipmentLine, TrackingStatus,
 };
 use kembali_core::policy::CustomerHistory;
 use kembali_core::shop::Locale;
-use kembali_core::{Currency, CustomerId, Money, OrderId, ShipmentId, ShopId};
+use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
+use serde::Deserialize;
 use sqlx::types::Json;
 
 use crate::db::Session;
@@ -325,7 +328,8 @@ struct OrderRow {
     cheapest_shipping: i64,
 }
 
-#[derive(sqlx::FromRow)]
+/// A line as the folded read's JSON array holds it (fields in this order).
+#[derive(Deserialize)]
 struct LineRow {
     id: String,
     product_id: Option<String>,
@@ -334,6 +338,7 @@ struct LineRow {
     title: String,
     category: Option<String>,
     tags: Json<Vec<String>>,
+    #[serde(deserialize_with = "flag")]
     final_sale: bool,
     quantity: i64,
     unit_price: i64,
@@ -341,7 +346,8 @@ struct LineRow {
     tax: i64,
 }
 
-#[derive(sqlx::FromRow)]
+/// A shipment as a row, or in the folded read's JSON array (fields in this order).
+#[derive(sqlx::FromRow, Deserialize)]
 struct ShipmentRow {
     id: String,
     order_id: String,
@@ -353,6 +359,21 @@ struct ShipmentRow {
     promised_by: Option<i64>,
     lines: Json<Vec<ShipmentLine>>,
     tracking_url: Option<String>,
+}
+
+/// A boolean as JSON holds it: `true`/`false` from PostgreSQL, `1`/`0` from
+/// SQLite (which has no boolean type).
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match Flag::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Int(i) => i != 0,
+    })
 }
 
 fn line_from(r: LineRow, currency: Currency) -> Result<OrderLine, StoreError> {
@@ -397,40 +418,162 @@ fn shipment_from(r: ShipmentRow) -> Result<Shipment, StoreError> {
 
 macro_rules! order_columns {
     () => {
-        "id, number, customer_id, email, locale, currency, placed_at, payment_method,
-         taxes_included, shipping_address, shipping_paid, cheapest_shipping"
+        "o.id, o.number, o.customer_id, o.email, o.locale, o.currency, o.placed_at,
+         o.payment_method, o.taxes_included, o.shipping_address, o.shipping_paid,
+         o.cheapest_shipping"
     };
 }
 
-async fn load(
+/// The order's lines and shipments as JSON arrays beside its row, so that one
+/// statement reads what three did; the `facts!` columns add the units its open
+/// returns hold and its customer's counters. Written once per database: the JSON
+/// functions differ. `$1` is the shop, `$2` the order's id or number.
+macro_rules! folded {
+    (sqlite, $facts:expr, $key:literal) => {
+        concat!(
+            "SELECT ",
+            order_columns!(),
+            ",
+             (SELECT json_group_array(json_array(l.id, l.product_id, l.variant_id, l.sku,
+                         l.title, l.category, json(l.tags), l.final_sale, l.quantity,
+                         l.unit_price, l.discount, l.tax) ORDER BY l.position)
+                FROM order_lines l WHERE l.shop_id = o.shop_id AND l.order_id = o.id) AS lines_json,
+             (SELECT json_group_array(json_array(s.id, s.order_id, s.carrier, s.tracking_number,
+                         s.status, s.shipped_at, s.delivered_at, s.promised_by, json(s.lines),
+                         s.tracking_url) ORDER BY s.id)
+                FROM shipments s WHERE s.shop_id = o.shop_id AND s.order_id = o.id) AS shipments_json,",
+            $facts,
+            " FROM orders o WHERE o.shop_id = $1 AND o.",
+            $key,
+            " = $2"
+        )
+    };
+    (postgres, $facts:expr, $key:literal) => {
+        concat!(
+            "SELECT ",
+            order_columns!(),
+            ",
+             (SELECT json_agg(json_build_array(l.id, l.product_id, l.variant_id, l.sku,
+                         l.title, l.category, l.tags, l.final_sale, l.quantity,
+                         l.unit_price, l.discount, l.tax) ORDER BY l.position)::text
+                FROM order_lines l WHERE l.shop_id = o.shop_id AND l.order_id = o.id) AS lines_json,
+             (SELECT json_agg(json_build_array(s.id, s.order_id, s.carrier, s.tracking_number,
+                         s.status, s.shipped_at, s.delivered_at, s.promised_by, s.lines,
+                         s.tracking_url) ORDER BY s.id)::text
+                FROM shipments s WHERE s.shop_id = o.shop_id AND s.order_id = o.id) AS shipments_json,",
+            $facts,
+            " FROM orders o WHERE o.shop_id = $1 AND o.",
+            $key,
+            " = $2"
+        )
+    };
+}
+
+/// The facts columns: the units held by the order's open returns (as
+/// `returns::held_quantities` reads them) and the customer's counters (as
+/// `customers::history`), or nothing.
+macro_rules! facts {
+    (none) => {
+        "NULL AS held_json, NULL AS customer_json"
+    };
+    (sqlite) => {
+        "(SELECT json_group_array(json_array(i.line_id, i.quantity)) FROM return_items i
+            JOIN returns r ON r.shop_id = i.shop_id AND r.id = i.return_id
+           WHERE i.shop_id = o.shop_id AND i.order_id = o.id
+             AND r.status NOT IN ('rejected', 'cancelled', 'expired')) AS held_json,
+         (SELECT json_array(c.order_count, c.return_count, c.refused_parcels) FROM customers c
+           WHERE c.shop_id = o.shop_id AND c.id = o.customer_id) AS customer_json"
+    };
+    (postgres) => {
+        "(SELECT json_agg(json_build_array(i.line_id, i.quantity))::text FROM return_items i
+            JOIN returns r ON r.shop_id = i.shop_id AND r.id = i.return_id
+           WHERE i.shop_id = o.shop_id AND i.order_id = o.id
+             AND r.status NOT IN ('rejected', 'cancelled', 'expired')) AS held_json,
+         (SELECT json_build_array(c.order_count, c.return_count, c.refused_parcels)::text
+            FROM customers c WHERE c.shop_id = o.shop_id AND c.id = o.customer_id) AS customer_json"
+    };
+}
+
+/// How a read names the order.
+#[derive(Clone, Copy)]
+enum Key {
+    Id,
+    Number,
+}
+
+/// The statement for a read by `key`, with or without the facts.
+fn folded_sql(backend: crate::Backend, key: Key, with_facts: bool) -> &'static str {
+    use crate::Backend::{Postgres, Sqlite};
+    match (backend, key, with_facts) {
+        (Sqlite, Key::Id, false) => folded!(sqlite, facts!(none), "id"),
+        (Sqlite, Key::Id, true) => folded!(sqlite, facts!(sqlite), "id"),
+        (Sqlite, Key::Number, _) => folded!(sqlite, facts!(none), "number"),
+        (Postgres, Key::Id, false) => folded!(postgres, facts!(none), "id"),
+        (Postgres, Key::Id, true) => folded!(postgres, facts!(postgres), "id"),
+        (Postgres, Key::Number, _) => folded!(postgres, facts!(none), "number"),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FoldedRow {
+    #[sqlx(flatten)]
+    order: OrderRow,
+    lines_json: Option<String>,
+    shipments_json: Option<String>,
+    held_json: Option<String>,
+    customer_json: Option<String>,
+}
+
+/// An order with what the policy's decisions about it depend on.
+pub struct ForDecision {
+    pub order: Order,
+    pub shipments: Vec<Shipment>,
+    /// Units of each line that open returns already hold.
+    pub held: HashMap<LineId, u32>,
+    /// The customer's counters; `None` for an order without a customer (look
+    /// them up by email: `customer_history`).
+    pub history: Option<CustomerHistory>,
+}
+
+/// A JSON array column: `NULL` (PostgreSQL's aggregate over no rows) is empty.
+fn json_rows<T: serde::de::DeserializeOwned>(text: Option<&str>) -> Result<Vec<T>, StoreError> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(t).map_err(corrupt),
+    }
+}
+
+async fn read_folded(
     ex: &mut impl Session,
     shop: ShopId,
-    row: Option<OrderRow>,
-) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
-    let Some(r) = row else {
+    key: Key,
+    value: &str,
+    with_facts: bool,
+) -> Result<Option<ForDecision>, StoreError> {
+    let sql = folded_sql(ex.backend(), key, with_facts);
+    let row: Option<FoldedRow> = run!(ex, |c| sqlx::query_as(sql)
+        .bind(shop.to_string())
+        .bind(value)
+        .fetch_optional(&mut *c)
+        .await)?;
+    let Some(row) = row else {
         return Ok(None);
     };
+    let r = row.order;
     let currency: Currency = r.currency.parse().map_err(corrupt)?;
-    let lines: Vec<LineRow> = run!(ex, |c| sqlx::query_as(
-        "SELECT id, product_id, variant_id, sku, title, category, tags, final_sale, quantity,
-                unit_price, discount, tax
-         FROM order_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY position"
-    )
-    .bind(shop.to_string())
-    .bind(&r.id)
-    .fetch_all(&mut *c)
-    .await)?;
-    let shipments: Vec<ShipmentRow> = run!(ex, |c| {
-        sqlx::query_as(
-        "SELECT id, order_id, carrier, tracking_number, status, shipped_at, delivered_at, promised_by, lines,
-                tracking_url
-         FROM shipments WHERE shop_id = $1 AND order_id = $2 ORDER BY id"
-    )
-    .bind(shop.to_string())
-    .bind(&r.id)
-    .fetch_all(&mut *c)
-    .await
-    })?;
+    let lines: Vec<LineRow> = json_rows(row.lines_json.as_deref())?;
+    let shipments: Vec<ShipmentRow> = json_rows(row.shipments_json.as_deref())?;
+    let held = crate::returns::sum_held(json_rows(row.held_json.as_deref())?)?;
+    let history = match row.customer_json.as_deref() {
+        Some(t) => {
+            let (orders, returns, refused): (i64, i64, i64) =
+                serde_json::from_str(t).map_err(corrupt)?;
+            Some(crate::customers::to_history(Some((
+                orders, returns, refused,
+            ))))
+        }
+        None => None,
+    };
     let order = Order {
         id: r.id.parse().map_err(corrupt)?,
         shop_id: shop,
@@ -458,25 +601,34 @@ async fn load(
         .into_iter()
         .map(shipment_from)
         .collect::<Result<_, _>>()?;
-    Ok(Some((order, shipments)))
+    Ok(Some(ForDecision {
+        order,
+        shipments,
+        held,
+        history,
+    }))
 }
 
-/// The order with its lines and shipments, if it is this shop's.
+/// The order with its lines and shipments, if it is this shop's: one statement.
 pub async fn get(
     ex: &mut impl Session,
     shop: ShopId,
     id: OrderId,
 ) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
-    let row: Option<OrderRow> = run!(ex, |c| sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders WHERE shop_id = $1 AND id = $2"
-    ))
-    .bind(shop.to_string())
-    .bind(id.to_string())
-    .fetch_optional(&mut *c)
-    .await)?;
-    load(ex, shop, row).await
+    Ok(read_folded(ex, shop, Key::Id, &id.to_string(), false)
+        .await?
+        .map(|f| (f.order, f.shipments)))
+}
+
+/// The order with its lines and shipments, the units its open returns hold and
+/// its customer's counters: what a decision about its lines needs, in one
+/// statement.
+pub async fn for_decision(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<ForDecision>, StoreError> {
+    read_folded(ex, shop, Key::Id, &id.to_string(), true).await
 }
 
 /// The order the shopper knows by its number.
@@ -485,16 +637,9 @@ pub async fn get_by_number(
     shop: ShopId,
     number: &str,
 ) -> Result<Option<(Order, Vec<Shipment>)>, StoreError> {
-    let row: Option<OrderRow> = run!(ex, |c| sqlx::query_as(concat!(
-        "SELECT ",
-        order_columns!(),
-        " FROM orders WHERE shop_id = $1 AND number = $2"
-    ))
-    .bind(shop.to_string())
-    .bind(number)
-    .fetch_optional(&mut *c)
-    .await)?;
-    load(ex, shop, row).await
+    Ok(read_folded(ex, shop, Key::Number, number, false)
+        .await?
+        .map(|f| (f.order, f.shipments)))
 }
 
 /// What the customer known by `email` did before: orders, returns, refused COD

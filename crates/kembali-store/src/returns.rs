@@ -33,6 +33,11 @@ pub async fn held_quantities(
     .bind(order.to_string())
     .fetch_all(&mut *c)
     .await)?;
+    sum_held(rows)
+}
+
+/// Units per line from (line, quantity) rows of return items.
+pub(crate) fn sum_held(rows: Vec<(String, i64)>) -> Result<HashMap<LineId, u32>, StoreError> {
     let mut held: HashMap<LineId, u32> = HashMap::new();
     for (line, qty) in rows {
         let qty = u32::try_from(qty).map_err(corrupt)?;
