@@ -60,6 +60,12 @@ struct Args {
     /// Keep the PostgreSQL schema afterwards (to inspect query plans).
     #[arg(long)]
     keep: bool,
+    /// Serve the HTTP rows from this `kembali` binary, started as its own
+    /// process (`kembali serve`, with its worker), so its resident memory is its
+    /// own; default: the `kembali` beside this harness if there is one, else the
+    /// app in this process. `--server-bin in-process` forces the latter.
+    #[arg(long)]
+    server_bin: Option<String>,
     /// Orders of one heavy customer (the first N orders), whose look-ups get a
     /// row of their own beside everyone else's (0: none).
     #[arg(long, default_value_t = 1000)]
@@ -102,6 +108,9 @@ impl Stats {
 
 struct Dataset {
     db: Db,
+    /// One application for every direct row, as a server has: its policy
+    /// cache and its block of return numbers live as long as it does.
+    app: App,
     shop: Shop,
     key: String,
     orders: Vec<(OrderId, LineId)>,
@@ -338,6 +347,7 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
         );
     }
     Ok(Dataset {
+        app: App::new(db.clone()),
         db,
         shop,
         key: key.secret,
@@ -469,15 +479,14 @@ async fn lookups(
 }
 
 async fn lookup(s: &Dataset, order: OrderId) -> Result<(), String> {
-    let app = App::new(s.db.clone());
-    eligibility::eligibility(&app, &s.shop, order, &Question::default())
+    eligibility::eligibility(&s.app, &s.shop, order, &Question::default())
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
 }
 
 async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), String> {
-    let app = App::new(s.db.clone());
+    let app = &s.app;
     let mut tx = s.db.begin().await.map_err(|e| e.to_string())?;
     let req = ReturnRequest {
         order_id: order,
@@ -496,7 +505,7 @@ async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), 
         // Allowed for every payment method, cash on delivery included.
         refund_destination: Some(DestinationRequest::StoreCredit {}),
     };
-    kembali_app::returns::open(&app, &mut tx, &s.shop, &req, Actor::System)
+    kembali_app::returns::open(app, &mut tx, &s.shop, &req, Actor::System)
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())
@@ -576,24 +585,15 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
         .await,
     );
 
-    // HTTP: the real app on a loopback port, in this process.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let state = kembali_web::AppState::new(App::new(ds.db.clone()));
-    let server = tokio::spawn(async move {
-        kembali_web::serve(listener, state, async move {
-            let _ = stop_rx.await;
-        })
-        .await
-    });
+    let server = Server::start(&ds, which, args).await?;
+    let base = server.base().to_owned();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(c)
         .timeout(GRACE)
         .no_proxy()
         .build()?;
 
-    let rss = Rss::sample();
+    let rss = Rss::sample(server.pid());
     let (cl, b) = (client.clone(), base.clone());
     out.push(
         measure(label, "GET /healthz (HTTP)", c, d, move |_, _| {
@@ -676,21 +676,139 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     );
     let (before, peak) = rss.stop().await;
     eprintln!(
-        "{label}: resident memory of the whole process (server, client and data set) during \
-         the HTTP rows: {before:.0} MB before, {peak:.0} MB at most"
+        "{label}: resident memory of {} during the HTTP rows: {before:.0} MB before, \
+         {peak:.0} MB at most",
+        server.what()
     );
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(GRACE, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => eprintln!("the server stopped with an error: {e}"),
-        Ok(Err(e)) => eprintln!("the server task failed: {e}"),
-        Err(_) => eprintln!("the server did not stop within {GRACE:?}"),
-    }
+    server.stop().await;
     ds.db.close().await;
     Ok(out)
 }
 
-/// The process's resident memory, sampled every 100 ms while it runs.
+/// Where the HTTP rows are served from.
+enum Server {
+    /// `kembali serve` as a process of its own.
+    Process {
+        base: String,
+        child: std::process::Child,
+    },
+    /// The app in this process.
+    InProcess {
+        base: String,
+        stop: tokio::sync::oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<std::io::Result<()>>,
+    },
+}
+
+impl Server {
+    async fn start(ds: &Dataset, which: Target, args: &Args) -> anyhow::Result<Server> {
+        let bin = match args.server_bin.as_deref() {
+            Some("in-process") => None,
+            Some(path) => Some(std::path::PathBuf::from(path)),
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|e| Some(e.parent()?.join("kembali")))
+                .filter(|p| p.is_file()),
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
+        let Some(bin) = bin else {
+            let listener = tokio::net::TcpListener::from_std({
+                listener.set_nonblocking(true)?;
+                listener
+            })?;
+            let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let state = kembali_web::AppState::new(ds.app.clone());
+            let task = tokio::spawn(async move {
+                kembali_web::serve(listener, state, async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+            });
+            return Ok(Server::InProcess { base, stop, task });
+        };
+        drop(listener);
+        let url = match (which, &ds.sqlite_file) {
+            (Target::Sqlite, Some(file)) => format!("sqlite://{}", file.display()),
+            _ => format!(
+                "{}?options=-c%20search_path%3D{}",
+                args.postgres_url,
+                schema_name()
+            ),
+        };
+        let mut child = std::process::Command::new(&bin)
+            .arg("serve")
+            .env("KEMBALI_DATABASE_URL", url)
+            .env("KEMBALI_ADDR", addr.to_string())
+            .env(
+                "KEMBALI_MAX_CONNECTIONS",
+                args.concurrency.max(8).to_string(),
+            )
+            .env("KEMBALI_LOG", "warn")
+            .spawn()
+            .with_context(|| format!("start {}", bin.display()))?;
+        let client = reqwest::Client::new();
+        let ready = Instant::now();
+        while client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .map_or(true, |r| !r.status().is_success())
+        {
+            if ready.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("{} did not get ready within 30 s", bin.display());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Server::Process { base, child })
+    }
+
+    fn base(&self) -> &str {
+        match self {
+            Server::Process { base, .. } | Server::InProcess { base, .. } => base,
+        }
+    }
+
+    /// The server's process id (this process's when in process).
+    fn pid(&self) -> Option<u32> {
+        match self {
+            Server::Process { child, .. } => Some(child.id()),
+            Server::InProcess { .. } => None,
+        }
+    }
+
+    fn what(&self) -> &'static str {
+        match self {
+            Server::Process { .. } => "the `kembali serve` process (server and worker)",
+            Server::InProcess { .. } => {
+                "the whole harness process (server, client and data set in one)"
+            }
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Server::Process { mut child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Server::InProcess { stop, task, .. } => {
+                let _ = stop.send(());
+                match tokio::time::timeout(GRACE, task).await {
+                    Ok(Ok(Ok(()))) => {}
+                    Ok(Ok(Err(e))) => eprintln!("the server stopped with an error: {e}"),
+                    Ok(Err(e)) => eprintln!("the server task failed: {e}"),
+                    Err(_) => eprintln!("the server did not stop within {GRACE:?}"),
+                }
+            }
+        }
+    }
+}
+
+/// A process's resident memory, sampled every 100 ms while it runs.
 struct Rss {
     before: f64,
     peak: Arc<std::sync::atomic::AtomicU64>,
@@ -698,9 +816,14 @@ struct Rss {
 }
 
 impl Rss {
-    /// VmRSS of this process in MB, from /proc (0 where there is none).
-    fn now() -> f64 {
-        std::fs::read_to_string("/proc/self/status")
+    /// VmRSS of the process in MB (this one's for `None`), from /proc (0
+    /// where there is none).
+    fn now(pid: Option<u32>) -> f64 {
+        let path = pid.map_or_else(
+            || "/proc/self/status".to_owned(),
+            |p| format!("/proc/{p}/status"),
+        );
+        std::fs::read_to_string(path)
             .ok()
             .and_then(|s| {
                 s.lines()
@@ -710,14 +833,14 @@ impl Rss {
             .map_or(0.0, |kb| kb / 1024.0)
     }
 
-    fn sample() -> Rss {
-        let before = Rss::now();
+    fn sample(pid: Option<u32>) -> Rss {
+        let before = Rss::now(pid);
         let peak = Arc::new(std::sync::atomic::AtomicU64::new(before.to_bits()));
         let p = peak.clone();
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                let now = Rss::now();
+                let now = Rss::now(pid);
                 if now > f64::from_bits(p.load(std::sync::atomic::Ordering::Relaxed)) {
                     p.store(now.to_bits(), std::sync::atomic::Ordering::Relaxed);
                 }
@@ -740,7 +863,12 @@ impl Rss {
 /// key, through sqlx's pool (what the store uses) and through rusqlite, a
 /// synchronous driver, on tokio's blocking pool with one connection per core
 /// (as many readers as the store's pool has).
-async fn drivers(ds: &Arc<Dataset>, label: &'static str, c: usize, d: u64) -> anyhow::Result<Vec<Stats>> {
+async fn drivers(
+    ds: &Arc<Dataset>,
+    label: &'static str,
+    c: usize,
+    d: u64,
+) -> anyhow::Result<Vec<Stats>> {
     let Some(file) = ds.sqlite_file.clone() else {
         return Ok(Vec::new());
     };
@@ -748,28 +876,35 @@ async fn drivers(ds: &Arc<Dataset>, label: &'static str, c: usize, d: u64) -> an
     const SQL: &str = "SELECT id, number, email, currency, placed_at, payment_method \
                        FROM orders WHERE shop_id = ?1 AND id = ?2";
     let s = ds.clone();
-    let sqlx_row = measure(label, "point read of an order row: sqlx", c, d, move |t, i| {
-        let s = s.clone();
-        async move {
-            let (order, _) = s.orders[pick(t, i, n)];
-            let r = async {
-                let mut conn = s.db.conn().await.map_err(|e| e.to_string())?;
-                let kembali_store::db::Inner::Sqlite(c) = kembali_store::Session::inner(&mut conn)
-                else {
-                    return Err("not SQLite".to_owned());
-                };
-                sqlx::query_as::<_, (String, String, String, String, i64, String)>(SQL)
-                    .bind(s.shop.id.to_string())
-                    .bind(order.to_string())
-                    .fetch_one(&mut *c)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
+    let sqlx_row = measure(
+        label,
+        "point read of an order row: sqlx",
+        c,
+        d,
+        move |t, i| {
+            let s = s.clone();
+            async move {
+                let (order, _) = s.orders[pick(t, i, n)];
+                let r = async {
+                    let mut conn = s.db.conn().await.map_err(|e| e.to_string())?;
+                    let kembali_store::db::Inner::Sqlite(c) =
+                        kembali_store::Session::inner(&mut conn)
+                    else {
+                        return Err("not SQLite".to_owned());
+                    };
+                    sqlx::query_as::<_, (String, String, String, String, i64, String)>(SQL)
+                        .bind(s.shop.id.to_string())
+                        .bind(order.to_string())
+                        .fetch_one(&mut *c)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+                .await;
+                Some(r)
             }
-            .await;
-            Some(r)
-        }
-    })
+        },
+    )
     .await;
     let readers = std::thread::available_parallelism().map_or(2, |p| p.get());
     let mut conns = Vec::new();
