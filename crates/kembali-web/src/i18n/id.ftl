@@ -187,10 +187,10 @@ point-distance = { $km } km dari sini
 point-hours = buka { $hours }
 point-open-now = sedang buka
 review-point = Titik pengantaran:
-done-label-ready = Cetak label dan tempelkan pada paket; masukkan slip pengepakan ke dalam paket.
+done-label-ready = Cetak label dan tempelkan pada paket; masukkan daftar isi paket retur ke dalam paket.
 paper-label-pdf = Label pengiriman (PDF, 4×6 inci)
 paper-label-zpl = Label pengiriman untuk printer termal (ZPL)
-paper-slip = Slip pengepakan (PDF, A4)
+paper-slip = Daftar isi paket retur (PDF, A4)
 
 refund-title = Ke mana pengembalian dana dikirim?
 refund-intro = Pesanan ini dibayar tunai saat barang diterima (COD), jadi uang tidak dapat dikembalikan dengan cara yang sama. Beri tahu kami ke mana uang dikirim.

@@ -187,10 +187,10 @@ point-distance = { $km } km stąd
 point-hours = otwarte { $hours }
 point-open-now = teraz otwarte
 review-point = Punkt nadania:
-done-label-ready = Wydrukuj etykietę i naklej ją na paczkę; list przewozowy włóż do środka.
+done-label-ready = Wydrukuj etykietę i naklej ją na paczkę; listę zawartości zwrotu włóż do środka.
 paper-label-pdf = Etykieta nadawcza (PDF, 4×6 cala)
 paper-label-zpl = Etykieta dla drukarek termicznych (ZPL)
-paper-slip = List do paczki (PDF, A4)
+paper-slip = Lista zawartości zwrotu (PDF, A4)
 
 refund-title = Dokąd przesłać zwrot pieniędzy?
 refund-intro = To zamówienie było opłacone za pobraniem, więc pieniądze nie mogą wrócić tą samą drogą. Podaj, dokąd mamy je przesłać.

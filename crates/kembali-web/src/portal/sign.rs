@@ -121,7 +121,7 @@ impl Signer<'_> {
         let key = self.mac(&["draft-key"]).finalize().into_bytes();
         let mut iv = [0u8; 12];
         iv.copy_from_slice(&nonce[..12]);
-        let mut cipher = chacha20::ChaCha20::new(&key.into(), &iv.into());
+        let mut cipher = chacha20::ChaCha20::new(&key, &iv.into());
         cipher.apply_keystream(data);
     }
 
