@@ -128,9 +128,16 @@ pub(super) async fn destinations_needed(
     o: &Opened,
     draft: &Draft,
 ) -> Option<Vec<DestinationKind>> {
-    let decided = decisions(v, o, draft).await;
+    destinations_of(draft, &decisions(v, o, draft).await)
+}
+
+/// [`destinations_needed`] from the items' decisions.
+fn destinations_of(
+    draft: &Draft,
+    decided: &[Option<kembali_core::policy::Decision>],
+) -> Option<Vec<DestinationKind>> {
     let mut allowed: Option<Vec<DestinationKind>> = None;
-    for (i, d) in draft.items.iter().zip(&decided) {
+    for (i, d) in draft.items.iter().zip(decided) {
         let Some(d) = d else { continue };
         let money = matches!(i.resolution, Resolution::Refund | Resolution::KeepItem);
         if !money
@@ -167,7 +174,7 @@ pub(super) async fn next_step(v: &Visit, o: &Opened, mut draft: Draft) -> Respon
         draft.point = None;
     }
     // Where the money goes comes first: the methods are priced with it.
-    let to = if draft.destination.is_none() && destinations_needed(v, o, &draft).await.is_some() {
+    let to = if draft.destination.is_none() && destinations_of(&draft, &decided).is_some() {
         Some("refund")
     } else if !travel {
         None
