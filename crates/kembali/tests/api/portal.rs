@@ -778,6 +778,18 @@ async fn a_cash_on_delivery_refund_goes_to_a_bank_account(app: &TestApp) {
         returns_of(app, &o.order).await.is_empty(),
         "nothing written"
     );
+    // Without the form's CSRF token: refused, in Polish, nothing written.
+    let d = refund.hidden("d");
+    let forged = shopper
+        .post(&path, &[("d", d.as_str()), ("kind", "store_credit")])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(
+        forged.body.contains("Ten formularz wygasł"),
+        "{}",
+        forged.body
+    );
+    assert!(returns_of(app, &o.order).await.is_empty());
 
     let ok = shopper
         .send(
@@ -1037,6 +1049,18 @@ async fn warranty_and_delivery_claims(app: &TestApp) {
         )
         .await;
     assert_eq!(many.status, 422, "{}", many.body);
+    let no_token = shopper
+        .post(
+            &path,
+            &[
+                ("kind", "warranty"),
+                ("reason", "defective"),
+                ("q", "1"),
+                ("outcome", "repair"),
+            ],
+        )
+        .await;
+    assert_eq!(no_token.status, 403, "{}", no_token.body);
     assert!(
         returns_of(app, &old.order).await.is_empty(),
         "nothing written"
