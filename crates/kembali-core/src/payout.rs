@@ -100,6 +100,22 @@ pub enum Bank {
 }
 
 impl Bank {
+    /// Every bank, in the order a list shows them.
+    pub const ALL: [Bank; 12] = [
+        Bank::Bca,
+        Bank::Mandiri,
+        Bank::Bni,
+        Bank::Bri,
+        Bank::CimbNiaga,
+        Bank::Permata,
+        Bank::Bsi,
+        Bank::Danamon,
+        Bank::Btn,
+        Bank::OcbcNisp,
+        Bank::Panin,
+        Bank::Maybank,
+    ];
+
     /// The name stored and sent.
     pub fn as_str(self) -> &'static str {
         self.into()
@@ -163,6 +179,14 @@ pub enum EWalletProvider {
 }
 
 impl EWalletProvider {
+    pub const ALL: [EWalletProvider; 5] = [
+        EWalletProvider::Gopay,
+        EWalletProvider::Ovo,
+        EWalletProvider::Dana,
+        EWalletProvider::Shopeepay,
+        EWalletProvider::Linkaja,
+    ];
+
     pub fn as_str(self) -> &'static str {
         self.into()
     }
@@ -669,6 +693,14 @@ mod tests {
         assert_eq!(no_bank.map_err(|e| e.field), Err("bank"));
         let no_holder = RefundDestination::parse(&bank(" ", Some(Bank::Bca), Some("1234567890")));
         assert_eq!(no_holder.map_err(|e| e.field), Err("holder"));
+        assert_eq!(
+            Bank::ALL.as_slice(),
+            <Bank as strum::VariantArray>::VARIANTS
+        );
+        assert_eq!(
+            EWalletProvider::ALL.as_slice(),
+            <EWalletProvider as strum::VariantArray>::VARIANTS
+        );
         for b in <Bank as strum::VariantArray>::VARIANTS {
             assert!(!b.account_lengths().is_empty());
             assert_eq!(b.as_str().parse::<Bank>().ok(), Some(*b));

@@ -630,6 +630,27 @@ fn cases() -> Vec<Case> {
             }]
         );
     }));
+    // Damage reported 20 days after delivery in Poland: the shop's 30-day
+    // window is still open, but a claim is judged by its own 14 days.
+    let mut f = facts(pl, date(2026, 3, 2), date(2026, 3, 22));
+    f.claim = Some(ClaimKind::DamagedInTransit);
+    v.push(case(
+        "pl: a late claim names its own window",
+        eu(),
+        f,
+        |d| {
+            assert!(!d.eligible);
+            assert_eq!(
+                d.explanations,
+                [Explanation::WindowEnded {
+                    days: 14,
+                    last_day: date(2026, 3, 16)
+                }]
+            );
+        },
+    ));
+    let mut f = facts(Shop::Id, date(2026, 3, 2), date(2026, 3, 17));
+    f.claim = Some(ClaimKind::DamagedInTransit);
     let mut none = id();
     none.delivery_claims = None;
     f.now = at(Shop::Id, date(2026, 3, 6));

@@ -933,6 +933,8 @@ pub fn evaluate(
         Some(Basis::StatutoryWithdrawal) => statutory_window.clone(),
         Some(Basis::ShopPolicy) => shop_window.clone(),
         Some(Basis::Warranty | Basis::DeliveryClaim) => claim_window.clone(),
+        // A claim is refused by its own window, not by a return window still open.
+        None if facts.claim.is_some() && claim_window.is_some() => claim_window.clone(),
         None => [&statutory_window, &shop_window, &claim_window]
             .into_iter()
             .flatten()

@@ -12,9 +12,12 @@
 //! token's nonce as an idempotency key in the same transaction, so a replayed
 //! form is refused and changes nothing.
 
+mod claims;
 pub mod explain;
 mod layout;
+mod paper;
 mod policy_page;
+mod refund;
 pub mod sign;
 mod steps;
 
@@ -55,10 +58,23 @@ pub fn router() -> Router<AppState> {
                 get(steps::method_page).post(steps::choose_method),
             )
             .route(
+                "/{shop}/o/{token}/claim/{line}",
+                get(claims::claim_page).post(claims::claim),
+            )
+            .route(
+                "/{shop}/o/{token}/point",
+                get(paper::point_page).post(paper::choose_point),
+            )
+            .route(
+                "/{shop}/o/{token}/refund",
+                get(refund::refund_page).post(refund::choose_refund),
+            )
+            .route(
                 "/{shop}/o/{token}/review",
                 get(steps::review_page).post(steps::confirm),
             )
-            .route("/{shop}/r/{token}", get(steps::status_page)),
+            .route("/{shop}/r/{token}", get(steps::status_page))
+            .route("/{shop}/r/{token}/{file}", get(paper::download)),
     )
 }
 
@@ -86,8 +102,13 @@ pub async fn order_link(
 /// and the ones it builds from codes.
 pub fn used_keys() -> Vec<String> {
     let mut keys = explain::dynamic_keys();
+    keys.extend(refund::dynamic_keys());
+    keys.extend(claims::dynamic_keys());
     for src in [
         include_str!("mod.rs"),
+        include_str!("claims.rs"),
+        include_str!("paper.rs"),
+        include_str!("refund.rs"),
         include_str!("steps.rs"),
         include_str!("layout.rs"),
         include_str!("policy_page.rs"),

@@ -1,7 +1,7 @@
 //! What the portal signs with the shop's secret (HMAC-SHA256): the link that
 //! opens an order, the link to a return's status page, the draft a shopper
 //! carries from step to step, and the CSRF token of every form (bound to the
-//! browser's session cookie, with an expiry).
+//! browser's session cookie, with an expiry). Drafts are encrypted too.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -83,20 +83,65 @@ impl Signer<'_> {
         r.parse().ok()
     }
 
-    /// A draft (the shopper's choices so far) for `order`, signed.
-    pub fn seal(&self, order: OrderId, json: &str) -> String {
-        let body = URL_SAFE_NO_PAD.encode(json.as_bytes());
+    /// A draft (the shopper's choices so far) for `order`, encrypted and
+    /// signed: it travels in addresses (`?d=`), and may carry a bank account or
+    /// phone number that must not show in a browser's history or a proxy's log.
+    /// ChaCha20 with a key derived from the shop's secret and a fresh `nonce`,
+    /// then HMAC-SHA256 over the nonce and the ciphertext (encrypt-then-MAC).
+    pub fn seal(&self, order: OrderId, json: &str, nonce: u128) -> String {
+        let nonce = &nonce.to_le_bytes()[..12];
+        let mut bytes = nonce.to_vec();
+        let mut text = json.as_bytes().to_vec();
+        self.keystream(nonce, &mut text);
+        bytes.extend_from_slice(&text);
+        let body = URL_SAFE_NO_PAD.encode(&bytes);
         let sig = self.sign(&["draft", &order.to_string(), &body]);
         format!("{body}.{sig}")
     }
 
-    /// The draft's JSON, if `sealed` was signed for `order` and not changed.
+    /// The draft's JSON, if `sealed` was sealed for `order` and not changed.
     pub fn unseal(&self, order: OrderId, sealed: &str) -> Option<String> {
         let (body, sig) = sealed.rsplit_once('.')?;
         if !self.verify(&["draft", &order.to_string(), body], sig) {
             return None;
         }
-        String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()
+        let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
+        if bytes.len() < 12 {
+            return None;
+        }
+        let (nonce, text) = bytes.split_at(12);
+        let mut text = text.to_vec();
+        self.keystream(nonce, &mut text);
+        String::from_utf8(text).ok()
+    }
+
+    /// XORs `data` with the draft cipher's keystream for `nonce` (12 bytes).
+    fn keystream(&self, nonce: &[u8], data: &mut [u8]) {
+        use chacha20::cipher::{KeyIvInit, StreamCipher};
+        let key = self.mac(&["draft-key"]).finalize().into_bytes();
+        let mut iv = [0u8; 12];
+        iv.copy_from_slice(&nonce[..12]);
+        let mut cipher = chacha20::ChaCha20::new(&key, &iv.into());
+        cipher.apply_keystream(data);
+    }
+
+    /// A drop-off point chosen for return `ret` (carrier and the point's id),
+    /// signed, for the Done page's address.
+    pub fn point_token(&self, ret: ReturnId, carrier: &str, point: &str) -> String {
+        let body = URL_SAFE_NO_PAD.encode(format!("{carrier}\n{point}"));
+        let sig = self.sign(&["point", &ret.to_string(), &body]);
+        format!("{body}.{sig}")
+    }
+
+    /// The carrier and point id of a genuine [`point_token`](Self::point_token).
+    pub fn open_point(&self, ret: ReturnId, token: &str) -> Option<(String, String)> {
+        let (body, sig) = token.rsplit_once('.')?;
+        if !self.verify(&["point", &ret.to_string(), body], sig) {
+            return None;
+        }
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+        let (c, p) = text.split_once('\n')?;
+        Some((c.to_owned(), p.to_owned()))
     }
 
     /// A form's CSRF token for the session `sid`: a fresh nonce (which also
@@ -152,8 +197,27 @@ mod tests {
     fn drafts_and_csrf_tokens_refuse_changes() {
         let s = signer(b"secret");
         let order = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 7);
-        let sealed = s.seal(order, "{\"a\":1}");
+        let sealed = s.seal(order, "{\"a\":1}", 42);
         assert_eq!(s.unseal(order, &sealed).as_deref(), Some("{\"a\":1}"));
+        // The JSON does not show through.
+        let body = sealed.split('.').next().unwrap_or("");
+        let bytes = URL_SAFE_NO_PAD.decode(body).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&bytes).contains("\"a\""));
+        assert_ne!(
+            s.seal(order, "{\"a\":1}", 43),
+            sealed,
+            "a fresh nonce each time"
+        );
+        let ret = ReturnId::new(jiff::Timestamp::UNIX_EPOCH, 9);
+        let point = s.point_token(ret, "inpost", "WAW02M");
+        assert_eq!(
+            s.open_point(ret, &point),
+            Some(("inpost".to_owned(), "WAW02M".to_owned()))
+        );
+        assert_eq!(
+            s.open_point(ReturnId::new(jiff::Timestamp::UNIX_EPOCH, 10), &point),
+            None
+        );
         let other = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 8);
         assert_eq!(s.unseal(other, &sealed), None);
         let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode("{\"a\":2}"), "x");

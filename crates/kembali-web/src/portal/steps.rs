@@ -14,6 +14,8 @@ use kembali_app::idempotency::{self, Key};
 use kembali_app::orders::OrderView;
 use kembali_app::portal::{ExchangeOption, Lookup};
 use kembali_app::returns::{self, ItemRequest, Preview, ReturnRequest};
+use kembali_core::payout::DestinationRequest;
+use kembali_core::policy::{ClaimKind, DestinationKind};
 use kembali_core::returns::{Actor, OpenError, Resolution, ReturnMethod, ReturnReason};
 use kembali_core::text::{self, Form as TextForm};
 use kembali_core::{LineId, Money, OrderId, VariantId};
@@ -31,6 +33,14 @@ pub(crate) struct Draft {
     pub items: Vec<DraftItem>,
     #[serde(default)]
     pub method: Option<ReturnMethod>,
+    /// Where a refund of a cash-on-delivery order goes, as the shopper typed it
+    /// (checked when it came in and again by `returns::open`). The draft is
+    /// encrypted, so the account number never shows in an address.
+    #[serde(default)]
+    pub destination: Option<DestinationRequest>,
+    /// The drop-off point chosen: carrier and the point's id.
+    #[serde(default)]
+    pub point: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +53,10 @@ pub(crate) struct DraftItem {
     pub variant: Option<VariantId>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// A delivery claim instead of a return (a warranty claim needs no flag:
+    /// its reason, after the return windows, makes it one).
+    #[serde(default)]
+    pub claim: Option<ClaimKind>,
 }
 
 impl Draft {
@@ -62,23 +76,124 @@ impl Draft {
                     photos: Vec::new(),
                     resolution: i.resolution,
                     exchange_variant_id: i.variant,
-                    // Claims and declared conditions are not asked for yet.
-                    claim: None,
+                    claim: i.claim,
+                    // The declared condition is not asked for.
                     condition: None,
                 })
                 .collect(),
-            // The bank-account and e-wallet step is not built yet: a
-            // cash-on-delivery refund is refused until it is (docs/PORTAL.md).
-            refund_destination: None,
+            refund_destination: self.destination.clone(),
         }
     }
+}
 
-    /// Nothing travels: every item is kept.
-    fn nothing_travels(&self) -> bool {
-        self.items
-            .iter()
-            .all(|i| i.resolution == Resolution::KeepItem)
+/// Each draft item's decision as `returns::open` will make it (its line,
+/// quantity, reason and claim), by position; `None` where the policy cannot say.
+pub(super) async fn decisions(
+    v: &Visit,
+    o: &Opened,
+    draft: &Draft,
+) -> Vec<Option<kembali_core::policy::Decision>> {
+    let mut out = Vec::with_capacity(draft.items.len());
+    for i in &draft.items {
+        let q = Question {
+            line: Some(i.line),
+            quantity: Some(i.quantity),
+            reason: Some(i.reason),
+            claim: i.claim,
+            ..Question::default()
+        };
+        let d = eligibility::eligibility(&v.state.app, &v.shop, o.view.order.id, &q)
+            .await
+            .ok()
+            .and_then(|e| e.lines.into_iter().next())
+            .map(|l| l.decision);
+        out.push(d);
     }
+    out
+}
+
+/// Whether the item travels back: not kept, and not a claim about goods that
+/// never reached the shopper.
+fn travels(item: &DraftItem, d: Option<&kembali_core::policy::Decision>) -> bool {
+    item.resolution != Resolution::KeepItem
+        && d.is_none_or(|d| d.methods != [ReturnMethod::NoShipping])
+}
+
+/// The destinations a refund of `draft` may go to when it must be named (a
+/// cash-on-delivery order's refund: the decision of an item refunded in money
+/// does not offer the original payment method); `None` when the original
+/// payment method will do or nothing is refunded in money.
+pub(super) async fn destinations_needed(
+    v: &Visit,
+    o: &Opened,
+    draft: &Draft,
+) -> Option<Vec<DestinationKind>> {
+    destinations_of(draft, &decisions(v, o, draft).await)
+}
+
+/// [`destinations_needed`] from the items' decisions.
+fn destinations_of(
+    draft: &Draft,
+    decided: &[Option<kembali_core::policy::Decision>],
+) -> Option<Vec<DestinationKind>> {
+    let mut allowed: Option<Vec<DestinationKind>> = None;
+    for (i, d) in draft.items.iter().zip(decided) {
+        let Some(d) = d else { continue };
+        let money = matches!(i.resolution, Resolution::Refund | Resolution::KeepItem);
+        if !money
+            || d.refund_destinations.is_empty()
+            || d.refund_destinations
+                .contains(&DestinationKind::OriginalMethod)
+        {
+            continue;
+        }
+        allowed = Some(match allowed {
+            None => d.refund_destinations.clone(),
+            Some(before) => before
+                .into_iter()
+                .filter(|k| d.refund_destinations.contains(k))
+                .collect(),
+        });
+    }
+    allowed
+}
+
+/// After a step, the next one the draft still needs: where the money goes
+/// (when the order's refund needs it), how the parcel comes back (unless
+/// nothing travels), the drop-off point (for a drop-off, where the shop has
+/// points), then the review.
+pub(super) async fn next_step(v: &Visit, o: &Opened, mut draft: Draft) -> Response {
+    let decided = decisions(v, o, &draft).await;
+    let travel = draft
+        .items
+        .iter()
+        .zip(&decided)
+        .any(|(i, d)| travels(i, d.as_ref()));
+    if !travel {
+        draft.method = Some(ReturnMethod::NoShipping);
+        draft.point = None;
+    }
+    // Where the money goes comes first: the methods are priced with it.
+    let to = if draft.destination.is_none() && destinations_of(&draft, &decided).is_some() {
+        Some("refund")
+    } else if !travel {
+        None
+    } else if matches!(draft.method, None | Some(ReturnMethod::NoShipping)) {
+        draft.method = None;
+        Some("method")
+    } else if draft.method == Some(ReturnMethod::DropOff)
+        && draft.point.is_none()
+        && !super::paper::points(v, &o.view.order.shipping_address.postal_code)
+            .await
+            .is_empty()
+    {
+        Some("point")
+    } else {
+        None
+    };
+    let to = to.unwrap_or("review");
+    let sealed = seal(v, o.view.order.id, &draft);
+    v.redirect(&format!("{}/o/{}/{to}?d={sealed}", v.base(), o.token))
 }
 
 // ---------------------------------------------------------------- find the order
@@ -187,13 +302,13 @@ pub(crate) async fn lookup(
 // ---------------------------------------------------------------- the order
 
 /// The order a token opens, with what can come back of it.
-struct Opened {
-    token: String,
-    view: OrderView,
-    eligibility: Eligibility,
+pub(super) struct Opened {
+    pub token: String,
+    pub view: OrderView,
+    pub eligibility: Eligibility,
 }
 
-async fn open(v: &Visit, token: &str) -> Result<Opened, Response> {
+pub(super) async fn open(v: &Visit, token: &str) -> Result<Opened, Response> {
     let Some(order) = v.signer().open_order(token, v.now_ms()) else {
         return Err(v.problem(StatusCode::FORBIDDEN, &[v.tr.t("error-link")], &v.base()));
     };
@@ -225,11 +340,11 @@ async fn open(v: &Visit, token: &str) -> Result<Opened, Response> {
 }
 
 impl Opened {
-    fn decision(&self, line: LineId) -> Option<&LineDecision> {
+    pub fn decision(&self, line: LineId) -> Option<&LineDecision> {
         self.eligibility.lines.iter().find(|l| l.line_id == line)
     }
 
-    fn title(&self, line: LineId) -> String {
+    pub fn title(&self, line: LineId) -> String {
         self.view
             .order
             .line(line)
@@ -268,7 +383,7 @@ async fn exchange_options(
 }
 
 /// The reasons the shop offers in this language, in its order.
-async fn reasons(v: &Visit) -> Vec<(ReturnReason, String)> {
+pub(super) async fn reasons(v: &Visit) -> Vec<(ReturnReason, String)> {
     let offered = kembali_app::shops::get(&v.state.app, v.shop.id)
         .await
         .ok()
@@ -313,6 +428,7 @@ async fn items_page(
         Err(e) => return v.internal(&e),
     };
     let reasons = reasons(v).await;
+    let claim_offers = super::claims::offers(v, o, None).await;
     let order = &o.view.order;
     let tz = v.shop.tz().unwrap_or(jiff::tz::TimeZone::UTC);
     let placed = tz.to_datetime(o.view.order.placed_at).date();
@@ -381,6 +497,7 @@ async fn items_page(
                         } @else {
                             p { span.no { (tr.t("item-not-returnable")) } " " (explain::sentences(tr, &d.explanations)) }
                         }
+                        (super::claims::links(v, o, l.line_id, claim_offers.get(&l.line_id)))
                     }
                 }
                 @if any {
@@ -392,7 +509,7 @@ async fn items_page(
 }
 
 /// The outcomes offered for a line: (form value, words).
-fn outcomes(
+pub(super) fn outcomes(
     tr: Tr,
     d: &kembali_core::policy::Decision,
     exchange: Option<&Vec<ExchangeOption>>,
@@ -509,19 +626,7 @@ pub(crate) async fn choose_items(
         Err(e) => return v.internal(&e),
     };
     match read_items(tr, &o, &form, &options) {
-        Ok(draft) => {
-            let to = if draft.nothing_travels() {
-                "review"
-            } else {
-                "method"
-            };
-            let draft = Draft {
-                method: draft.nothing_travels().then_some(ReturnMethod::NoShipping),
-                ..draft
-            };
-            let sealed = seal(&v, o.view.order.id, &draft);
-            v.redirect(&format!("{}/o/{}/{to}?d={sealed}", v.base(), o.token))
-        }
+        Ok(draft) => next_step(&v, &o, draft).await,
         Err((status, errors)) => items_page(&v, &o, status, &errors, Some(&form)).await,
     }
 }
@@ -625,6 +730,7 @@ fn read_items(
             resolution,
             variant,
             comment: comment.map(str::to_owned),
+            claim: None,
         });
     }
     if !errors.is_empty() {
@@ -639,12 +745,14 @@ fn read_items(
     Ok(Draft {
         items,
         method: None,
+        destination: None,
+        point: None,
     })
 }
 
-fn seal(v: &Visit, order: OrderId, draft: &Draft) -> String {
+pub(super) fn seal(v: &Visit, order: OrderId, draft: &Draft) -> String {
     let json = serde_json::to_string(draft).unwrap_or_default();
-    v.signer().seal(order, &json)
+    v.signer().seal(order, &json, v.state.app.entropy())
 }
 
 /// The draft of the page's `d` parameter (or form field), if genuine.
@@ -653,7 +761,7 @@ fn unseal(v: &Visit, order: OrderId, sealed: Option<&str>) -> Option<Draft> {
     serde_json::from_str(&json).ok()
 }
 
-fn query_param(uri: &Uri, name: &str) -> Option<String> {
+pub(super) fn query_param(uri: &Uri, name: &str) -> Option<String> {
     uri.query()?
         .split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -662,7 +770,7 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
 }
 
 /// A draft that did not survive the way is refused the same way everywhere.
-fn tampered(v: &Visit, o: &Opened) -> Response {
+pub(super) fn tampered(v: &Visit, o: &Opened) -> Response {
     v.problem(
         StatusCode::BAD_REQUEST,
         &[v.tr.t("error-tampered")],
@@ -672,7 +780,7 @@ fn tampered(v: &Visit, o: &Opened) -> Response {
 
 /// What `open` (or its preview) refused, in the page's language; `None` for
 /// what is not the shopper's doing.
-fn refusal(v: &Visit, o: &Opened, draft: &Draft, e: &AppError) -> Option<String> {
+pub(super) fn refusal(v: &Visit, o: &Opened, draft: &Draft, e: &AppError) -> Option<String> {
     let tr = v.tr;
     let item = |index: &usize| -> crate::i18n::Arg {
         draft
@@ -698,6 +806,7 @@ fn refusal(v: &Visit, o: &Opened, draft: &Draft, e: &AppError) -> Option<String>
         ),
         AppError::Refused(OpenError::Method { .. }) => tr.t("error-method"),
         AppError::Refused(OpenError::PhotosRequired { .. }) => tr.t("error-photos"),
+        AppError::Refused(OpenError::Destination { .. }) => tr.t("error-destination"),
         AppError::Refused(OpenError::Resolution { index, .. }) => {
             tr.ta("error-resolution", vec![("item", item(index))])
         }
@@ -712,7 +821,7 @@ fn refusal(v: &Visit, o: &Opened, draft: &Draft, e: &AppError) -> Option<String>
 }
 
 /// The order and the draft a step page works on, or the page that refuses them.
-async fn opened_with_draft(
+pub(super) async fn opened_with_draft(
     v: &Visit,
     token: &str,
     sealed: Option<&str>,
@@ -746,14 +855,13 @@ async fn preview(v: &Visit, o: &Opened, draft: &Draft) -> Result<Preview, Respon
 /// shipping fee it costs (from a preview of the whole return by that method).
 async fn methods(v: &Visit, o: &Opened, draft: &Draft) -> Vec<(ReturnMethod, Money)> {
     let mut allowed: Option<Vec<ReturnMethod>> = None;
-    for i in draft
-        .items
-        .iter()
-        .filter(|i| i.resolution != Resolution::KeepItem)
-    {
-        if let Some(l) = o.decision(i.line) {
-            let here: Vec<ReturnMethod> = l
-                .decision
+    let decided = decisions(v, o, draft).await;
+    for (i, d) in draft.items.iter().zip(&decided) {
+        if !travels(i, d.as_ref()) {
+            continue;
+        }
+        if let Some(d) = d {
+            let here: Vec<ReturnMethod> = d
                 .methods
                 .iter()
                 .copied()
@@ -898,10 +1006,10 @@ pub(crate) async fn choose_method(
     };
     let draft = Draft {
         method: Some(method),
+        point: None,
         ..draft
     };
-    let sealed = seal(&v, o.view.order.id, &draft);
-    v.redirect(&format!("{}/o/{}/review?d={sealed}", v.base(), o.token))
+    next_step(&v, &o, draft).await
 }
 
 // ---------------------------------------------------------------- review and confirm
@@ -945,6 +1053,18 @@ async fn review(
     let sealed = seal(v, o.view.order.id, draft);
     let title = tr.t("review-title");
     let method = draft.method.unwrap_or(p.ret.method);
+    let point = match &draft.point {
+        Some(pt) => {
+            super::paper::find_point(v, &o.view.order.shipping_address.postal_code, pt).await
+        }
+        None => None,
+    };
+    // Shown masked, as every view but the payer's shows it.
+    let destination = p
+        .ret
+        .refund_destination
+        .as_ref()
+        .map(|d| super::refund::masked_words(tr, &d.masked()));
     v.render(
         status,
         &title,
@@ -966,10 +1086,19 @@ async fn review(
                         None => explain::resolution(tr, item.resolution),
                     };
                     p { (tr.ta("review-outcome", vec![("outcome", outcome.into())])) }
+                    @let claim = draft.items.get(n).and_then(|i| i.claim);
+                    @if let Some(k) = super::claims::kind_words(tr, &item.decision, claim) { p { (k) } }
+                    @if let Some(a) = super::claims::answer_words(v, &item.decision) { p { strong { (a) } } }
                     @if let Some(c) = &item.comment { p.muted { (c) } }
                 }
             }
             p { (tr.ta("review-method", vec![("method", explain::method(tr, method).into())])) }
+            @if let Some(point) = &point {
+                p { (tr.t("review-point")) br; (super::paper::describe(tr, point)) }
+            }
+            @if let Some(to) = &destination {
+                p #destination { (tr.ta("review-destination", vec![("to", to.as_str().into())])) }
+            }
             dl.sum {
                 dt { (tr.t("review-items-amount")) } dd { (tr.money(q.items_amount)) }
                 @for f in &q.fees {
@@ -1069,7 +1198,12 @@ pub(crate) async fn confirm(
             if reply.replayed {
                 v.problem(StatusCode::CONFLICT, &[v.tr.t("error-replayed")], &status)
             } else {
-                v.redirect(&format!("{status}?done=1"))
+                // The drop-off point chosen is not part of the return: the Done
+                // page's address carries it, signed for this return.
+                let point = draft.point.as_ref().map_or_else(String::new, |(c, p)| {
+                    format!("&point={}", v.signer().point_token(id, c, p))
+                });
+                v.redirect(&format!("{status}?done=1{point}"))
             }
         }
         Err(e) => match refusal(&v, &o, &draft, &e) {
@@ -1117,6 +1251,17 @@ pub(crate) async fn status_page(
     };
     let done = query_param(&uri, "done").is_some();
     let ret = &view.ret;
+    let printable = super::paper::printable(&v, ret.status, ret.method).await;
+    let point = match query_param(&uri, "point").and_then(|t| v.signer().open_point(id, &t)) {
+        Some(pt) => {
+            super::paper::find_point(&v, &order.order.shipping_address.postal_code, &pt).await
+        }
+        None => None,
+    };
+    let destination = ret
+        .refund_destination
+        .as_ref()
+        .map(|d| super::refund::masked_words(tr, &d.masked()));
     let tz = v.shop.tz().unwrap_or(jiff::tz::TimeZone::UTC);
     let title = if done {
         tr.t("done-title")
@@ -1137,19 +1282,32 @@ pub(crate) async fn status_page(
             p { (tr.ta("status-ordered", vec![("number", order.order.number.as_str().into())])) }
             p { (tr.ta("status-current", vec![("status", explain::status(tr, ret.status).into())])) }
             p { (tr.t(&format!("steps-{}", ret.method.as_str()))) }
+            @if let Some(point) = &point {
+                p { (tr.t("review-point")) br; (super::paper::describe(tr, point)) }
+            }
             @if ret.method != ReturnMethod::NoShipping {
                 section aria-labelledby="label" {
                     h2 id="label" { (tr.t("done-label")) }
-                    // The label slot: the label documents (PDF, ZPL) come with the
-                    // labels work and link here.
-                    p #label-slot { (tr.t("done-label-later")) }
+                    div #label-slot {
+                        @if printable {
+                            p { (tr.t("done-label-ready")) }
+                            (super::paper::links(&v, &p.token))
+                        } @else {
+                            p { (tr.t("done-label-later")) }
+                        }
+                    }
                 }
+            }
+            @if let Some(to) = &destination {
+                p #destination { (tr.ta("review-destination", vec![("to", to.as_str().into())])) }
             }
             @for item in &ret.items {
                 section.item {
                     h2 { (line_title(item.line_id)) }
                     p { (tr.ta("review-quantity", vec![("n", item.quantity.into())])) }
                     p { (tr.ta("review-outcome", vec![("outcome", explain::resolution(tr, item.resolution).into())])) }
+                    @if let Some(k) = super::claims::kind_words(tr, &item.decision, None) { p { (k) } }
+                    @if let Some(a) = super::claims::answer_words(&v, &item.decision) { p { strong { (a) } } }
                 }
             }
             h2 { (tr.t("timeline-title")) }

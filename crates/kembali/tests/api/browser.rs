@@ -1,9 +1,12 @@
 //! The return portal in real headless Chromium (Debian's `chromium` and
 //! `chromium-driver`), driven through chromedriver's WebDriver HTTP API: in each
-//! of English, Indonesian and Polish, a card order refunded with a fee, an
-//! exchange, and a refused final-sale item; every page checked for its `lang`,
-//! a label on every field and no horizontal scrolling at 360 px; screenshots of
-//! every step in the folder the test prints; then the database, through the API.
+//! of English, Indonesian and Polish, a card order refunded with a fee through a
+//! drop-off point (its label PDF downloaded from the Done page and read: text
+//! and barcode), an exchange, a cash-on-delivery order refunded to a bank
+//! account, a warranty claim, and a refused final-sale item; every page checked
+//! for its `lang`, a label on every field and no horizontal scrolling at 360 px;
+//! screenshots of every step in the folder the test prints; then the database,
+//! through the API.
 //!
 //! Without chromedriver the test prints `SKIPPED` and passes, except in CI
 //! (`CI=true`), where it must run.
@@ -16,7 +19,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::fixtures::s;
-use crate::portal::{returns_of, seed};
+use crate::portal::{
+    Shape, barcode_value, download, points_and_address, returns_of, seed_with, warsaw,
+};
 use crate::support::{Backend, TestApp, spawn};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -168,8 +173,13 @@ impl Driver {
 
     /// Sends the page's form and waits for the next page (a new address).
     async fn submit(&self) {
+        self.follow("button[type=submit]").await;
+    }
+
+    /// Clicks `css` and waits for the next page (a new address).
+    async fn follow(&self, css: &str) {
         let before = self.url().await;
-        self.click("button[type=submit]").await;
+        self.click(css).await;
         for _ in 0..100 {
             let now = self.url().await;
             let ready = self.eval("return document.readyState").await;
@@ -256,6 +266,9 @@ struct Words {
     refund: &'static str,
     pay_more: &'static str,
     done: &'static str,
+    refund_to: &'static str,
+    warranty: &'static str,
+    eu_answer: &'static str,
 }
 
 const LANGUAGES: [Words; 3] = [
@@ -266,6 +279,9 @@ const LANGUAGES: [Words; 3] = [
         refund: "140.01\u{a0}zł",
         pay_more: "you pay 10.00\u{a0}zł more",
         done: "Your return is registered",
+        refund_to: "Your refund goes to: bank account ••••2874 (Anna Nowak)",
+        warranty: "Warranty complaint",
+        eu_answer: "The shop must answer your complaint by",
     },
     Words {
         lang: "id",
@@ -274,6 +290,9 @@ const LANGUAGES: [Words; 3] = [
         refund: "140,01\u{a0}zł",
         pay_more: "Anda membayar tambahan 10,00\u{a0}zł",
         done: "Pengembalian Anda sudah terdaftar",
+        refund_to: "Pengembalian dana dikirim ke: rekening bank ••••2874 (Anna Nowak)",
+        warranty: "Keluhan garansi",
+        eu_answer: "Toko wajib menjawab keluhan Anda paling lambat",
     },
     Words {
         lang: "pl",
@@ -282,6 +301,9 @@ const LANGUAGES: [Words; 3] = [
         refund: "140,01\u{a0}zł",
         pay_more: "dopłacasz 10,00\u{a0}zł",
         done: "Zwrot został zarejestrowany",
+        refund_to: "Zwrot pieniędzy trafi na: konto bankowe ••••2874 (Anna Nowak)",
+        warranty: "Reklamacja z tytułu rękojmi",
+        eu_answer: "Sklep musi odpowiedzieć na reklamację do",
     },
 ];
 
@@ -298,6 +320,7 @@ async fn chromium_walks_the_portal_in_three_languages() {
     let app = spawn(Backend::Sqlite, crate::portal::policy())
         .await
         .expect("sqlite");
+    points_and_address(&app).await;
     for w in &LANGUAGES {
         let Some(mut d) = driver(shots.join(w.lang)).await else {
             app.finish().await;
@@ -311,14 +334,34 @@ async fn chromium_walks_the_portal_in_three_languages() {
     app.finish().await;
 }
 
+/// Looks `number` up with `proof` and answers the order page's address.
+async fn find(app: &TestApp, d: &mut Driver, w: &Words, number: &str, proof: &str) -> String {
+    d.goto(&app.url(&format!("/portal/test-shop?lang={}", w.lang)))
+        .await;
+    d.type_in("#number", number).await;
+    d.type_in("#proof", proof).await;
+    d.submit().await;
+    let url = d.url().await;
+    assert!(url.contains("/o/"), "{url}");
+    url
+}
+
 async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     let number = format!("#E-{}", w.lang);
-    let o = seed(app, &number).await;
+    let o = seed_with(
+        app,
+        &number,
+        Shape {
+            address: warsaw(),
+            ..Shape::default()
+        },
+    )
+    .await;
     d.goto(&app.url(&format!("/portal/test-shop?lang={}", w.lang)))
         .await;
     d.step("find-order", w.lang).await;
     d.type_in("#number", &number).await;
-    d.type_in("#proof", "80-827").await;
+    d.type_in("#proof", "00-017").await;
     d.submit().await;
     let order_url = d.url().await;
     assert!(order_url.contains("/o/"), "{order_url}");
@@ -361,14 +404,47 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     assert!(has(&d.text().await, w.fee));
     d.click("input[name=method][value=drop_off]").await;
     d.submit().await;
+    // The nearest drop-off points to the Warsaw address, with opening hours.
+    assert!(d.url().await.contains("/point"), "{}", d.url().await);
+    assert!(d.text().await.contains("24/7"));
+    d.step("drop-off-point", w.lang).await;
+    d.click("input[name=point][value=\"inpost:WAW02M\"]").await;
+    d.submit().await;
     let review = d.text().await;
     assert!(has(&review, w.fee), "{review}");
     assert!(has(&review, w.refund), "{review}");
+    assert!(review.contains("Paczkomat WAW02M"), "{review}");
     d.step("review-refund", w.lang).await;
     d.submit().await;
     let done = d.text().await;
     assert!(has(&done, w.done), "{done}");
+    assert!(done.contains("Paczkomat WAW02M"), "{done}");
     d.step("done-refund", w.lang).await;
+    // The label, as the Done page links it: its text and its barcode's value.
+    let link = |file: &str| {
+        format!(
+            "return document.querySelector('#label-slot a[href*=\"/{file}?\"]').getAttribute('href')"
+        )
+    };
+    let pdf_link = s(&d.eval(&link("label.pdf")).await);
+    let zpl_link = s(&d.eval(&link("label.zpl")).await);
+    assert!(
+        pdf_link.ends_with(&format!("lang={}", w.lang)),
+        "{pdf_link}"
+    );
+    let (code, _, pdf) = download(app, &pdf_link).await;
+    assert_eq!(code, 200, "{pdf_link}");
+    let (code, _, zpl) = download(app, &zpl_link).await;
+    assert_eq!(code, 200, "{zpl_link}");
+    let label = crate::shipping::pdf_text(&pdf);
+    let card_return = s(&returns_of(app, &o.order).await[0]["number"]);
+    for words in [card_return.as_str(), "Anna Nowak", "00-017", "Stryków"] {
+        assert!(label.contains(words), "{words}: {label}");
+    }
+    assert_eq!(
+        barcode_value(&String::from_utf8_lossy(&zpl)).as_deref(),
+        Some(card_return.as_str())
+    );
 
     // An exchange of the other shirt for the L.
     d.goto(&order_url).await;
@@ -427,4 +503,131 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
         seen.iter()
             .all(|r| r["items"][0]["line_id"] != json!(o.final_sale))
     );
+
+    cash_on_delivery(app, d, w).await;
+    warranty(app, d, w).await;
+}
+
+/// A cash-on-delivery order refunded to a bank account: the IBAN typed in,
+/// shown masked, stored whole (the payer reads it through the API).
+async fn cash_on_delivery(app: &TestApp, d: &mut Driver, w: &Words) {
+    let number = format!("#C-{}", w.lang);
+    let o = seed_with(
+        app,
+        &number,
+        Shape {
+            payment: "cash_on_delivery",
+            ..Shape::default()
+        },
+    )
+    .await;
+    find(app, d, w, &number, "80-827").await;
+    d.click(&format!(
+        "select[name=\"q.{}\"] option[value=\"1\"]",
+        o.shirt
+    ))
+    .await;
+    d.click(&format!(
+        "select[name=\"reason.{}\"] option[value=\"changed_mind\"]",
+        o.shirt
+    ))
+    .await;
+    d.click(&format!(
+        "input[name=\"outcome.{}\"][value=\"refund\"]",
+        o.shirt
+    ))
+    .await;
+    d.submit().await;
+    assert!(d.url().await.contains("/refund"), "{}", d.url().await);
+    d.click("input[name=kind][value=bank_account]").await;
+    d.type_in("#holder", "Anna Nowak").await;
+    // One digit wrong first: the checksum catches it, in the page's language.
+    d.type_in("#iban", "PL61 1090 1014 0000 0712 1981 2875")
+        .await;
+    d.step("refund-destination", w.lang).await;
+    d.click("button[type=submit]").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = d.text().await;
+    assert!(refused.contains("IBAN:"), "{refused}");
+    d.step("refund-destination-refused", w.lang).await;
+    d.eval("document.getElementById('iban').value = ''; return 0")
+        .await;
+    d.type_in("#iban", "PL61 1090 1014 0000 0712 1981 2874")
+        .await;
+    d.submit().await;
+    d.click("input[name=method][value=in_store]").await;
+    d.submit().await;
+    let review = d.text().await;
+    assert!(has(&review, w.refund_to), "{review}");
+    assert!(!review.contains("1090"), "{review}");
+    d.step("review-cod", w.lang).await;
+    d.submit().await;
+    assert!(has(&d.text().await, w.done));
+    d.step("done-cod", w.lang).await;
+    let rets = returns_of(app, &o.order).await;
+    assert_eq!(rets.len(), 1);
+    let full = app
+        .get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
+        .await
+        .body;
+    assert_eq!(full["refund_destination"]["account"], "••••2874", "{full}");
+    // The whole number is stored: the payer reads it once the return resolves.
+    crate::money::resolve(app, &full, 1).await;
+    let refunds = app.get("/api/v1/refunds").await;
+    let refund = refunds.body["data"]
+        .as_array()
+        .and_then(|r| r.iter().find(|x| x["return_id"] == rets[0]["id"]))
+        .cloned()
+        .unwrap_or_else(|| panic!("no refund: {}", refunds.body));
+    let payout = app
+        .get(&format!("/api/v1/refunds/{}/payout", s(&refund["id"])))
+        .await;
+    assert_eq!(payout.status, 200, "{}", payout.body);
+    assert_eq!(
+        payout.body["destination"]["account"]["iban"], "PL61109010140000071219812874",
+        "{}",
+        payout.body
+    );
+}
+
+/// A defect 200 days after delivery: the warranty, with the date the shop
+/// must answer by.
+async fn warranty(app: &TestApp, d: &mut Driver, w: &Words) {
+    let number = format!("#W-{}", w.lang);
+    let o = seed_with(
+        app,
+        &number,
+        Shape {
+            delivered_days_ago: 200,
+            ..Shape::default()
+        },
+    )
+    .await;
+    find(app, d, w, &number, "80-827").await;
+    d.follow(&format!("a[href*=\"/claim/{}?kind=warranty\"]", o.shirt))
+        .await;
+    let claim = d.text().await;
+    assert!(has(&claim, w.eu_answer), "{claim}");
+    d.click("select[name=reason] option[value=defective]").await;
+    d.click("input[name=outcome][value=repair]").await;
+    d.step("warranty-claim", w.lang).await;
+    d.submit().await;
+    d.click("input[name=method][value=in_store]").await;
+    d.submit().await;
+    let review = d.text().await;
+    assert!(has(&review, w.warranty), "{review}");
+    assert!(has(&review, w.eu_answer), "{review}");
+    d.step("review-warranty", w.lang).await;
+    d.submit().await;
+    assert!(has(&d.text().await, w.done));
+    d.step("done-warranty", w.lang).await;
+    let rets = returns_of(app, &o.order).await;
+    assert_eq!(rets.len(), 1);
+    let full = app
+        .get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
+        .await
+        .body;
+    assert_eq!(full["items"][0]["decision"]["basis"], "warranty", "{full}");
+    assert_eq!(full["items"][0]["resolution"], "repair");
+    assert_eq!(full["quote"]["fees"], json!([]));
 }

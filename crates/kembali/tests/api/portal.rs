@@ -13,9 +13,14 @@ use crate::fixtures::s;
 use crate::support::TestApp;
 
 /// The shop's policy in these tests: 30 days, drop-off with a 9.99 zł label,
-/// in-store free, store credit with a 10 % bonus; final sale is final.
+/// in-store free, store credit with a 10 % bonus; final sale is final; the
+/// warranty (24 months, defects) and delivery claims (14 days) are on; returns
+/// are approved automatically, so their labels can be printed at once.
 pub fn policy() -> PolicyDocument {
     let mut p = PolicyDocument::default();
+    p.defaults.auto_approve = true;
+    p.warranty = Some(kembali_core::policy::Warranty::default());
+    p.delivery_claims = Some(kembali_core::policy::DeliveryClaims::default());
     p.defaults.methods = vec![ReturnMethod::DropOff, ReturnMethod::InStore];
     p.defaults.return_shipping_fee = Fee {
         fixed: [(Currency::PLN, 999)].into_iter().collect(),
@@ -35,9 +40,39 @@ pub struct Seeded {
     pub larger: String,
 }
 
+/// How a seeded order differs: how it was paid, how many days ago it was
+/// delivered, and where it went.
+pub struct Shape {
+    pub payment: &'static str,
+    pub delivered_days_ago: i64,
+    pub address: Value,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape {
+            payment: "card",
+            delivered_days_ago: 3,
+            address: json!({"name": "Anna Nowak", "line1": "ul. Długa 5", "city": "Gdańsk",
+                "postal_code": "80-827", "country": "PL"}),
+        }
+    }
+}
+
+/// A Warsaw address: the example drop-off points are near it.
+pub fn warsaw() -> Value {
+    json!({"name": "Anna Nowak", "line1": "ul. Marszałkowska 100", "city": "Warszawa",
+        "postal_code": "00-017", "country": "PL"})
+}
+
 /// A product with two shirt sizes (L in stock), and a card order of a shirt M
 /// (two units) and a final-sale scarf, delivered three days ago.
 pub async fn seed(app: &TestApp, number: &str) -> Seeded {
+    seed_with(app, number, Shape::default()).await
+}
+
+/// [`seed`], shaped.
+pub async fn seed_with(app: &TestApp, number: &str, shape: Shape) -> Seeded {
     let product = app
         .post(
             "/api/v1/products",
@@ -59,7 +94,7 @@ pub async fn seed(app: &TestApp, number: &str) -> Seeded {
         variant(&format!("LIN-M-{number}")),
         variant(&format!("LIN-L-{number}")),
     );
-    let delivered = Timestamp::now() - 72.hours();
+    let delivered = Timestamp::now() - (shape.delivered_days_ago * 24).hours();
     let placed = delivered - 72.hours();
     let order = app
         .post(
@@ -67,9 +102,8 @@ pub async fn seed(app: &TestApp, number: &str) -> Seeded {
             &json!({
                 "number": number, "email": "anna.nowak@example.pl", "customer_name": "Anna Nowak",
                 "locale": "pl", "currency": "PLN", "placed_at": placed.to_string(),
-                "payment_method": "card",
-                "shipping_address": {"name": "Anna Nowak", "line1": "ul. Długa 5", "city": "Gdańsk",
-                    "postal_code": "80-827", "country": "PL"},
+                "payment_method": shape.payment,
+                "shipping_address": shape.address,
                 "shipping_paid": 1499,
                 "lines": [
                     {"sku": format!("LIN-M-{number}"), "title": "Koszula lniana M", "quantity": 2,
@@ -486,7 +520,8 @@ async fn bad_input_changes_nothing(app: &TestApp) {
     let method_path = chosen.location.expect("method");
     let (path, draft) = method_path.split_once("?d=").expect("draft");
     let (body, sig) = draft.rsplit_once('.').expect("signed");
-    let forged_draft = format!("{path}?d={}A.{sig}", &body[..body.len() - 1]);
+    let last = if body.ends_with('A') { "B" } else { "A" };
+    let forged_draft = format!("{path}?d={}{last}.{sig}", &body[..body.len() - 1]);
     let bad = shopper.get(&forged_draft).await;
     assert_eq!(bad.status, 400);
     assert!(
@@ -615,3 +650,663 @@ crate::both!(
     super::the_policy_page_speaks_three_languages,
     super::policy()
 );
+
+// ---------------------------------------------------------------- refunds, claims, points, labels
+
+impl Shopper<'_> {
+    /// Sends `page`'s form (its CSRF token and draft) to `path` with `fields`.
+    pub async fn send(&mut self, page: &Page, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = page.hidden("csrf");
+        let mut form = vec![("csrf", csrf.as_str())];
+        let d = page
+            .body
+            .contains("name=\"d\" value=\"")
+            .then(|| page.hidden("d"));
+        if let Some(d) = &d {
+            form.push(("d", d.as_str()));
+        }
+        form.extend_from_slice(fields);
+        self.post(path, &form).await
+    }
+
+    /// Chooses one unit of `line` with `outcome` on the order page and answers
+    /// the redirect.
+    pub async fn choose(&mut self, order_path: &str, line: &str, outcome: &str) -> Page {
+        let page = self.get(order_path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let (q, r, o) = (
+            format!("q.{line}"),
+            format!("reason.{line}"),
+            format!("outcome.{line}"),
+        );
+        self.send(
+            &page,
+            order_path,
+            &[(&q, "1"), (&r, "wrong_size"), (&o, outcome)],
+        )
+        .await
+    }
+}
+
+/// The path of a redirect, checked to be a 303 to `step`.
+fn to_step(p: &Page, step: &str) -> String {
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.clone().expect("a redirect");
+    assert!(to.contains(step), "expected the {step} step, went to {to}");
+    to
+}
+
+/// The return the API has for `order` (its only one).
+async fn the_return(app: &TestApp, order: &Value) -> Value {
+    let rets = returns_of(app, order).await;
+    assert_eq!(rets.len(), 1, "{rets:?}");
+    app.get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
+        .await
+        .body
+}
+
+/// What the store holds as the refund's destination, whole (the payer's view).
+async fn stored_destination(
+    app: &TestApp,
+    ret: &Value,
+) -> Option<kembali_core::payout::RefundDestination> {
+    let id = s(&ret["id"]).parse().expect("return id");
+    let mut conn = app.db.conn().await.expect("conn");
+    kembali_store::returns::get(&mut conn, app.shop.id, id)
+        .await
+        .expect("read")
+        .expect("stored")
+        .refund_destination
+}
+
+async fn a_cash_on_delivery_refund_goes_to_a_bank_account(app: &TestApp) {
+    let o = seed_with(
+        app,
+        "#P-4",
+        Shape {
+            payment: "cash_on_delivery",
+            ..Shape::default()
+        },
+    )
+    .await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("pl", "P-4", "80-827").await;
+    let order_path = to_step(&found, "/o/");
+    // A refund of cash on delivery: where the money goes comes first.
+    let chosen = shopper.choose(&order_path, &o.shirt, "refund").await;
+    let refund = shopper.get(&to_step(&chosen, "/refund")).await;
+    assert_eq!(refund.status, 200, "{}", refund.body);
+    assert!(refund.body.contains("Dokąd przesłać zwrot pieniędzy?"));
+    assert!(refund.body.contains("name=\"iban\""), "{}", refund.body);
+    assert!(
+        !refund.body.contains("name=\"bank\""),
+        "a Polish order has IBANs"
+    );
+    let path = format!("{order_path}/refund");
+    let bank = |iban: &'static str, holder: &'static str| {
+        vec![("kind", "bank_account"), ("holder", holder), ("iban", iban)]
+    };
+    for (fields, status, words) in [
+        (
+            bank("PL61 1090 1014 0000 0712 1981 2875", "Anna Nowak"),
+            422,
+            "IBAN: cyfry kontrolne się nie zgadzają",
+        ),
+        (
+            bank("PL61 1090 1014 0000 0712 1981 287", "Anna Nowak"),
+            422,
+            "IBAN: IBAN z kraju PL ma długość 28, a nie 27",
+        ),
+        (
+            bank("PL61 1090 1014 0000 0712 1981 2874", " "),
+            422,
+            "Imię i nazwisko właściciela konta: uzupełnij to pole.",
+        ),
+        (vec![], 422, "Wybierz, dokąd mamy przesłać zwrot pieniędzy."),
+        (
+            vec![("kind", "cash")],
+            400,
+            "Formularz został po drodze zmieniony",
+        ),
+    ] {
+        let r = shopper.send(&refund, &path, &fields).await;
+        assert_eq!(r.status, status, "{fields:?}: {}", r.body);
+        assert!(r.body.contains(words), "{fields:?}: {}", r.body);
+        assert!(r.body.contains("<html lang=\"pl\""));
+    }
+    assert!(
+        returns_of(app, &o.order).await.is_empty(),
+        "nothing written"
+    );
+    // Without the form's CSRF token: refused, in Polish, nothing written.
+    let d = refund.hidden("d");
+    let forged = shopper
+        .post(&path, &[("d", d.as_str()), ("kind", "store_credit")])
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(
+        forged.body.contains("Ten formularz wygasł"),
+        "{}",
+        forged.body
+    );
+    assert!(returns_of(app, &o.order).await.is_empty());
+
+    let ok = shopper
+        .send(
+            &refund,
+            &path,
+            &bank("pl61 1090 1014 0000 0712 1981 2874", "Anna Nowak"),
+        )
+        .await;
+    let method_path = to_step(&ok, "/method");
+    // The draft is encrypted: the account number is in no address.
+    assert!(!method_path.contains("1090"), "{method_path}");
+    let method = shopper.get(&method_path).await;
+    assert!(method.body.contains("9,99"), "{}", method.body);
+    let picked = shopper
+        .send(
+            &method,
+            &format!("{order_path}/method"),
+            &[("method", "drop_off")],
+        )
+        .await;
+    // No drop-off points near Gdańsk in this shop: straight to the review.
+    let review = shopper.get(&to_step(&picked, "/review")).await;
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(review.body.contains("••••2874"), "{}", review.body);
+    assert!(
+        !review.body.contains("1090 1014"),
+        "masked: {}",
+        review.body
+    );
+    assert!(!review.body.contains("10901014"), "masked: {}", review.body);
+    let done = shopper
+        .send(&review, &format!("{order_path}/review"), &[])
+        .await;
+    let status = shopper.get(&to_step(&done, "/r/")).await;
+    assert!(status.body.contains("••••2874"), "{}", status.body);
+    assert!(!status.body.contains("10901014"));
+
+    let ret = the_return(app, &o.order).await;
+    assert_eq!(
+        ret["refund_destination"],
+        json!({"kind": "bank_account", "holder": "Anna Nowak", "iban_country": "PL",
+               "account": "••••2874"}),
+        "{ret}"
+    );
+    assert_eq!(
+        stored_destination(app, &ret).await,
+        Some(kembali_core::payout::RefundDestination::BankAccount {
+            holder: "Anna Nowak".into(),
+            account: kembali_core::payout::Account::Iban {
+                iban: "PL61109010140000071219812874".into()
+            }
+        })
+    );
+    app.drain().await;
+}
+crate::both!(
+    cod_bank_account,
+    super::a_cash_on_delivery_refund_goes_to_a_bank_account,
+    super::policy()
+);
+
+async fn an_indonesian_refund_goes_to_a_bank_or_an_e_wallet(app: &TestApp) {
+    let o = seed_with(
+        app,
+        "#P-5",
+        Shape {
+            payment: "cash_on_delivery",
+            address: json!({"name": "Budi Santoso", "line1": "Jl. Cikini Raya No. 60",
+                "city": "Jakarta Pusat", "postal_code": "10330", "country": "ID"}),
+            ..Shape::default()
+        },
+    )
+    .await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("id", "P-5", "10330").await;
+    let order_path = to_step(&found, "/o/");
+    let chosen = shopper.choose(&order_path, &o.shirt, "refund").await;
+    let refund = shopper.get(&to_step(&chosen, "/refund")).await;
+    assert!(refund.body.contains("name=\"bank\""), "{}", refund.body);
+    assert!(refund.body.contains("Bank Mandiri"));
+    assert!(refund.body.contains("name=\"phone\""));
+    let path = format!("{order_path}/refund");
+    for (fields, words) in [
+        (
+            vec![
+                ("kind", "bank_account"),
+                ("holder", "Budi Santoso"),
+                ("bank", "bank_of_nowhere"),
+                ("account_number", "1234567890"),
+            ],
+            "Bank: mohon pilih bank Anda dari daftar.",
+        ),
+        (
+            vec![
+                ("kind", "bank_account"),
+                ("holder", "Budi Santoso"),
+                ("bank", "bca"),
+                ("account_number", "123 456 789"),
+            ],
+            "Nomor rekening: nomor rekening BCA terdiri dari 10 digit, bukan 9.",
+        ),
+        (
+            vec![
+                ("kind", "bank_account"),
+                ("holder", "Budi Santoso"),
+                ("bank", "cimb_niaga"),
+                ("account_number", "123456789012"),
+            ],
+            "terdiri dari 13 atau 14 digit, bukan 12",
+        ),
+        (
+            vec![
+                ("kind", "e_wallet"),
+                ("provider", "gopay"),
+                ("phone", "12345"),
+            ],
+            "Nomor ponsel dompet digital: ini bukan nomor ponsel Indonesia",
+        ),
+    ] {
+        let r = shopper.send(&refund, &path, &fields).await;
+        assert_eq!(r.status, 422, "{fields:?}: {}", r.body);
+        assert!(r.body.contains(words), "{fields:?}: {}", r.body);
+    }
+    assert!(
+        returns_of(app, &o.order).await.is_empty(),
+        "nothing written"
+    );
+    let ok = shopper
+        .send(
+            &refund,
+            &path,
+            &[
+                ("kind", "e_wallet"),
+                ("provider", "gopay"),
+                ("phone", "0812-3456-7890"),
+            ],
+        )
+        .await;
+    let method = shopper.get(&to_step(&ok, "/method")).await;
+    let picked = shopper
+        .send(
+            &method,
+            &format!("{order_path}/method"),
+            &[("method", "in_store")],
+        )
+        .await;
+    let review = shopper.get(&to_step(&picked, "/review")).await;
+    assert!(
+        review.body.contains("dompet digital GoPay ••••7890"),
+        "{}",
+        review.body
+    );
+    assert!(!review.body.contains("3456"), "{}", review.body);
+    let done = shopper
+        .send(&review, &format!("{order_path}/review"), &[])
+        .await;
+    to_step(&done, "/r/");
+    let ret = the_return(app, &o.order).await;
+    assert_eq!(
+        ret["refund_destination"],
+        json!({"kind": "e_wallet", "provider": "gopay", "account": "••••7890"}),
+        "{ret}"
+    );
+    assert_eq!(
+        stored_destination(app, &ret).await,
+        Some(kembali_core::payout::RefundDestination::EWallet {
+            provider: kembali_core::payout::EWalletProvider::Gopay,
+            phone: "+6281234567890".into(),
+            holder: None,
+        })
+    );
+    app.drain().await;
+}
+crate::both!(
+    cod_indonesia,
+    super::an_indonesian_refund_goes_to_a_bank_or_an_e_wallet,
+    super::policy()
+);
+
+async fn warranty_and_delivery_claims(app: &TestApp) {
+    // Delivered 200 days ago: the return windows are over, the warranty is not,
+    // and the 14 days for a delivery claim are long gone.
+    let old = seed_with(
+        app,
+        "#P-6",
+        Shape {
+            delivered_days_ago: 200,
+            ..Shape::default()
+        },
+    )
+    .await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("en", "P-6", "80-827").await;
+    let order_path = to_step(&found, "/o/");
+    let page = shopper.get(&order_path).await;
+    let link = format!("{order_path}/claim/{}?kind=warranty", old.shirt);
+    assert!(page.body.contains(&link), "{}", page.body);
+    assert!(page.body.contains("Report a defect (warranty)"));
+    assert!(
+        !page.body.contains("Report a delivery problem"),
+        "{}",
+        page.body
+    );
+    let claim = shopper.get(&link).await;
+    assert_eq!(claim.status, 200, "{}", claim.body);
+    assert!(
+        claim
+            .body
+            .contains("The shop must answer your complaint by"),
+        "an EU complaint names its answer date: {}",
+        claim.body
+    );
+    let path = format!("{order_path}/claim/{}", old.shirt);
+    // A delivery claim long after its 14 days: refused with its window.
+    let late = shopper
+        .send(
+            &claim,
+            &path,
+            &[
+                ("kind", "delivery"),
+                ("claim", "damaged_in_transit"),
+                ("q", "1"),
+                ("outcome", "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 422, "{}", late.body);
+    assert!(
+        late.body.contains("The 14-day window ended on"),
+        "{}",
+        late.body
+    );
+    // Outcomes the warranty does not offer, quantities it cannot take.
+    let refund = shopper
+        .send(
+            &claim,
+            &path,
+            &[
+                ("kind", "warranty"),
+                ("reason", "defective"),
+                ("q", "1"),
+                ("outcome", "refund"),
+            ],
+        )
+        .await;
+    assert_eq!(refund.status, 400, "{}", refund.body);
+    let many = shopper
+        .send(
+            &claim,
+            &path,
+            &[
+                ("kind", "warranty"),
+                ("reason", "defective"),
+                ("q", "3"),
+                ("outcome", "repair"),
+            ],
+        )
+        .await;
+    assert_eq!(many.status, 422, "{}", many.body);
+    let no_token = shopper
+        .post(
+            &path,
+            &[
+                ("kind", "warranty"),
+                ("reason", "defective"),
+                ("q", "1"),
+                ("outcome", "repair"),
+            ],
+        )
+        .await;
+    assert_eq!(no_token.status, 403, "{}", no_token.body);
+    assert!(
+        returns_of(app, &old.order).await.is_empty(),
+        "nothing written"
+    );
+
+    let ok = shopper
+        .send(
+            &claim,
+            &path,
+            &[
+                ("kind", "warranty"),
+                ("reason", "defective"),
+                ("q", "1"),
+                ("outcome", "repair"),
+                ("comment", "Szew puścił"),
+            ],
+        )
+        .await;
+    let method = shopper.get(&to_step(&ok, "/method")).await;
+    assert!(
+        method.body.contains("free"),
+        "a claim is free: {}",
+        method.body
+    );
+    let picked = shopper
+        .send(
+            &method,
+            &format!("{order_path}/method"),
+            &[("method", "drop_off")],
+        )
+        .await;
+    let review = shopper.get(&to_step(&picked, "/review")).await;
+    assert!(
+        review.body.contains("Warranty complaint"),
+        "{}",
+        review.body
+    );
+    assert!(
+        review
+            .body
+            .contains("if it does not, your complaint is accepted"),
+        "{}",
+        review.body
+    );
+    assert!(!review.body.contains("9.99"), "no fee: {}", review.body);
+    let done = shopper
+        .send(&review, &format!("{order_path}/review"), &[])
+        .await;
+    let status = shopper.get(&to_step(&done, "/r/")).await;
+    assert!(
+        status.body.contains("Warranty complaint"),
+        "{}",
+        status.body
+    );
+    let ret = the_return(app, &old.order).await;
+    let d = &ret["items"][0]["decision"];
+    assert_eq!(d["basis"], "warranty", "{ret}");
+    assert_eq!(ret["items"][0]["resolution"], "repair");
+    assert!(d["answer_due_by"].is_string(), "{d}");
+    assert_eq!(ret["quote"]["fees"], json!([]), "{ret}");
+
+    // A parcel short of an item, three days after delivery: nothing travels,
+    // straight to the review.
+    let fresh = seed(app, "#P-7").await;
+    let found = shopper.find("pl", "P-7", "80-827").await;
+    let order_path = to_step(&found, "/o/");
+    let page = shopper.get(&order_path).await;
+    let link = format!("{order_path}/claim/{}?kind=delivery", fresh.shirt);
+    assert!(page.body.contains(&link), "{}", page.body);
+    let claim = shopper.get(&link).await;
+    assert!(
+        claim.body.contains("Brakowało go w paczce"),
+        "{}",
+        claim.body
+    );
+    let path = format!("{order_path}/claim/{}", fresh.shirt);
+    let none = shopper
+        .send(
+            &claim,
+            &path,
+            &[("kind", "delivery"), ("q", "1"), ("outcome", "refund")],
+        )
+        .await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(none.body.contains("Wybierz, co się stało z przesyłką."));
+    let ok = shopper
+        .send(
+            &claim,
+            &path,
+            &[
+                ("kind", "delivery"),
+                ("claim", "missing_item"),
+                ("q", "1"),
+                ("outcome", "refund"),
+            ],
+        )
+        .await;
+    let review = shopper.get(&to_step(&ok, "/review")).await;
+    assert!(
+        review
+            .body
+            .contains("Reklamacja dostawy: Brakowało go w paczce"),
+        "{}",
+        review.body
+    );
+    let done = shopper
+        .send(&review, &format!("{order_path}/review"), &[])
+        .await;
+    to_step(&done, "/r/");
+    let ret = the_return(app, &fresh.order).await;
+    assert_eq!(ret["method"], "no_shipping", "{ret}");
+    assert_eq!(ret["items"][0]["decision"]["basis"], "delivery_claim");
+    app.drain().await;
+}
+crate::both!(claims, super::warranty_and_delivery_claims, super::policy());
+
+/// The documented example drop-off points, and a return address for labels.
+pub async fn points_and_address(app: &TestApp) {
+    let csv = include_str!("../../../../docs/examples/dropoff_points.csv");
+    let r = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/imports/dropoff-points"))
+                .bearer_auth(&app.key)
+                .header("content-type", "text/csv")
+                .body(csv.to_owned()),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 201, "{}", r.body);
+    let address = json!({"return_address": {"name": "Magazyn Zwrotów Test Shop",
+        "line1": "ul. Logistyczna 7", "city": "Stryków", "postal_code": "95-010",
+        "country": "PL"}});
+    let r = app
+        .send(
+            app.client
+                .patch(app.url("/api/v1/shop"))
+                .bearer_auth(&app.key)
+                .json(&address),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The bytes and content type of a portal download.
+pub async fn download(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let res = app.client.get(app.url(path)).send().await.expect("get");
+    let status = res.status().as_u16();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (status, ct, res.bytes().await.expect("body").to_vec())
+}
+
+async fn a_drop_off_point_and_the_label(app: &TestApp) {
+    points_and_address(app).await;
+    let o = seed_with(
+        app,
+        "#P-8",
+        Shape {
+            address: warsaw(),
+            ..Shape::default()
+        },
+    )
+    .await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("en", "P-8", "00-017").await;
+    let order_path = to_step(&found, "/o/");
+    let chosen = shopper.choose(&order_path, &o.shirt, "refund").await;
+    let method = shopper.get(&to_step(&chosen, "/method")).await;
+    let picked = shopper
+        .send(
+            &method,
+            &format!("{order_path}/method"),
+            &[("method", "drop_off")],
+        )
+        .await;
+    let points = shopper.get(&to_step(&picked, "/point")).await;
+    assert_eq!(points.status, 200, "{}", points.body);
+    assert!(points.body.contains("Paczkomat WAW02M"), "{}", points.body);
+    assert!(points.body.contains("open 24/7"), "{}", points.body);
+    let path = format!("{order_path}/point");
+    let none = shopper.send(&points, &path, &[]).await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(none.body.contains("Please choose a drop-off point."));
+    let far = shopper
+        .send(&points, &path, &[("point", "inpost:NOWHERE")])
+        .await;
+    assert_eq!(far.status, 400, "{}", far.body);
+    let ok = shopper
+        .send(&points, &path, &[("point", "inpost:WAW02M")])
+        .await;
+    let review = shopper.get(&to_step(&ok, "/review")).await;
+    assert!(review.body.contains("Paczkomat WAW02M"), "{}", review.body);
+    let done = shopper
+        .send(&review, &format!("{order_path}/review"), &[])
+        .await;
+    let status_path = to_step(&done, "/r/");
+    let status = shopper.get(&status_path).await;
+    assert!(status.body.contains("Paczkomat WAW02M"), "{}", status.body);
+    assert!(status.body.contains("id=\"label-slot\""), "{}", status.body);
+    let ret = the_return(app, &o.order).await;
+    let number = s(&ret["number"]);
+    let base = status_path.split('?').next().unwrap_or("").to_owned();
+    for (file, ct) in [
+        ("label.pdf", "application/pdf"),
+        ("label.zpl", "application/zpl; charset=utf-8"),
+        ("packing-slip.pdf", "application/pdf"),
+    ] {
+        let link = format!("{base}/{file}?lang=en");
+        assert!(status.body.contains(&link), "{link}: {}", status.body);
+        let (code, got, bytes) = download(app, &link).await;
+        assert_eq!(code, 200, "{file}: {}", String::from_utf8_lossy(&bytes));
+        assert_eq!(got, ct);
+        if file == "label.pdf" {
+            let text = crate::shipping::pdf_text(&bytes);
+            for words in [number.as_str(), "Anna Nowak", "00-017", "Stryków", "RETURN"] {
+                assert!(text.contains(words), "{words}: {text}");
+            }
+        }
+        if file == "label.zpl" {
+            let zpl = String::from_utf8_lossy(&bytes);
+            assert_eq!(
+                barcode_value(&zpl).as_deref(),
+                Some(number.as_str()),
+                "{zpl}"
+            );
+        }
+    }
+    // A changed token opens nothing.
+    let (code, _, body) = download(app, &format!("{base}x/label.pdf?lang=pl")).await;
+    assert_eq!(code, 403);
+    assert!(String::from_utf8_lossy(&body).contains("Ten link jest nieprawidłowy"));
+    app.drain().await;
+}
+crate::both!(
+    dropoff_and_label,
+    super::a_drop_off_point_and_the_label,
+    super::policy()
+);
+
+/// The data of a ZPL label's Code 128 (`^BC…^FD<data>^FS`).
+pub fn barcode_value(zpl: &str) -> Option<String> {
+    let after = &zpl[zpl.find("^BC")?..];
+    let data = &after[after.find("^FD")? + 3..];
+    Some(data[..data.find("^FS")?].to_owned())
+}

@@ -274,7 +274,7 @@ async fn download(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
 }
 
 /// The text of every page of a PDF, as a reader extracts it.
-fn pdf_text(bytes: &[u8]) -> String {
+pub(crate) fn pdf_text(bytes: &[u8]) -> String {
     let doc = lopdf::Document::load_mem(bytes).expect("a PDF");
     let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
     doc.extract_text(&pages).expect("text")
