@@ -533,6 +533,11 @@ pub async fn open(
         &local_date,
     )
     .await?;
+    let mut photos: Vec<PhotoId> = req.photo_refs().into_iter().map(|(_, id)| id).collect();
+    photos.sort_unstable();
+    photos.dedup();
+    // Named by a return, a photo is kept (`jobs::purge_photos` skips it).
+    kembali_store::photos::attach(tx, shop.id, &photos, ret.id).await?;
     for (n, variant) in wanted {
         if let Some(item) = ret.items.get(n) {
             catalogue::insert_exchange(

@@ -1,7 +1,7 @@
 //! Shoppers' photos as stored: the re-encoded JPEG and what describes it.
 //! Persisting and reading only; checking and re-encoding is the app's.
 
-use kembali_core::{PhotoId, ShopId};
+use kembali_core::{PhotoId, ReturnId, ShopId};
 use sqlx::types::Json;
 
 use crate::db::{Inner, Session};
@@ -116,6 +116,63 @@ pub async fn known(
         .into_iter()
         .map(|id| id.parse().map_err(corrupt))
         .collect()
+}
+
+/// Marks `ids` as named by the return `by`: they are kept from then on.
+pub async fn attach(
+    ex: &mut impl Session,
+    shop: ShopId,
+    ids: &[PhotoId],
+    by: ReturnId,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let shop_s = shop.to_string();
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    match ex.inner() {
+        Inner::Sqlite(c) => {
+            sqlx::query(
+                "UPDATE photos SET return_id = $3
+                  WHERE shop_id = $1 AND id IN (SELECT value FROM json_each($2))",
+            )
+            .bind(&shop_s)
+            .bind(Json(&ids))
+            .bind(by.to_string())
+            .execute(&mut *c)
+            .await?;
+        }
+        Inner::Postgres(c) => {
+            sqlx::query("UPDATE photos SET return_id = $3 WHERE shop_id = $1 AND id = ANY($2)")
+                .bind(&shop_s)
+                .bind(&ids)
+                .bind(by.to_string())
+                .execute(&mut *c)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes at most `limit` photos of any shop that no return names and that
+/// were uploaded before `cutoff`; answers how many.
+pub async fn purge_unattached_before(
+    ex: &mut impl Session,
+    cutoff: jiff::Timestamp,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    // In batches through the primary key, so one run never holds a long lock.
+    run!(ex, |c| sqlx::query(
+        "DELETE FROM photos WHERE (shop_id, id) IN (
+            SELECT shop_id, id FROM photos
+             WHERE return_id IS NULL AND created_at < $1 LIMIT $2)"
+    )
+    .bind(millis(cutoff))
+    .bind(i64::from(limit))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected()))
+    .map_err(StoreError::from)
 }
 
 /// How many photos the shop has (tests check that a refused upload stored nothing).

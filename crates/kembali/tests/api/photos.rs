@@ -418,8 +418,13 @@ async fn returns_name_their_photos(app: &TestApp) {
     let ret = create_return(app, &body).await;
     let shown = get_return(app, &s(&ret["id"])).await;
     assert_eq!(shown["items"][0]["photos"], json!([id]), "{shown}");
-    // Still there, still readable.
+    // A week on, the photos no return names are purged; the return's stays.
+    let loose = uploaded(app, "image/png", encoded(&picture(8, 8), ImageFormat::Png)).await;
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 8));
+    app.drain().await;
+    assert_problem(&app.get(&s(&loose["url"])).await, 404, "not-found");
     let (_, jpeg) = fetch(app, &app.key, &s(&photo["url"])).await;
     assert!(!jpeg.is_empty());
+    assert_eq!(photos_stored(app).await, 1);
 }
 crate::both!(returns_with_photos, super::returns_name_their_photos);
