@@ -278,7 +278,8 @@ mod tests {
                 "shipments payouts",
                 "portal",
                 "dropoff points",
-                "hot path"
+                "hot path",
+                "photos"
             ]
         );
     }
