@@ -27,6 +27,7 @@ pub enum Entity {
     WebhookEndpoint,
     WebhookDelivery,
     PolicyVersion,
+    Photo,
 }
 
 impl Entity {
@@ -47,6 +48,7 @@ impl Entity {
             Entity::WebhookEndpoint => "webhook endpoint",
             Entity::WebhookDelivery => "webhook delivery",
             Entity::PolicyVersion => "policy version",
+            Entity::Photo => "photo",
         }
     }
 }
@@ -73,6 +75,12 @@ pub enum Rule {
     /// A bank account, IBAN or e-wallet number that does not pass its checks.
     #[error("{0}")]
     Payout(kembali_core::payout::PayoutProblem),
+    /// A photo reference that is not a photo id at all.
+    #[error("is not a photo id (`pho_…`); upload the photo with `POST /photos` and send its id")]
+    NotAPhotoId,
+    /// A photo id the shop has no photo for (unknown, or another shop's).
+    #[error("names no photo of this shop; upload the photo with `POST /photos` and send its id")]
+    UnknownPhoto,
 }
 
 impl From<TextProblem> for Rule {
@@ -117,6 +125,59 @@ pub enum Conflict {
     NoLabel { status: &'static str },
     #[error("the shopper keeps the items: nothing is sent back, so there is no label")]
     NothingToSend,
+}
+
+/// Why an uploaded photo is refused (`kembali_app::photos::upload`). Nothing is
+/// stored for a refused photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhotoError {
+    #[error("the body is empty: send the photo's bytes")]
+    Empty,
+    #[error("the photo is larger than {max} bytes")]
+    TooLarge { max: usize },
+    /// Told by the bytes, never by a file name or a `Content-Type`. `found`
+    /// names what the bytes are when that is known (`HEIC`, `GIF`, `text`).
+    #[error("{}", unsupported_message(.found))]
+    UnsupportedType { found: Option<&'static str> },
+    /// Declared dimensions beyond what is decoded: a decompression bomb, or a
+    /// picture far larger than any camera's.
+    #[error(
+        "the image says it is {width}×{height} pixels: at most {max_side} pixels on a side \
+         and {max_megapixels} megapixels are taken"
+    )]
+    Dimensions {
+        width: u32,
+        height: u32,
+        max_side: u32,
+        max_megapixels: u32,
+    },
+    /// The bytes start like a photo of `format` but do not decode.
+    #[error("the {format} image could not be read: it is damaged or incomplete")]
+    Unreadable { format: &'static str },
+}
+
+fn unsupported_message(found: &Option<&'static str>) -> String {
+    match found {
+        Some("HEIC") => "HEIC/HEIF photos are not taken: send JPEG, PNG or WebP (on an iPhone, \
+                         Settings → Camera → Formats → Most Compatible, or share the photo \
+                         as JPEG)"
+            .to_owned(),
+        Some(kind) => format!("this is {kind}, not a photo Kembali takes: send JPEG, PNG or WebP"),
+        None => "the body is not a JPEG, PNG or WebP image".to_owned(),
+    }
+}
+
+impl PhotoError {
+    /// A stable code for pages and clients to key their messages on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PhotoError::Empty => "photo_empty",
+            PhotoError::TooLarge { .. } => "photo_too_large",
+            PhotoError::UnsupportedType { .. } => "photo_unsupported_type",
+            PhotoError::Dimensions { .. } => "photo_dimensions",
+            PhotoError::Unreadable { .. } => "photo_unreadable",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +235,9 @@ pub enum AppError {
     /// A label or slip could not be drawn (never for a return Kembali made).
     #[error("the label could not be printed: {0}")]
     Print(String),
+    /// An uploaded photo that is refused; [`PhotoError::code`] says why.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -206,6 +270,7 @@ impl AppError {
             AppError::IdempotencyMismatch => "idempotency_mismatch",
             AppError::ImportRefused(_) | AppError::PointsImportRefused(_) => "import_refused",
             AppError::Print(_) => "print",
+            AppError::Photo(p) => p.code(),
             AppError::Store(_) => "store",
         }
     }

@@ -21,6 +21,7 @@ pub mod listing;
 pub mod notes;
 pub mod numbers;
 pub mod orders;
+pub mod photos;
 pub mod policies;
 pub mod portal;
 pub mod refunds;

@@ -12,7 +12,7 @@ use kembali_core::returns::{
 };
 use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
-use kembali_core::{LineId, Money, OrderId, ReturnId, ReturnItemId, ShopId, VariantId};
+use kembali_core::{LineId, Money, OrderId, PhotoId, ReturnId, ReturnItemId, ShopId, VariantId};
 use kembali_store::customers::{self, Counts};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
 use kembali_store::{Tx, catalogue, orders};
@@ -33,8 +33,6 @@ pub const MAX_COMMENT: usize = 2000;
 pub const MAX_QUANTITY: u32 = 100_000;
 /// At most this many photos per item.
 pub const MAX_PHOTOS: usize = 10;
-/// At most this many characters in a photo's upload reference (a URL or a key).
-pub const MAX_PHOTO_REF: usize = 2000;
 /// At most this many characters in a note or a reason written on a transition
 /// (approval, rejection, receipt, inspection, resolution, cancellation).
 pub const MAX_NOTE: usize = 2000;
@@ -97,10 +95,10 @@ pub struct ItemRequest {
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub comment: Option<String>,
-    /// Upload references of the shopper's photos: at most 10, each one line of at
-    /// most 2000 characters.
+    /// The shopper's photos: at most 10 ids of photos uploaded to this shop
+    /// (`POST /photos`), each read back at `GET /photos/{photo_id}`.
     #[serde(default)]
-    #[schema(max_items = 10)]
+    #[schema(max_items = 10, value_type = Vec<PhotoId>)]
     pub photos: Vec<String>,
     pub resolution: Resolution,
     /// With `exchange`: the variant wanted instead (another size, colour, or
@@ -202,15 +200,47 @@ impl ReturnRequest {
                 ));
             }
             for (k, p) in i.photos.iter().enumerate() {
-                check_text(
-                    &format!("items[{n}].photos[{k}]"),
-                    p,
-                    Form::Line,
-                    MAX_PHOTO_REF,
-                )?;
+                p.parse::<PhotoId>().map_err(|_| {
+                    AppError::invalid(format!("items[{n}].photos[{k}]"), Rule::NotAPhotoId)
+                })?;
             }
         }
         Ok(())
+    }
+
+    /// The photos the items name, with where each is named (`items[n].photos[k]`);
+    /// after [`ReturnRequest::check`], every reference is a photo id.
+    fn photo_refs(&self) -> Vec<(String, PhotoId)> {
+        let mut refs = Vec::new();
+        for (n, i) in self.items.iter().enumerate() {
+            for (k, p) in i.photos.iter().enumerate() {
+                if let Ok(id) = p.parse::<PhotoId>() {
+                    refs.push((format!("items[{n}].photos[{k}]"), id));
+                }
+            }
+        }
+        refs
+    }
+}
+
+/// Refuses, naming the first, a reference to a photo the shop does not have
+/// (unknown, or another shop's).
+async fn check_photos(
+    ex: &mut impl kembali_store::Session,
+    shop: ShopId,
+    req: &ReturnRequest,
+) -> Result<(), AppError> {
+    let refs = req.photo_refs();
+    if refs.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<PhotoId> = refs.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let known = kembali_store::photos::known(ex, shop, &ids).await?;
+    match refs.into_iter().find(|(_, id)| !known.contains(id)) {
+        Some((field, _)) => Err(AppError::invalid(field, Rule::UnknownPhoto)),
+        None => Ok(()),
     }
 }
 
@@ -313,6 +343,7 @@ async fn prepare(
     now: jiff::Timestamp,
 ) -> Result<Prepared, AppError> {
     let ctx = Context::load(app, ex, shop.id, req.order_id).await?;
+    check_photos(ex, shop.id, req).await?;
     let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
     // The variants wanted in exchange: the shop's, in the order's currency, in
     // stock; their price goes into the decision (the exchange priced).
@@ -353,7 +384,15 @@ async fn prepare(
             quantity: it.quantity,
             reason: it.reason,
             comment: it.comment.clone(),
-            photos: it.photos.clone(),
+            // As the id prints (lower case), however the request spelled it.
+            photos: it
+                .photos
+                .iter()
+                .map(|p| {
+                    p.parse::<PhotoId>()
+                        .map_or_else(|_| p.clone(), |id| id.to_string())
+                })
+                .collect(),
             resolution: it.resolution,
             decision,
         });
@@ -495,6 +534,11 @@ pub async fn open(
         &local_date,
     )
     .await?;
+    let mut photos: Vec<PhotoId> = req.photo_refs().into_iter().map(|(_, id)| id).collect();
+    photos.sort_unstable();
+    photos.dedup();
+    // Named by a return, a photo is kept (`jobs::purge_photos` skips it).
+    kembali_store::photos::attach(tx, shop.id, &photos, ret.id).await?;
     for (n, variant) in wanted {
         if let Some(item) = ret.items.get(n) {
             catalogue::insert_exchange(

@@ -147,6 +147,8 @@ ids! {
     DeliveryId = "dlv";
     /// An agent's internal note on a return.
     NoteId = "note";
+    /// A shopper's photo, stored re-encoded as JPEG.
+    PhotoId = "pho";
 }
 
 #[cfg(test)]

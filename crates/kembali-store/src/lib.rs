@@ -16,6 +16,7 @@ pub mod migrate;
 pub mod notes;
 pub mod orders;
 pub mod outbox;
+pub mod photos;
 pub mod policies;
 pub mod portal;
 pub mod refunds;

@@ -2,10 +2,11 @@
 //! checksums of applied ones checked.
 //!
 //! Each migration is written once, in `migrations/NNNN_name.sql`, with
-//! PostgreSQL's types; SQLite gets the same text with the three type names that
-//! differ rewritten ([`sqlite_text`]: `BIGINT` and `BOOLEAN` are `INTEGER`, `JSONB`
-//! is `TEXT`). One source cannot drift apart the way two folders could; a store
-//! test still builds both schemas and compares their tables, columns and indexes.
+//! PostgreSQL's types; SQLite gets the same text with the four type names that
+//! differ rewritten ([`sqlite_text`]: `BIGINT` and `BOOLEAN` are `INTEGER`,
+//! `JSONB` is `TEXT`, `BYTEA` is `BLOB`). One source cannot drift apart the way
+//! two folders could; a store test still builds both schemas and compares their
+//! tables, columns and indexes.
 //!
 //! Applied migrations are recorded in sqlx's own `_sqlx_migrations` table. An
 //! earlier runner of ours kept a `kembali_migrations` table; nothing was deployed
@@ -49,6 +50,7 @@ pub fn sqlite_text(postgres: &str) -> String {
         out.push_str(match word.as_str() {
             "BIGINT" | "BOOLEAN" => "INTEGER",
             "JSONB" => "TEXT",
+            "BYTEA" => "BLOB",
             w => w,
         });
         word.clear();
@@ -80,6 +82,7 @@ const SOURCES: &[Source] = &[
     source!(11, "0011_portal"),
     source!(12, "0012_dropoff_points"),
     source!(13, "0013_hot_path"),
+    source!(14, "0014_photos"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -275,7 +278,8 @@ mod tests {
                 "shipments payouts",
                 "portal",
                 "dropoff points",
-                "hot path"
+                "hot path",
+                "photos"
             ]
         );
     }

@@ -6,6 +6,7 @@ pub mod deliver_webhook;
 pub mod dispatch;
 pub mod expire_return;
 pub mod purge_idempotency_keys;
+pub mod purge_photos;
 
 use std::future::Future;
 
@@ -140,7 +141,8 @@ pub fn handlers(app: &App) -> Handlers {
     let h = register::<dispatch::Dispatch>(h, app, &out);
     let h = register::<expire_return::ExpireReturn>(h, app, &out);
     let h = register::<deliver_webhook::DeliverWebhook>(h, app, &out);
-    register::<purge_idempotency_keys::PurgeIdempotencyKeys>(h, app, &out)
+    let h = register::<purge_idempotency_keys::PurgeIdempotencyKeys>(h, app, &out);
+    register::<purge_photos::PurgePhotos>(h, app, &out)
 }
 
 /// Runs jobs on `app`'s clock until `stop` turns true, then finishes those running.
@@ -156,6 +158,9 @@ pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Rec
     // Periodic jobs are chains in the job table; starting one is idempotent.
     if let Err(e) = purge_idempotency_keys::start(&app).await {
         tracing::warn!(error = %e, "cannot schedule the idempotency-key purge");
+    }
+    if let Err(e) = purge_photos::start(&app).await {
+        tracing::warn!(error = %e, "cannot schedule the photo purge");
     }
     // The outbox relay runs beside the job loop, on the same poll and stop,
     // and so does the SQLite statistics upkeep.

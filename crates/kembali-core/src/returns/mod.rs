@@ -319,6 +319,9 @@ pub struct ReturnItem {
     pub quantity: u32,
     pub reason: ReturnReason,
     pub comment: Option<String>,
+    /// The shopper's photos by id (`pho_…`); each is served at
+    /// `GET /photos/{photo_id}`. (Returns opened before photos were stored may
+    /// hold the free-text references of that time.)
     pub photos: Vec<String>,
     /// What the shopper asked for.
     pub resolution: Resolution,

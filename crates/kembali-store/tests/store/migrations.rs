@@ -31,10 +31,10 @@ fn every_migration_file_is_known() {
 
 #[test]
 fn sqlite_gets_its_own_type_names_and_nothing_else_changes() {
-    let pg = "CREATE TABLE t (a BIGINT NOT NULL, b JSONB, c BOOLEAN, bigint_col TEXT, d INTEGER);\n-- BIGINT ms";
+    let pg = "CREATE TABLE t (a BIGINT NOT NULL, b JSONB, c BOOLEAN, bigint_col TEXT, d INTEGER, e BYTEA);\n-- BIGINT ms";
     assert_eq!(
         migrate::sqlite_text(pg),
-        "CREATE TABLE t (a INTEGER NOT NULL, b TEXT, c INTEGER, bigint_col TEXT, d INTEGER);\n-- INTEGER ms"
+        "CREATE TABLE t (a INTEGER NOT NULL, b TEXT, c INTEGER, bigint_col TEXT, d INTEGER, e BLOB);\n-- INTEGER ms"
     );
 }
 

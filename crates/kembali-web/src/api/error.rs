@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kembali_app::AppError;
+use kembali_app::error::PhotoError;
 use kembali_core::policy::Explanation;
 use kembali_core::returns::{OpenError, TransitionError};
 use kembali_store::StoreError;
@@ -89,6 +90,9 @@ pub enum ApiError {
     Unavailable(String),
     #[error("the request took longer than the server allows; try again")]
     Timeout,
+    /// An uploaded photo refused; its problem type carries the app's code.
+    #[error("{0}")]
+    Photo(PhotoError),
     #[error("internal error")]
     Internal(String),
 }
@@ -164,6 +168,33 @@ impl ApiError {
                 "internal",
                 "Internal error",
             ),
+            ApiError::Photo(p) => match p {
+                PhotoError::Empty => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "photo-empty",
+                    "The photo is empty",
+                ),
+                PhotoError::TooLarge { .. } => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "photo-too-large",
+                    "The photo is too large",
+                ),
+                PhotoError::UnsupportedType { .. } => (
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "photo-unsupported-type",
+                    "Not a photo of a type taken",
+                ),
+                PhotoError::Dimensions { .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "photo-dimensions",
+                    "The photo's dimensions are too large",
+                ),
+                PhotoError::Unreadable { .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "photo-unreadable",
+                    "The photo cannot be read",
+                ),
+            },
         }
     }
 
@@ -369,6 +400,7 @@ impl From<AppError> for ApiError {
                 explanations: Vec::new(),
             },
             AppError::Store(s) => s.into(),
+            AppError::Photo(p) => ApiError::Photo(p),
             AppError::Refused(r) => {
                 let (field, explanations) = match &r {
                     OpenError::NoItems => ("items".to_owned(), Vec::new()),

@@ -14,6 +14,7 @@ pub mod list;
 pub mod listings;
 pub mod money;
 pub mod orders;
+pub mod photos;
 pub mod policy;
 pub mod products;
 pub mod returns;
@@ -59,6 +60,7 @@ use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
         (name = "api-keys", description = "API keys and their scopes"),
         (name = "imports", description = "Orders and drop-off points in from CSV files"),
         (name = "shipping", description = "Drop-off points near the shopper; return labels and packing slips"),
+        (name = "photos", description = "Shoppers' photos for returns and claims: checked by content, re-encoded, served only as re-encoded"),
     )
 )]
 struct ApiDoc;
@@ -220,6 +222,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(imports::router())
         .merge(dropoff::router())
         .merge(labels::router())
+        .merge(photos::router())
         .split_for_parts();
     // After the merge: `modifiers(…)` run before the routes add their paths.
     Contract.modify(&mut doc);

@@ -67,6 +67,7 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
     let app = App::with(db.clone(), clock.clone(), Arc::new(OsEntropy));
     import_dropoff_points(&app, &shop).await?;
     let swaps = stock_catalogue(&app, &shop).await?;
+    let photos = parcel_photos(&app, &shop).await?;
     let seeded = orders::place_orders(&app, &clock, &mut rng, &shop, now).await?;
     let scene = Scene {
         app: &app,
@@ -74,6 +75,7 @@ pub async fn seed(db: &Db, now: Timestamp) -> Result<Option<DemoSummary>, StoreE
         shop: &shop,
         now,
         swaps: &swaps,
+        photos: &photos,
     };
     let told = stories::tell_all(&scene, &mut rng, &seeded).await?;
     Ok(Some(DemoSummary {
@@ -154,6 +156,36 @@ async fn import_dropoff_points(app: &App, shop: &Shop) -> Result<(), StoreError>
         .map_err(|e| app_err("drop-off points", e))?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Shoppers' photos for the returns that need them: drawn parcels (a box, its
+/// tape, a dent), uploaded through the same use case as `POST /photos`.
+async fn parcel_photos(app: &App, shop: &Shop) -> Result<Vec<String>, StoreError> {
+    const BOXES: [[u8; 3]; 3] = [[176, 132, 84], [150, 111, 70], [196, 160, 112]];
+    let mut ids = Vec::with_capacity(BOXES.len());
+    for (k, colour) in BOXES.iter().enumerate() {
+        let dent = 200 + 60 * u32::try_from(k).unwrap_or(0);
+        let picture = image::RgbImage::from_fn(640, 480, |x, y| {
+            let inside = (120..520).contains(&x) && (90..400).contains(&y);
+            let tape = inside && (300..340).contains(&x);
+            let dented = inside && x.abs_diff(dent) + y.abs_diff(180) < 40;
+            image::Rgb(match (inside, tape, dented) {
+                (true, _, true) => [90, 66, 40],
+                (true, true, false) => [214, 200, 170],
+                (true, false, false) => *colour,
+                (false, _, _) => [236, 236, 232],
+            })
+        });
+        let mut png = Vec::new();
+        picture
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| err(format!("drawing a photo: {e}")))?;
+        let photo = kembali_app::photos::upload(app, shop.id, &png)
+            .await
+            .map_err(|e| app_err("a photo", e))?;
+        ids.push(photo.id.to_string());
+    }
+    Ok(ids)
 }
 
 /// The shop's catalogue of variants with stock (through the same use case as

@@ -161,6 +161,8 @@ pub(super) struct Scene<'a> {
     pub(super) now: Timestamp,
     /// For each SKU of the catalogue, the variant it is exchanged for.
     pub(super) swaps: &'a HashMap<String, VariantId>,
+    /// Photo ids (`pho_…`) for the returns that come with photos.
+    pub(super) photos: &'a [String],
 }
 
 /// What the stories came to: the orders they used, and the returns in each
@@ -420,9 +422,8 @@ fn request(
         let photos = if c.decision.require_photos
             || (reason == ReturnReason::NotAsDescribed && rng.chance(60))
         {
-            (1..=rng.range(1, 3))
-                .map(|k| format!("demo/photos/{}-{k}.jpg", c.line.id))
-                .collect()
+            let n = usize::try_from(rng.range(1, 3)).unwrap_or(1);
+            scene.photos.iter().take(n).cloned().collect()
         } else {
             Vec::new()
         };

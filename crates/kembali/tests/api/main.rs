@@ -23,6 +23,7 @@ mod money;
 mod openapi;
 mod orders;
 mod payouts;
+mod photos;
 mod policy;
 mod portal;
 mod returns;
