@@ -356,8 +356,7 @@ impl Form {
         let (mime, params) = ct.split_once(';').unwrap_or((ct, ""));
         if mime.trim().eq_ignore_ascii_case("multipart/form-data") {
             let boundary = param(params, "boundary")?;
-            let (fields, files) = multipart(&boundary, body)?;
-            Some((Form(fields), files))
+            multipart(&boundary, body)
         } else {
             Form::parse(body).map(|f| (f, Vec::new()))
         }
@@ -439,7 +438,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A whole `multipart/form-data` body (already read, within the route's
 /// limit) as its text fields and its files; `None` when it is not well formed.
-fn multipart(boundary: &str, body: &Bytes) -> Option<(Vec<(String, String)>, Vec<Upload>)> {
+fn multipart(boundary: &str, body: &Bytes) -> Option<(Form, Vec<Upload>)> {
     if boundary.is_empty() || boundary.len() > 200 {
         return None;
     }
@@ -451,7 +450,7 @@ fn multipart(boundary: &str, body: &Bytes) -> Option<(Vec<(String, String)>, Vec
     loop {
         let rest = body.get(pos..)?;
         if rest.starts_with(b"--") {
-            return Some((fields, files));
+            return Some((Form(fields), files));
         }
         pos += 2;
         if !rest.starts_with(b"\r\n") {

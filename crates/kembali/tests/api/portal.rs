@@ -1466,6 +1466,19 @@ async fn photos_of_a_damaged_item(app: &TestApp) {
         .await;
     assert_eq!(heic.status, 422, "{}", heic.body);
     assert!(heic.body.contains("„Najbardziej zgodne”"), "{}", heic.body);
+    // A multipart body that is not well formed (no closing boundary).
+    let broken = shopper
+        .client
+        .post(app.url(&order_path))
+        .header("cookie", shopper.cookie())
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body("--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc")
+        .send()
+        .await
+        .expect("post");
+    let broken = shopper.keep(broken).await;
+    assert_eq!(broken.status, 400, "{}", broken.body);
+    assert!(broken.body.contains("<html lang=\"pl\""), "{}", broken.body);
     assert!(returns_of(app, &o.order).await.is_empty());
 
     // Two PNGs: taken, re-encoded, counted on the review page.
