@@ -1375,7 +1375,7 @@ pub fn photos_policy() -> PolicyDocument {
 }
 
 /// A small PNG with something in it.
-fn png() -> Vec<u8> {
+pub fn png() -> Vec<u8> {
     let img = image::RgbImage::from_fn(64, 48, |x, y| {
         image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8])
     });
