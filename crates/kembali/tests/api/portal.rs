@@ -1385,6 +1385,11 @@ pub fn png() -> Vec<u8> {
     out
 }
 
+/// A fresh CSRF token off the order page.
+async fn fresh_csrf(shopper: &mut Shopper<'_>, order_path: &str) -> String {
+    shopper.get(order_path).await.hidden("csrf")
+}
+
 fn refs(f: &[(String, String)]) -> Vec<(&str, &str)> {
     f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
@@ -1479,6 +1484,24 @@ async fn photos_of_a_damaged_item(app: &TestApp) {
     let broken = shopper.keep(broken).await;
     assert_eq!(broken.status, 400, "{}", broken.body);
     assert!(broken.body.contains("<html lang=\"pl\""), "{}", broken.body);
+    // More than the items form takes (five photos at their largest): 413, in Polish.
+    let f = fields(fresh_csrf(&mut shopper, &order_path).await);
+    let big = vec![0xFF_u8; 26 * 1024 * 1024];
+    let too_large = shopper
+        .post_multipart(
+            &order_path,
+            &refs(&f),
+            &[(&photos, "a.jpg", big.clone()), (&photos, "b.jpg", big)],
+        )
+        .await;
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert!(
+        too_large
+            .body
+            .contains("Zdjęcia razem mają więcej niż 50 MB"),
+        "{}",
+        too_large.body
+    );
     assert!(returns_of(app, &o.order).await.is_empty());
 
     // Two PNGs: taken, re-encoded, counted on the review page.
