@@ -41,6 +41,15 @@ error-method = Please choose how the parcel comes back.
 error-out-of-stock = The item you chose in exchange is no longer in stock.
 error-cancelled = This order was cancelled; it cannot be returned.
 error-photos = This item needs photos. Please contact the shop to return it.
+error-photos-missing = Please add at least one photo of “{ $item }”: the shop needs photos to take this return.
+error-photos-many = At most { $max } photos of “{ $item }”, please.
+error-photos-total = The photos together are larger than { $max } MB. Please send fewer or smaller ones.
+error-photo-empty = The file “{ $file }” for “{ $item }” is empty. Please choose the photo again.
+error-photo-large = The photo “{ $file }” for “{ $item }” is larger than { $max } MB. Please send a smaller one.
+error-photo-type = The file “{ $file }” for “{ $item }” is not a photo we can take. Please send a JPEG, PNG or WebP picture.
+error-photo-heic = The photo “{ $file }” for “{ $item }” is in HEIC format, which we cannot take. On an iPhone, choose Settings → Camera → Formats → “Most Compatible”, or send the photo as a JPEG.
+error-photo-dimensions = The picture “{ $file }” for “{ $item }” is too big: at most { $side } pixels on a side and { $megapixels } megapixels.
+error-photo-unreadable = The photo “{ $file }” for “{ $item }” could not be read: it is damaged or incomplete. Please send it again.
 error-generic = We could not take this request. Please check it and try again.
 error-back = Back to the start
 
@@ -56,6 +65,13 @@ field-quantity = How many to return
 field-reason = Reason
 field-reason-choose = Choose a reason
 field-comment = Comment (optional)
+field-photos = Photos (optional)
+field-photos-required = Photos (required)
+field-photos-hint = JPEG, PNG or WebP, up to { $max } MB each, at most { $count } for this item.
+field-photos-kept = { $n ->
+    [one] One photo is already added; choose files only to replace it.
+   *[other] { $n } photos are already added; choose files only to replace them.
+}
 field-outcome = What would you like?
 outcome-refund = Refund of { $amount }
 outcome-credit = { $credit } in store credit
@@ -122,6 +138,10 @@ review-exchange-credit = Given back as store credit for the exchange
 review-promise = Nothing will be charged or deducted later that is not shown on this page.
 review-confirm = Confirm my return
 review-change = Change something
+review-photos = { $n ->
+    [one] 1 photo
+   *[other] { $n } photos
+}
 
 done-title = Your return is registered
 done-number = Return number: { $number }

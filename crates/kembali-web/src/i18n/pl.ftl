@@ -41,6 +41,15 @@ error-method = Wybierz sposób odesłania paczki.
 error-out-of-stock = Produktu wybranego na wymianę nie ma już w magazynie.
 error-cancelled = To zamówienie zostało anulowane; nie można go zwrócić.
 error-photos = Ten produkt wymaga zdjęć. Skontaktuj się ze sklepem, aby go zwrócić.
+error-photos-missing = Dodaj co najmniej jedno zdjęcie produktu „{ $item }”: sklep potrzebuje zdjęć, aby przyjąć ten zwrot.
+error-photos-many = Najwyżej { $max } zdjęć produktu „{ $item }”.
+error-photos-total = Zdjęcia razem mają więcej niż { $max } MB. Wyślij mniej zdjęć albo mniejsze.
+error-photo-empty = Plik „{ $file }” dla „{ $item }” jest pusty. Wybierz zdjęcie jeszcze raz.
+error-photo-large = Zdjęcie „{ $file }” dla „{ $item }” ma więcej niż { $max } MB. Wyślij mniejsze.
+error-photo-type = Plik „{ $file }” dla „{ $item }” nie jest zdjęciem, które możemy przyjąć. Wyślij obraz JPEG, PNG lub WebP.
+error-photo-heic = Zdjęcie „{ $file }” dla „{ $item }” jest w formacie HEIC, którego nie przyjmujemy. Na iPhonie wybierz Ustawienia → Aparat → Formaty → „Najbardziej zgodne” albo wyślij zdjęcie jako JPEG.
+error-photo-dimensions = Obraz „{ $file }” dla „{ $item }” jest za duży: najwyżej { $side } pikseli na bok i { $megapixels } megapikseli.
+error-photo-unreadable = Nie udało się odczytać zdjęcia „{ $file }” dla „{ $item }”: jest uszkodzone lub niepełne. Wyślij je jeszcze raz.
 error-generic = Nie możemy przyjąć tego zgłoszenia. Sprawdź je i spróbuj ponownie.
 error-back = Wróć na początek
 
@@ -56,6 +65,14 @@ field-quantity = Ile sztuk zwracasz
 field-reason = Powód
 field-reason-choose = Wybierz powód
 field-comment = Komentarz (opcjonalnie)
+field-photos = Zdjęcia (opcjonalnie)
+field-photos-required = Zdjęcia (wymagane)
+field-photos-hint = JPEG, PNG lub WebP, każde do { $max } MB, najwyżej { $count } dla tego produktu.
+field-photos-kept = { $n ->
+    [one] Dodano już jedno zdjęcie; wybierz pliki tylko, jeśli chcesz je zastąpić.
+    [few] Dodano już { $n } zdjęcia; wybierz pliki tylko, jeśli chcesz je zastąpić.
+   *[other] Dodano już { $n } zdjęć; wybierz pliki tylko, jeśli chcesz je zastąpić.
+}
 field-outcome = Czego oczekujesz?
 outcome-refund = Zwrot { $amount }
 outcome-credit = { $credit } w bonie sklepowym
@@ -122,6 +139,11 @@ review-exchange-credit = Zwrot różnicy z wymiany w bonie sklepowym
 review-promise = Później nie pobierzemy ani nie potrącimy niczego, czego nie ma na tej stronie.
 review-confirm = Potwierdzam zwrot
 review-change = Zmień
+review-photos = { $n ->
+    [one] 1 zdjęcie
+    [few] { $n } zdjęcia
+   *[other] { $n } zdjęć
+}
 
 done-title = Zwrot został zarejestrowany
 done-number = Numer zwrotu: { $number }

@@ -446,6 +446,7 @@ pub(crate) async fn claim(
             variant: None,
             comment: comment.map(str::to_owned),
             claim,
+            photos: Vec::new(),
         }],
         method: None,
         destination: None,

@@ -23,6 +23,7 @@ mod steps;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -51,7 +52,10 @@ pub fn router() -> Router<AppState> {
             .route("/{shop}/policy", get(policy_page::policy))
             .route(
                 "/{shop}/o/{token}",
-                get(steps::order_page).post(steps::choose_items),
+                get(steps::order_page)
+                    .post(steps::choose_items)
+                    // The items form carries the photos: room for several.
+                    .layer(DefaultBodyLimit::max(steps::ITEMS_BODY_LIMIT)),
             )
             .route(
                 "/{shop}/o/{token}/method",
@@ -317,9 +321,45 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 /// A posted form's fields, in order.
 pub(crate) struct Form(Vec<(String, String)>);
 
+/// A file posted in a `multipart/form-data` form, as the browser sent it.
+pub(crate) struct Upload {
+    /// The input's name.
+    pub name: String,
+    /// The file's name on the shopper's device (shown back in messages only).
+    pub filename: String,
+    pub bytes: Bytes,
+}
+
+impl Upload {
+    /// A file input left empty: the browser sends a part with no name and no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.filename.is_empty() && self.bytes.is_empty()
+    }
+}
+
 impl Form {
     pub fn parse(body: &Bytes) -> Option<Form> {
         serde_urlencoded::from_bytes(body).ok().map(Form)
+    }
+
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Form {
+        Form(pairs)
+    }
+
+    /// A form posted either way: `multipart/form-data` (its fields and its
+    /// files) or `application/x-www-form-urlencoded` (no files).
+    pub fn parse_any(headers: &HeaderMap, body: &Bytes) -> Option<(Form, Vec<Upload>)> {
+        let ct = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let (mime, params) = ct.split_once(';').unwrap_or((ct, ""));
+        if mime.trim().eq_ignore_ascii_case("multipart/form-data") {
+            let boundary = param(params, "boundary")?;
+            multipart(&boundary, body)
+        } else {
+            Form::parse(body).map(|f| (f, Vec::new()))
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -350,4 +390,142 @@ pub(crate) type Client = Option<axum::Extension<ClientAddr>>;
 
 pub(crate) fn client(c: Client) -> Option<ClientAddr> {
     c.map(|axum::Extension(c)| c)
+}
+
+/// The value of parameter `name` in a header's `; a=b; c="d"` tail.
+fn param(params: &str, name: &str) -> Option<String> {
+    split_params(params).into_iter().find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| unquote(v.trim()))
+    })
+}
+
+/// `a; b="c;d"; e` split on the semicolons outside quotes.
+fn split_params(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted, mut escaped) = (0, false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+fn unquote(v: &str) -> String {
+    match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
+        None => v.to_owned(),
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A whole `multipart/form-data` body (already read, within the route's
+/// limit) as its text fields and its files; `None` when it is not well formed.
+fn multipart(boundary: &str, body: &Bytes) -> Option<(Form, Vec<Upload>)> {
+    if boundary.is_empty() || boundary.len() > 200 {
+        return None;
+    }
+    let delimiter = format!("--{boundary}");
+    let between = format!("\r\n--{boundary}");
+    let mut fields = Vec::new();
+    let mut files = Vec::new();
+    let mut pos = find(body, delimiter.as_bytes())? + delimiter.len();
+    loop {
+        let rest = body.get(pos..)?;
+        if rest.starts_with(b"--") {
+            return Some((Form(fields), files));
+        }
+        pos += 2;
+        if !rest.starts_with(b"\r\n") {
+            return None;
+        }
+        let head_end = pos + find(body.get(pos..)?, b"\r\n\r\n")?;
+        let head = std::str::from_utf8(body.get(pos..head_end)?).ok()?;
+        let start = head_end + 4;
+        let end = start + find(body.get(start..)?, between.as_bytes())?;
+        let content = body.slice(start..end);
+        pos = end + between.len();
+        let disposition = head.split("\r\n").find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-disposition")
+                .then_some(v)
+        })?;
+        let name = param(disposition, "name")?;
+        match param(disposition, "filename") {
+            Some(filename) => files.push(Upload {
+                name,
+                filename,
+                bytes: content,
+            }),
+            None => fields.push((name, String::from_utf8(content.to_vec()).ok()?)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn multipart_headers(boundary: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!("multipart/form-data; boundary={boundary}");
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&v).unwrap());
+        h
+    }
+
+    #[test]
+    fn a_multipart_form_reads_as_fields_and_files() {
+        let body = Bytes::from_static(
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n\
+              --XyZ\r\nContent-Disposition: form-data; name=\"photos.1\"; filename=\"a;b \\\"c\\\".png\"\r\n\
+              Content-Type: image/png\r\n\r\n\x89PNG\r\n--X\r\n\
+              --XyZ\r\nContent-Disposition: form-data; name=\"photos.2\"; filename=\"\"\r\n\
+              Content-Type: application/octet-stream\r\n\r\n\r\n\
+              --XyZ--\r\n",
+        );
+        let (form, files) = Form::parse_any(&multipart_headers("XyZ"), &body).unwrap();
+        assert_eq!(form.get("csrf"), Some("abc"));
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[0].name, "photos.1");
+        assert_eq!(files[0].filename, "a;b \"c\".png");
+        assert_eq!(&files[0].bytes[..], b"\x89PNG\r\n--X");
+        assert!(files[1].is_empty());
+    }
+
+    #[test]
+    fn a_broken_multipart_form_is_refused() {
+        let h = multipart_headers("XyZ");
+        for body in [
+            &b""[..],
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
+            b"--XyZ\r\nno head end",
+            b"--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--",
+        ] {
+            assert!(Form::parse_any(&h, &Bytes::copy_from_slice(body)).is_none());
+        }
+        let mut no_boundary = HeaderMap::new();
+        no_boundary.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("multipart/form-data"),
+        );
+        assert!(Form::parse_any(&no_boundary, &Bytes::from_static(b"--\r\n")).is_none());
+    }
 }

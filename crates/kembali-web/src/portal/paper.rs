@@ -120,7 +120,7 @@ async fn point_form(
                 }
                 button type="submit" { (tr.t("method-continue")) }
             }
-            p { a href=(format!("{}/o/{}", v.base(), o.token)) { (tr.t("review-change")) } }
+            p { a href=(format!("{}/o/{}?d={sealed}", v.base(), o.token)) { (tr.t("review-change")) } }
         },
     )
 }

@@ -147,7 +147,7 @@ async fn refund_form(
                 p.muted { (tr.t("refund-masked")) }
                 button type="submit" { (tr.t("method-continue")) }
             }
-            p { a href=(format!("{}/o/{}", v.base(), o.token)) { (tr.t("review-change")) } }
+            p { a href=(format!("{}/o/{}?d={sealed}", v.base(), o.token)) { (tr.t("review-change")) } }
         },
     )
 }

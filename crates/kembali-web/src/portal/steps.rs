@@ -5,13 +5,16 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use kembali_app::AppError;
 use kembali_app::eligibility::{self, Eligibility, LineDecision, Question};
+use kembali_app::error::PhotoError;
 use kembali_app::idempotency::{self, Key};
 use kembali_app::orders::OrderView;
+use kembali_app::photos::{self, MAX_UPLOAD_BYTES};
 use kembali_app::portal::{ExchangeOption, Lookup};
 use kembali_app::returns::{self, ItemRequest, Preview, ReturnRequest};
 use kembali_core::payout::DestinationRequest;
@@ -23,7 +26,7 @@ use maud::html;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Client, Form, ShopPath, TokenPath, Visit, client, explain, sign};
+use super::{Client, Form, ShopPath, TokenPath, Upload, Visit, client, explain, sign};
 use crate::AppState;
 use crate::i18n::Tr;
 
@@ -57,6 +60,9 @@ pub(crate) struct DraftItem {
     /// its reason, after the return windows, makes it one).
     #[serde(default)]
     pub claim: Option<ClaimKind>,
+    /// The ids of the photos uploaded for the item (`kembali_app::photos`).
+    #[serde(default)]
+    pub photos: Vec<String>,
 }
 
 impl Draft {
@@ -73,7 +79,7 @@ impl Draft {
                     quantity: i.quantity,
                     reason: i.reason,
                     comment: i.comment.clone(),
-                    photos: Vec::new(),
+                    photos: i.photos.clone(),
                     resolution: i.resolution,
                     exchange_variant_id: i.variant,
                     claim: i.claim,
@@ -412,7 +418,37 @@ pub(crate) async fn order_page(
         Ok(o) => o,
         Err(r) => return r,
     };
-    items_page(&v, &o, StatusCode::OK, &[], None).await
+    // Back from a later step: the choices made so far, photos included.
+    let kept = unseal(&v, o.view.order.id, query_param(&uri, "d").as_deref());
+    let form = kept.as_ref().map(prefill);
+    items_page(&v, &o, StatusCode::OK, &[], form.as_ref(), kept.as_ref()).await
+}
+
+/// The items form as `draft` would have filled it.
+fn prefill(draft: &Draft) -> Form {
+    let mut pairs = Vec::new();
+    for i in &draft.items {
+        let line = i.line;
+        pairs.push((format!("q.{line}"), i.quantity.to_string()));
+        pairs.push((format!("reason.{line}"), i.reason.as_str().to_owned()));
+        let outcome = match i.variant {
+            Some(x) if i.resolution == Resolution::Exchange => format!("exchange:{x}"),
+            _ => i.resolution.as_str().to_owned(),
+        };
+        pairs.push((format!("outcome.{line}"), outcome));
+        if let Some(c) = &i.comment {
+            pairs.push((format!("comment.{line}"), c.clone()));
+        }
+    }
+    Form::from_pairs(pairs)
+}
+
+/// The largest items form taken: several photos at their largest, and the rest.
+pub(super) const ITEMS_BODY_LIMIT: usize = 5 * MAX_UPLOAD_BYTES + 256 * 1024;
+
+/// `MAX_UPLOAD_BYTES` in whole megabytes, for the words.
+fn upload_megabytes() -> u32 {
+    u32::try_from(MAX_UPLOAD_BYTES / (1024 * 1024)).unwrap_or(u32::MAX)
 }
 
 async fn items_page(
@@ -421,6 +457,7 @@ async fn items_page(
     status: StatusCode,
     errors: &[String],
     form: Option<&Form>,
+    kept: Option<&Draft>,
 ) -> Response {
     let tr = v.tr;
     let options = match exchange_options(v, o).await {
@@ -439,6 +476,11 @@ async fn items_page(
         vec![("number", order.number.as_str().into())],
     );
     let action = format!("{}/o/{}", v.base(), o.token);
+    let kept_photos = |line: LineId| {
+        kept.and_then(|d| d.items.iter().find(|i| i.line == line))
+            .map_or(0, |i| u32::try_from(i.photos.len()).unwrap_or(u32::MAX))
+    };
+    let sealed_kept = kept.map(|d| seal(v, o.view.order.id, d));
     v.render(
         status,
         &title,
@@ -448,8 +490,11 @@ async fn items_page(
             }
             p.muted { (tr.ta("order-placed", vec![("date", tr.date(placed).into())])) }
             @if any { p { (tr.t("order-intro")) } } @else { p { (tr.t("order-none")) } }
-            form method="post" action=(action) {
+            form method="post" action=(action) enctype="multipart/form-data" {
                 (v.csrf_field())
+                @if let Some(d) = &sealed_kept {
+                    input type="hidden" name="d" value=(d);
+                }
                 @for l in &o.eligibility.lines {
                     @let line = order.line(l.line_id);
                     @let id = l.line_id.to_string();
@@ -494,6 +539,17 @@ async fn items_page(
                             @let c_name = format!("comment.{id}");
                             label for=(c_name) { (tr.t("field-comment")) }
                             textarea id=(c_name) name=(c_name) maxlength="2000" { (prior(c_name.clone()).unwrap_or_default()) }
+                            @let p_name = format!("photos.{id}");
+                            @let p_hint = format!("photos-hint.{id}");
+                            label for=(p_name) {
+                                @if d.require_photos { (tr.t("field-photos-required")) } @else { (tr.t("field-photos")) }
+                            }
+                            input type="file" id=(p_name) name=(p_name) accept="image/jpeg,image/png,image/webp" multiple aria-describedby=(p_hint);
+                            p.muted id=(p_hint) {
+                                (tr.ta("field-photos-hint", vec![("max", upload_megabytes().into()), ("count", u32::try_from(returns::MAX_PHOTOS).unwrap_or(u32::MAX).into())]))
+                                @let n = kept_photos(l.line_id);
+                                @if n > 0 { " " (tr.ta("field-photos-kept", vec![("n", n.into())])) }
+                            }
                         } @else {
                             p { span.no { (tr.t("item-not-returnable")) } " " (explain::sentences(tr, &d.explanations)) }
                         }
@@ -590,7 +646,7 @@ pub(crate) async fn choose_items(
     uri: Uri,
     headers: HeaderMap,
     c: Client,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
         Ok(v) => v,
@@ -601,16 +657,33 @@ pub(crate) async fn choose_items(
         Err(r) => return r,
     };
     let tr = v.tr;
-    let Some(form) = Form::parse(&body) else {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let (status, error) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                let max = u32::try_from(ITEMS_BODY_LIMIT / (1024 * 1024)).unwrap_or(u32::MAX);
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    tr.ta("error-photos-total", vec![("max", max.into())]),
+                )
+            } else {
+                (StatusCode::BAD_REQUEST, tr.t("error-tampered"))
+            };
+            return items_page(&v, &o, status, &[error], None, None).await;
+        }
+    };
+    let Some((form, uploads)) = Form::parse_any(&headers, &body) else {
         return items_page(
             &v,
             &o,
             StatusCode::BAD_REQUEST,
             &[tr.t("error-tampered")],
             None,
+            None,
         )
         .await;
     };
+    let kept = unseal(&v, o.view.order.id, form.get("d"));
     if v.check_csrf(&form).is_none() {
         return items_page(
             &v,
@@ -618,6 +691,7 @@ pub(crate) async fn choose_items(
             StatusCode::FORBIDDEN,
             &[tr.t("error-csrf")],
             Some(&form),
+            kept.as_ref(),
         )
         .await;
     }
@@ -625,9 +699,130 @@ pub(crate) async fn choose_items(
         Ok(x) => x,
         Err(e) => return v.internal(&e),
     };
-    match read_items(tr, &o, &form, &options) {
+    let draft = match read_items(tr, &o, &form, &options) {
+        Ok(draft) => draft,
+        Err((status, errors)) => {
+            return items_page(&v, &o, status, &errors, Some(&form), kept.as_ref()).await;
+        }
+    };
+    match with_photos(&v, &o, draft, &uploads, kept.as_ref()).await {
         Ok(draft) => next_step(&v, &o, draft).await,
-        Err((status, errors)) => items_page(&v, &o, status, &errors, Some(&form)).await,
+        Err(Ok(errors)) => {
+            items_page(
+                &v,
+                &o,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &errors,
+                Some(&form),
+                kept.as_ref(),
+            )
+            .await
+        }
+        Err(Err(e)) => v.internal(&e),
+    }
+}
+
+/// The draft with each item's photos: the files posted for it (input
+/// `photos.{line}`), each checked and re-encoded by `kembali_app::photos`, or
+/// else the ones `kept` (the draft the shopper came back from) had. Refuses an
+/// item whose decision, for its reason, requires photos and has none, and every
+/// file that is not a photo, in the page's language naming the item. Every
+/// count is checked before anything is stored.
+async fn with_photos(
+    v: &Visit,
+    o: &Opened,
+    mut draft: Draft,
+    uploads: &[Upload],
+    kept: Option<&Draft>,
+) -> Result<Draft, Result<Vec<String>, AppError>> {
+    let tr = v.tr;
+    let decided = decisions(v, o, &draft).await;
+    let mut errors = Vec::new();
+    let mut posted: Vec<Vec<&Upload>> = Vec::with_capacity(draft.items.len());
+    for (i, d) in draft.items.iter_mut().zip(&decided) {
+        let name = format!("photos.{}", i.line);
+        let files: Vec<&Upload> = uploads
+            .iter()
+            .filter(|u| u.name == name && !u.is_empty())
+            .collect();
+        let item = o.title(i.line);
+        if files.len() > returns::MAX_PHOTOS {
+            let max = u32::try_from(returns::MAX_PHOTOS).unwrap_or(u32::MAX);
+            errors.push(tr.ta(
+                "error-photos-many",
+                vec![("max", max.into()), ("item", item.as_str().into())],
+            ));
+        } else if files.is_empty() {
+            i.photos = kept
+                .and_then(|k| k.items.iter().find(|k| k.line == i.line))
+                .map(|k| k.photos.clone())
+                .unwrap_or_default();
+            if i.photos.is_empty() && d.as_ref().is_some_and(|d| d.require_photos) {
+                errors.push(tr.ta("error-photos-missing", vec![("item", item.as_str().into())]));
+            }
+        }
+        posted.push(files);
+    }
+    if !errors.is_empty() {
+        return Err(Ok(errors));
+    }
+    for (i, files) in draft.items.iter_mut().zip(posted) {
+        if files.is_empty() {
+            continue;
+        }
+        let item = o.title(i.line);
+        let mut ids = Vec::with_capacity(files.len());
+        for f in files {
+            match photos::upload(&v.state.app, v.shop.id, &f.bytes).await {
+                Ok(p) => ids.push(p.id.to_string()),
+                Err(AppError::Photo(e)) => errors.push(photo_error(tr, &item, &f.filename, &e)),
+                Err(e) => return Err(Err(e)),
+            }
+        }
+        i.photos = ids;
+    }
+    if errors.is_empty() {
+        Ok(draft)
+    } else {
+        Err(Ok(errors))
+    }
+}
+
+/// Why a file posted as a photo of `item` was refused, in the page's language.
+fn photo_error(tr: Tr, item: &str, filename: &str, e: &PhotoError) -> String {
+    // The name as the shopper's device has it, shortened: only ever shown back.
+    let file: String = match filename.trim() {
+        "" => "—".to_owned(),
+        f if f.chars().count() > 80 => f.chars().take(79).chain(['…']).collect(),
+        f => f.to_owned(),
+    };
+    let args = |mut extra: Vec<(&'static str, crate::i18n::Arg)>| {
+        extra.push(("item", item.into()));
+        extra.push(("file", file.as_str().into()));
+        extra
+    };
+    match e {
+        PhotoError::Empty => tr.ta("error-photo-empty", args(vec![])),
+        PhotoError::TooLarge { .. } => tr.ta(
+            "error-photo-large",
+            args(vec![("max", upload_megabytes().into())]),
+        ),
+        PhotoError::UnsupportedType {
+            found: Some("HEIC"),
+        } => tr.ta("error-photo-heic", args(vec![])),
+        PhotoError::UnsupportedType { .. } => tr.ta("error-photo-type", args(vec![])),
+        PhotoError::Dimensions {
+            max_side,
+            max_megapixels,
+            ..
+        } => tr.ta(
+            "error-photo-dimensions",
+            args(vec![
+                ("side", (*max_side).into()),
+                ("megapixels", (*max_megapixels).into()),
+            ]),
+        ),
+        PhotoError::Unreadable { .. } => tr.ta("error-photo-unreadable", args(vec![])),
     }
 }
 
@@ -706,10 +901,6 @@ fn read_items(
             errors.push(tr.ta("error-resolution", vec![("item", item.as_str().into())]));
             continue;
         }
-        if d.require_photos {
-            errors.push(tr.t("error-photos"));
-            continue;
-        }
         let comment = form
             .get(&format!("comment.{line}"))
             .map(str::trim)
@@ -731,6 +922,7 @@ fn read_items(
             variant,
             comment: comment.map(str::to_owned),
             claim: None,
+            photos: Vec::new(),
         });
     }
     if !errors.is_empty() {
@@ -953,7 +1145,7 @@ async fn method_form(
                 }
                 button type="submit" { (tr.t("method-continue")) }
             }
-            p { a href=(format!("{}/o/{}", v.base(), o.token)) { (tr.t("review-change")) } }
+            p { a href=(format!("{}/o/{}?d={sealed}", v.base(), o.token)) { (tr.t("review-change")) } }
         },
     )
 }
@@ -1090,6 +1282,8 @@ async fn review(
                     @if let Some(k) = super::claims::kind_words(tr, &item.decision, claim) { p { (k) } }
                     @if let Some(a) = super::claims::answer_words(v, &item.decision) { p { strong { (a) } } }
                     @if let Some(c) = &item.comment { p.muted { (c) } }
+                    @let photos = draft.items.get(n).map_or(0, |i| u32::try_from(i.photos.len()).unwrap_or(u32::MAX));
+                    @if photos > 0 { p.photos { (tr.ta("review-photos", vec![("n", photos.into())])) } }
                 }
             }
             p { (tr.ta("review-method", vec![("method", explain::method(tr, method).into())])) }
@@ -1131,7 +1325,7 @@ async fn review(
                 input type="hidden" name="d" value=(sealed);
                 button type="submit" { (tr.t("review-confirm")) }
             }
-            p { a href=(format!("{}/o/{}", v.base(), o.token)) { (tr.t("review-change")) } }
+            p { a href=(format!("{}/o/{}?d={sealed}", v.base(), o.token)) { (tr.t("review-change")) } }
         },
     )
 }

@@ -269,6 +269,7 @@ struct Words {
     refund_to: &'static str,
     warranty: &'static str,
     eu_answer: &'static str,
+    one_photo: &'static str,
 }
 
 const LANGUAGES: [Words; 3] = [
@@ -282,6 +283,7 @@ const LANGUAGES: [Words; 3] = [
         refund_to: "Your refund goes to: bank account ••••2874 (Anna Nowak)",
         warranty: "Warranty complaint",
         eu_answer: "The shop must answer your complaint by",
+        one_photo: "1 photo",
     },
     Words {
         lang: "id",
@@ -293,6 +295,7 @@ const LANGUAGES: [Words; 3] = [
         refund_to: "Pengembalian dana dikirim ke: rekening bank ••••2874 (Anna Nowak)",
         warranty: "Keluhan garansi",
         eu_answer: "Toko wajib menjawab keluhan Anda paling lambat",
+        one_photo: "1 foto",
     },
     Words {
         lang: "pl",
@@ -304,6 +307,7 @@ const LANGUAGES: [Words; 3] = [
         refund_to: "Zwrot pieniędzy trafi na: konto bankowe ••••2874 (Anna Nowak)",
         warranty: "Reklamacja z tytułu rękojmi",
         eu_answer: "Sklep musi odpowiedzieć na reklamację do",
+        one_photo: "1 zdjęcie",
     },
 ];
 
@@ -398,6 +402,14 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
         "Za mała",
     )
     .await;
+    // A photo, sent as a browser sends a file input: the path to the element.
+    let photo = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-photo.png");
+    std::fs::write(&photo, crate::portal::png()).expect("photo");
+    d.type_in(
+        &format!("input[type=file][name=\"photos.{}\"]", o.shirt),
+        &photo.display().to_string(),
+    )
+    .await;
     d.step("refund-chosen", w.lang).await;
     d.submit().await;
     d.step("method", w.lang).await;
@@ -414,6 +426,7 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     assert!(has(&review, w.fee), "{review}");
     assert!(has(&review, w.refund), "{review}");
     assert!(review.contains("Paczkomat WAW02M"), "{review}");
+    assert!(review.contains(w.one_photo), "{review}");
     d.step("review-refund", w.lang).await;
     d.submit().await;
     let done = d.text().await;
@@ -438,6 +451,20 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     assert_eq!(code, 200, "{zpl_link}");
     let label = crate::shipping::pdf_text(&pdf);
     let card_return = s(&returns_of(app, &o.order).await[0]["number"]);
+    let stored = app
+        .get(&format!(
+            "/api/v1/returns/{}",
+            s(&returns_of(app, &o.order).await[0]["id"])
+        ))
+        .await
+        .body;
+    let photos = stored["items"][0]["photos"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(photos.len(), 1, "{stored}");
+    let jpeg = app.get(&format!("/api/v1/photos/{}", s(&photos[0]))).await;
+    assert_eq!(jpeg.headers["content-type"], "image/jpeg");
     for words in [card_return.as_str(), "Anna Nowak", "00-017", "Stryków"] {
         assert!(label.contains(words), "{words}: {label}");
     }

@@ -203,6 +203,51 @@ impl<'a> Shopper<'a> {
         self.keep(res).await
     }
 
+    /// Posts `fields` and `files` (input name, file name, bytes) as
+    /// `multipart/form-data`, as a browser sends a form with file inputs.
+    pub async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> Page {
+        let boundary = "----kembaliTestBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, filename, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                     filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let res = self
+            .client
+            .post(self.app.url(path))
+            .header("cookie", self.cookie())
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        self.keep(res).await
+    }
+
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let body = serde_urlencoded::to_string(form).expect("form");
         let res = self
@@ -1310,3 +1355,247 @@ pub fn barcode_value(zpl: &str) -> Option<String> {
     let data = &after[after.find("^FD")? + 3..];
     Some(data[..data.find("^FS")?].to_owned())
 }
+
+/// [`policy`], with photos asked for items that came damaged.
+pub fn photos_policy() -> PolicyDocument {
+    let mut p = policy();
+    p.rules.push(kembali_core::policy::Rule {
+        id: "damaged-needs-photos".into(),
+        description: None,
+        when: kembali_core::policy::Conditions {
+            reasons: Some(vec![kembali_core::returns::ReturnReason::Damaged]),
+            ..Default::default()
+        },
+        then: kembali_core::policy::Effects {
+            require_photos: Some(true),
+            ..Default::default()
+        },
+    });
+    p
+}
+
+/// A small PNG with something in it.
+pub fn png() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x + y) * 2) as u8])
+    });
+    let mut out = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("encode");
+    out
+}
+
+/// A fresh CSRF token off the order page.
+async fn fresh_csrf(shopper: &mut Shopper<'_>, order_path: &str) -> String {
+    shopper.get(order_path).await.hidden("csrf")
+}
+
+fn refs(f: &[(String, String)]) -> Vec<(&str, &str)> {
+    f.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+async fn photos_of_a_damaged_item(app: &TestApp) {
+    let o = seed(app, "#P-PH").await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("en", "P-PH", "80 827").await;
+    let order_path = found.location.expect("to the order");
+    let page = shopper.get(&order_path).await;
+    assert!(
+        page.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        page.body
+    );
+    let input = format!("name=\"photos.{}\"", o.shirt);
+    assert!(page.body.contains(&input), "{}", page.body);
+    assert!(
+        page.body
+            .contains("accept=\"image/jpeg,image/png,image/webp\"")
+    );
+    assert!(page.body.contains("up to 10 MB each"), "{}", page.body);
+    let q = format!("q.{}", o.shirt);
+    let reason = format!("reason.{}", o.shirt);
+    let outcome = format!("outcome.{}", o.shirt);
+    let photos = format!("photos.{}", o.shirt);
+    let fields = |csrf: String| {
+        vec![
+            ("csrf".to_owned(), csrf),
+            (q.clone(), "1".to_owned()),
+            (reason.clone(), "damaged".to_owned()),
+            (outcome.clone(), "refund".to_owned()),
+        ]
+    };
+
+    // Damaged, and no photo (the file input left empty): refused, naming the item.
+    let f = fields(page.hidden("csrf"));
+    let none = shopper
+        .post_multipart(&order_path, &refs(&f), &[(&photos, "", Vec::new())])
+        .await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(
+        none.body
+            .contains("Please add at least one photo of “Koszula lniana M”"),
+        "{}",
+        none.body
+    );
+
+    // In Polish: a text file, and a HEIC photo, each refused in words that say why.
+    let pl = shopper.get(&format!("{order_path}?lang=pl")).await;
+    let f = fields(pl.hidden("csrf"));
+    let text = shopper
+        .post_multipart(
+            &order_path,
+            &refs(&f),
+            &[(&photos, "zdjęcie.jpg", b"to nie jest zdjecie".to_vec())],
+        )
+        .await;
+    assert_eq!(text.status, 422, "{}", text.body);
+    assert!(text.body.contains("<html lang=\"pl\""), "{}", text.body);
+    assert!(
+        text.body.contains(
+            "Plik „zdjęcie.jpg” dla „Koszula lniana M” nie jest zdjęciem, które możemy przyjąć"
+        ),
+        "{}",
+        text.body
+    );
+    let f = fields(text.hidden("csrf"));
+    let heic = shopper
+        .post_multipart(
+            &order_path,
+            &refs(&f),
+            &[(
+                &photos,
+                "IMG_0001.HEIC",
+                b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec(),
+            )],
+        )
+        .await;
+    assert_eq!(heic.status, 422, "{}", heic.body);
+    assert!(heic.body.contains("„Najbardziej zgodne”"), "{}", heic.body);
+    // A multipart body that is not well formed (no closing boundary).
+    let broken = shopper
+        .client
+        .post(app.url(&order_path))
+        .header("cookie", shopper.cookie())
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body("--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc")
+        .send()
+        .await
+        .expect("post");
+    let broken = shopper.keep(broken).await;
+    assert_eq!(broken.status, 400, "{}", broken.body);
+    assert!(broken.body.contains("<html lang=\"pl\""), "{}", broken.body);
+    // More than the items form takes (five photos at their largest): 413, in Polish.
+    let f = fields(fresh_csrf(&mut shopper, &order_path).await);
+    let big = vec![0xFF_u8; 26 * 1024 * 1024];
+    let too_large = shopper
+        .post_multipart(
+            &order_path,
+            &refs(&f),
+            &[(&photos, "a.jpg", big.clone()), (&photos, "b.jpg", big)],
+        )
+        .await;
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert!(
+        too_large
+            .body
+            .contains("Zdjęcia razem mają więcej niż 50 MB"),
+        "{}",
+        too_large.body
+    );
+    assert!(returns_of(app, &o.order).await.is_empty());
+
+    // Two PNGs: taken, re-encoded, counted on the review page.
+    let en = shopper.get(&format!("{order_path}?lang=en")).await;
+    let f = fields(en.hidden("csrf"));
+    let chosen = shopper
+        .post_multipart(
+            &order_path,
+            &refs(&f),
+            &[(&photos, "a.png", png()), (&photos, "b.png", png())],
+        )
+        .await;
+    assert_eq!(chosen.status, 303, "{}", chosen.body);
+    let method = shopper.get(&chosen.location.expect("method")).await;
+    let picked = shopper
+        .post(
+            &format!("{order_path}/method"),
+            &[
+                ("csrf", &method.hidden("csrf")),
+                ("d", &method.hidden("d")),
+                ("method", "drop_off"),
+            ],
+        )
+        .await;
+    assert_eq!(picked.status, 303, "{}", picked.body);
+    let review = shopper.get(&picked.location.expect("review")).await;
+    assert_eq!(review.status, 200, "{}", review.body);
+    assert!(review.body.contains("2 photos"), "{}", review.body);
+
+    // Back to the items, and on again without choosing files: the photos stay.
+    let marker = format!("href=\"{order_path}?d=");
+    let at = review
+        .body
+        .find(&marker)
+        .expect("a way back with the draft")
+        + 6;
+    let back_path = &review.body[at..at + review.body[at..].find('"').unwrap_or(0)];
+    let back = shopper.get(back_path).await;
+    assert_eq!(back.status, 200, "{}", back.body);
+    assert!(
+        back.body.contains("2 photos are already added"),
+        "{}",
+        back.body
+    );
+    let mut f = fields(back.hidden("csrf"));
+    f.push(("d".to_owned(), back.hidden("d")));
+    let again = shopper
+        .post_multipart(&order_path, &refs(&f), &[(&photos, "", Vec::new())])
+        .await;
+    assert_eq!(again.status, 303, "{}", again.body);
+    let method = shopper.get(&again.location.expect("method")).await;
+    let picked = shopper
+        .post(
+            &format!("{order_path}/method"),
+            &[
+                ("csrf", &method.hidden("csrf")),
+                ("d", &method.hidden("d")),
+                ("method", "drop_off"),
+            ],
+        )
+        .await;
+    let review = shopper.get(&picked.location.expect("review")).await;
+    assert!(review.body.contains("2 photos"), "{}", review.body);
+    let done = shopper
+        .post(
+            &format!("{order_path}/review"),
+            &[("csrf", &review.hidden("csrf")), ("d", &review.hidden("d"))],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+
+    // The return names the two photos, each the shop's re-encoded JPEG.
+    let rets = returns_of(app, &o.order).await;
+    assert_eq!(rets.len(), 1);
+    let ret = app
+        .get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
+        .await
+        .body;
+    let ids = ret["items"][0]["photos"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ids.len(), 2, "{ret}");
+    for id in ids {
+        let id = s(&id);
+        assert!(id.starts_with("pho_"), "{id}");
+        let photo = app.get(&format!("/api/v1/photos/{id}")).await;
+        assert_eq!(photo.status, 200);
+        assert_eq!(photo.headers["content-type"], "image/jpeg");
+    }
+    app.drain().await;
+}
+crate::both!(
+    photos,
+    super::photos_of_a_damaged_item,
+    super::photos_policy()
+);
