@@ -251,7 +251,7 @@ async fn claim_form(
                 p { (tr.t("claim-delivery-intro")) }
             }
             p.muted { (tr.t("claim-free")) }
-            form method="post" action=(format!("{}/o/{}/claim/{line}", v.base(), o.token)) {
+            form method="post" action=(format!("{}/o/{}/claim/{line}", v.base(), o.token)) enctype="multipart/form-data" {
                 (v.csrf_field())
                 input type="hidden" name="kind" value=(kind);
                 @if warranty {
@@ -298,6 +298,14 @@ async fn claim_form(
                 }
                 label for="comment" { (tr.t("claim-comment")) }
                 textarea id="comment" name="comment" maxlength="2000" { (prior("comment")) }
+                @let p_name = format!("photos.{line}");
+                label for=(p_name) {
+                    @if d.require_photos { (tr.t("field-photos-required")) } @else { (tr.t("field-photos")) }
+                }
+                input type="file" id=(p_name) name=(p_name) accept="image/jpeg,image/png,image/webp" multiple aria-describedby="photos-hint";
+                p.muted id="photos-hint" {
+                    (tr.ta("field-photos-hint", vec![("max", steps::upload_megabytes().into()), ("count", u32::try_from(kembali_app::returns::MAX_PHOTOS).unwrap_or(u32::MAX).into())]))
+                }
                 button type="submit" { (tr.t("order-continue")) }
             }
             p { a href=(back) { (tr.t("review-change")) } }
@@ -322,7 +330,7 @@ pub(crate) async fn claim(
         Err(r) => return r,
     };
     let tr = v.tr;
-    let Some(form) = Form::parse(&body) else {
+    let Some((form, uploads)) = Form::parse_any(&headers, &body) else {
         return steps::tampered(&v, &o);
     };
     let kind = form.get("kind").unwrap_or("").to_owned();
@@ -418,9 +426,6 @@ pub(crate) async fn claim(
         let Some(r) = Resolution::parse(outcome).filter(|r| d.resolutions.contains(r)) else {
             return Err((StatusCode::BAD_REQUEST, vec![tr.t("error-tampered")]));
         };
-        if d.require_photos {
-            return Err(refuse(tr.t("error-photos")));
-        }
         Ok(r)
     })();
     let resolution = match checked {
@@ -452,7 +457,13 @@ pub(crate) async fn claim(
         destination: None,
         point: None,
     };
-    steps::next_step(&v, &o, draft).await
+    // The photos the claim's decision asks for, checked and re-encoded as the
+    // items form's are.
+    match steps::with_photos(&v, &o, draft, &uploads, None).await {
+        Ok(draft) => steps::next_step(&v, &o, draft).await,
+        Err(Ok(errors)) => again(StatusCode::UNPROCESSABLE_ENTITY, errors).await,
+        Err(Err(e)) => v.internal(&e),
+    }
 }
 
 /// The keys built from codes here, for the i18n test.

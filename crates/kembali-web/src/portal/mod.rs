@@ -63,7 +63,10 @@ pub fn router() -> Router<AppState> {
             )
             .route(
                 "/{shop}/o/{token}/claim/{line}",
-                get(claims::claim_page).post(claims::claim),
+                get(claims::claim_page)
+                    .post(claims::claim)
+                    // A claim carries its photos too.
+                    .layer(DefaultBodyLimit::max(steps::ITEMS_BODY_LIMIT)),
             )
             .route(
                 "/{shop}/o/{token}/point",

@@ -447,7 +447,7 @@ fn prefill(draft: &Draft) -> Form {
 pub(super) const ITEMS_BODY_LIMIT: usize = 5 * MAX_UPLOAD_BYTES + 256 * 1024;
 
 /// `MAX_UPLOAD_BYTES` in whole megabytes, for the words.
-fn upload_megabytes() -> u32 {
+pub(super) fn upload_megabytes() -> u32 {
     u32::try_from(MAX_UPLOAD_BYTES / (1024 * 1024)).unwrap_or(u32::MAX)
 }
 
@@ -728,7 +728,7 @@ pub(crate) async fn choose_items(
 /// item whose decision, for its reason, requires photos and has none, and every
 /// file that is not a photo, in the page's language naming the item. Every
 /// count is checked before anything is stored.
-async fn with_photos(
+pub(super) async fn with_photos(
     v: &Visit,
     o: &Opened,
     mut draft: Draft,

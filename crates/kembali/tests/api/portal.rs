@@ -1599,3 +1599,116 @@ crate::both!(
     super::photos_of_a_damaged_item,
     super::photos_policy()
 );
+
+/// [`policy`], with photos asked for defective items: warranty claims too.
+pub fn defect_photos_policy() -> PolicyDocument {
+    let mut p = policy();
+    p.rules.push(kembali_core::policy::Rule {
+        id: "defects-need-photos".into(),
+        description: None,
+        when: kembali_core::policy::Conditions {
+            reasons: Some(vec![kembali_core::returns::ReturnReason::Defective]),
+            ..Default::default()
+        },
+        then: kembali_core::policy::Effects {
+            require_photos: Some(true),
+            ..Default::default()
+        },
+    });
+    p
+}
+
+/// A warranty claim whose decision asks for photos takes them on its own form,
+/// checked as the items form's are.
+async fn a_claim_takes_its_photos(app: &TestApp) {
+    let old = seed_with(
+        app,
+        "#P-8",
+        Shape {
+            delivered_days_ago: 200,
+            ..Shape::default()
+        },
+    )
+    .await;
+    let mut shopper = Shopper::new(app);
+    let found = shopper.find("en", "P-8", "80-827").await;
+    let order_path = to_step(&found, "/o/");
+    let claim = shopper
+        .get(&format!("{order_path}/claim/{}?kind=warranty", old.shirt))
+        .await;
+    assert_eq!(claim.status, 200, "{}", claim.body);
+    assert!(
+        claim.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        claim.body
+    );
+    let path = format!("{order_path}/claim/{}", old.shirt);
+    let photos = format!("photos.{}", old.shirt);
+    let csrf = claim.hidden("csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("kind", "warranty"),
+        ("reason", "defective"),
+        ("q", "1"),
+        ("outcome", "repair"),
+    ];
+    let none = shopper
+        .post_multipart(&path, &fields, &[(&photos, "", Vec::new())])
+        .await;
+    assert_eq!(none.status, 422, "{}", none.body);
+    assert!(
+        none.body.contains("Please add at least one photo of"),
+        "{}",
+        none.body
+    );
+    let fake = shopper
+        .post_multipart(
+            &path,
+            &fields,
+            &[(&photos, "defect.jpg", b"<html>not a photo</html>".to_vec())],
+        )
+        .await;
+    assert_eq!(fake.status, 422, "{}", fake.body);
+    assert!(
+        fake.body.contains("is not a photo we can take"),
+        "{}",
+        fake.body
+    );
+    assert!(
+        returns_of(app, &old.order).await.is_empty(),
+        "nothing written"
+    );
+
+    let ok = shopper
+        .post_multipart(&path, &fields, &[(&photos, "seam.png", png())])
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    let method = shopper.get(&to_step(&ok, "/method")).await;
+    let picked = shopper
+        .send(
+            &method,
+            &format!("{order_path}/method"),
+            &[("method", "drop_off")],
+        )
+        .await;
+    let review = shopper.get(&to_step(&picked, "/review")).await;
+    assert!(review.body.contains("1 photo"), "{}", review.body);
+    let done = shopper
+        .send(&review, &format!("{order_path}/review"), &[])
+        .await;
+    to_step(&done, "/r/");
+    let ret = the_return(app, &old.order).await;
+    assert_eq!(ret["items"][0]["decision"]["basis"], "warranty", "{ret}");
+    assert_eq!(ret["items"][0]["decision"]["require_photos"], true, "{ret}");
+    let id = ret["items"][0]["photos"][0].as_str().unwrap_or_default();
+    assert!(id.starts_with("pho_"), "{ret}");
+    let photo = app.get(&format!("/api/v1/photos/{id}")).await;
+    assert_eq!(photo.status, 200);
+    assert_eq!(photo.headers["content-type"], "image/jpeg");
+    app.drain().await;
+}
+crate::both!(
+    claim_photos,
+    super::a_claim_takes_its_photos,
+    super::defect_photos_policy()
+);
