@@ -115,11 +115,6 @@ pub struct ConnectOptions {
     pub acquire_timeout: Duration,
 }
 
-/// How much of a SQLite file each connection maps into memory for reading
-/// (`PRAGMA mmap_size`); a larger file is read through the map up to this size
-/// and with read(2) beyond it.
-pub const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
-
 /// How long a PostgreSQL query waits for a connection by default: long enough
 /// to ride out a burst that fills the pool, short enough that a lost database
 /// is a quick 503 and not a hanging request.
@@ -155,10 +150,6 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                // Pages are read through a memory map instead of a read(2)
-                // and a copy per page: a profile of the look-up under load
-                // spent about 8 % of the server's time in those (BENCHMARKS.md).
-                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                 .busy_timeout(Duration::from_secs(10));
             let readers = std::thread::available_parallelism()
                 .map_or(2, |n| u32::try_from(n.get()).unwrap_or(2))
