@@ -215,6 +215,11 @@ fn parse_scope(s: &str) -> Result<kembali_core::access::Scope, String> {
         .ok_or_else(|| format!("`{s}` is not a scope (read, write, admin)"))
 }
 
+/// glibc's allocator spent a fifth of an import's time in `malloc_consolidate`
+/// and friends (docs/BENCHMARKS.md, "Issue 14: the import under a minute").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
