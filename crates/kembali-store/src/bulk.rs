@@ -243,88 +243,158 @@ fn columns(list: &str) -> usize {
     list.split(',').count()
 }
 
+/// One multi-row INSERT of the SQLite bulk path: which table, and which of
+/// its rows (indexes into the orders, lines or shipments).
+enum Rows {
+    Orders(std::ops::Range<usize>),
+    Lines(std::ops::Range<usize>),
+    Shipments(std::ops::Range<usize>),
+}
+
 async fn sqlite_orders(
     c: &mut SqliteConnection,
     orders: &[NewOrder],
     now: i64,
 ) -> Result<(), StoreError> {
-    // A bulk write walks every index of three tables: a 64 MiB page cache for
+    // A bulk write walks every index of three tables: a 256 MiB page cache for
     // this connection (SQLite's default is 2 MiB) keeps their pages at hand.
-    sqlx::query("PRAGMA cache_size = -65536")
+    // The connection's own size comes back afterwards, failed or not, so a
+    // server that imported does not keep the memory.
+    let (before,): (i64,) = sqlx::query_as("PRAGMA cache_size")
+        .fetch_one(&mut *c)
+        .await?;
+    sqlx::query("PRAGMA cache_size = -262144")
         .execute(&mut *c)
         .await?;
-    for chunk in orders.chunks(SQLITE_VARIABLES / columns(ORDER_COLUMNS)) {
-        let mut q = QueryBuilder::<Sqlite>::new(format!("INSERT INTO orders ({ORDER_COLUMNS}) "));
-        q.push_values(chunk, |mut b, n| {
-            let o = &n.order;
-            b.push_bind(o.shop_id.to_string())
-                .push_bind(o.id.to_string())
-                .push_bind(o.number.clone())
-                .push_bind(o.customer_id.map(|c| c.to_string()))
-                .push_bind(o.email.clone())
-                .push_bind(o.locale.code())
-                .push_bind(o.currency.code().to_owned())
-                .push_bind(millis(o.placed_at))
-                .push_bind(o.payment_method.as_str())
-                .push_bind(o.taxes_included)
-                .push_bind(Json(o.shipping_address.clone()))
-                .push_bind(o.shipping_paid.amount)
-                .push_bind(o.cheapest_shipping.amount)
-                .push_bind(now)
-                .push_bind(n.origin.source.clone())
-                .push_bind(n.origin.external_id.clone())
-                .push_bind(n.origin.updated_at.map(millis))
-                .push_bind(now);
-        });
-        q.build().execute(&mut *c).await?;
-    }
+    let written = sqlite_rows(c, orders, now).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA cache_size = {before}")))
+        .execute(&mut *c)
+        .await?;
+    written
+}
+
+async fn sqlite_rows(
+    c: &mut SqliteConnection,
+    orders: &[NewOrder],
+    now: i64,
+) -> Result<(), StoreError> {
     let lines: Vec<(&Order, usize)> = orders
         .iter()
         .flat_map(|n| (0..n.order.lines.len()).map(move |k| (&n.order, k)))
         .collect();
-    for chunk in lines.chunks(SQLITE_VARIABLES / columns(LINE_COLUMNS)) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new(format!("INSERT INTO order_lines ({LINE_COLUMNS}) "));
-        q.push_values(chunk, |mut b, (o, k)| {
-            let l = &o.lines[*k];
-            b.push_bind(o.shop_id.to_string())
-                .push_bind(l.id.to_string())
-                .push_bind(o.id.to_string())
-                .push_bind(*k as i64)
-                .push_bind(l.product_id.map(|p| p.to_string()))
-                .push_bind(l.variant_id.map(|v| v.to_string()))
-                .push_bind(l.sku.clone())
-                .push_bind(l.title.clone())
-                .push_bind(l.category.clone())
-                .push_bind(Json(l.tags.clone()))
-                .push_bind(l.final_sale)
-                .push_bind(i64::from(l.quantity))
-                .push_bind(l.unit_price.amount)
-                .push_bind(l.discount.amount)
-                .push_bind(l.tax.amount);
-        });
-        q.build().execute(&mut *c).await?;
-    }
-    let shipments: Vec<(ShopId, &Shipment)> = orders
+    let shops: Vec<String> = orders.iter().map(|n| n.order.shop_id.to_string()).collect();
+    let shipments: Vec<(&str, &Shipment)> = orders
         .iter()
-        .flat_map(|n| n.shipments.iter().map(|s| (n.order.shop_id, s)))
+        .zip(&shops)
+        .flat_map(|(n, shop)| n.shipments.iter().map(move |s| (shop.as_str(), s)))
         .collect();
-    for chunk in shipments.chunks(SQLITE_VARIABLES / columns(SHIPMENT_COLUMNS)) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new(format!("INSERT INTO shipments ({SHIPMENT_COLUMNS}) "));
-        q.push_values(chunk, |mut b, (shop, s)| {
-            b.push_bind(shop.to_string())
-                .push_bind(s.id.to_string())
-                .push_bind(s.order_id.to_string())
-                .push_bind(s.carrier.clone())
-                .push_bind(s.tracking_number.clone())
-                .push_bind(s.status.as_str())
-                .push_bind(s.shipped_at.map(millis))
-                .push_bind(s.delivered_at.map(millis))
-                .push_bind(s.promised_by.map(millis))
-                .push_bind(Json(s.lines.clone()));
+    let mut rows = Vec::new();
+    let mut split = |len: usize, per: usize, make: fn(std::ops::Range<usize>) -> Rows| {
+        let mut at = 0;
+        while at < len {
+            let end = (at + per).min(len);
+            rows.push(make(at..end));
+            at = end;
+        }
+    };
+    split(
+        orders.len(),
+        SQLITE_VARIABLES / columns(ORDER_COLUMNS),
+        Rows::Orders,
+    );
+    split(
+        lines.len(),
+        SQLITE_VARIABLES / columns(LINE_COLUMNS),
+        Rows::Lines,
+    );
+    split(
+        shipments.len(),
+        SQLITE_VARIABLES / columns(SHIPMENT_COLUMNS),
+        Rows::Shipments,
+    );
+    let statement = |r: &Rows| -> QueryBuilder<Sqlite> {
+        match r {
+            Rows::Orders(range) => {
+                let mut q =
+                    QueryBuilder::<Sqlite>::new(format!("INSERT INTO orders ({ORDER_COLUMNS}) "));
+                q.push_values(&orders[range.clone()], |mut b, n| {
+                    let o = &n.order;
+                    b.push_bind(o.shop_id.to_string())
+                        .push_bind(o.id.to_string())
+                        .push_bind(o.number.clone())
+                        .push_bind(o.customer_id.map(|c| c.to_string()))
+                        .push_bind(o.email.clone())
+                        .push_bind(o.locale.code())
+                        .push_bind(o.currency.code().to_owned())
+                        .push_bind(millis(o.placed_at))
+                        .push_bind(o.payment_method.as_str())
+                        .push_bind(o.taxes_included)
+                        .push_bind(Json(o.shipping_address.clone()))
+                        .push_bind(o.shipping_paid.amount)
+                        .push_bind(o.cheapest_shipping.amount)
+                        .push_bind(now)
+                        .push_bind(n.origin.source.clone())
+                        .push_bind(n.origin.external_id.clone())
+                        .push_bind(n.origin.updated_at.map(millis))
+                        .push_bind(now);
+                });
+                q
+            }
+            Rows::Lines(range) => {
+                let mut q = QueryBuilder::<Sqlite>::new(format!(
+                    "INSERT INTO order_lines ({LINE_COLUMNS}) "
+                ));
+                q.push_values(&lines[range.clone()], |mut b, (o, k)| {
+                    let l = &o.lines[*k];
+                    b.push_bind(o.shop_id.to_string())
+                        .push_bind(l.id.to_string())
+                        .push_bind(o.id.to_string())
+                        .push_bind(*k as i64)
+                        .push_bind(l.product_id.map(|p| p.to_string()))
+                        .push_bind(l.variant_id.map(|v| v.to_string()))
+                        .push_bind(l.sku.clone())
+                        .push_bind(l.title.clone())
+                        .push_bind(l.category.clone())
+                        .push_bind(Json(l.tags.clone()))
+                        .push_bind(l.final_sale)
+                        .push_bind(i64::from(l.quantity))
+                        .push_bind(l.unit_price.amount)
+                        .push_bind(l.discount.amount)
+                        .push_bind(l.tax.amount);
+                });
+                q
+            }
+            Rows::Shipments(range) => {
+                let mut q = QueryBuilder::<Sqlite>::new(format!(
+                    "INSERT INTO shipments ({SHIPMENT_COLUMNS}) "
+                ));
+                q.push_values(&shipments[range.clone()], |mut b, (shop, s)| {
+                    b.push_bind(*shop)
+                        .push_bind(s.id.to_string())
+                        .push_bind(s.order_id.to_string())
+                        .push_bind(s.carrier.clone())
+                        .push_bind(s.tracking_number.clone())
+                        .push_bind(s.status.as_str())
+                        .push_bind(s.shipped_at.map(millis))
+                        .push_bind(s.delivered_at.map(millis))
+                        .push_bind(s.promised_by.map(millis))
+                        .push_bind(Json(s.lines.clone()));
+                });
+                q
+            }
+        }
+    };
+    // Each statement is built while the one before runs on the connection's
+    // worker thread: on two cores the building and SQLite's work overlap
+    // instead of taking turns.
+    let mut rows = rows.iter();
+    let mut next = rows.next().map(statement);
+    while let Some(mut q) = next.take() {
+        let (done, following) = tokio::join!(async { q.build().execute(&mut *c).await }, async {
+            rows.next().map(statement)
         });
-        q.build().execute(&mut *c).await?;
+        done?;
+        next = following;
     }
     Ok(())
 }
