@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kembali_app::AppError;
 use kembali_app::eligibility::{self, Eligibility, LineDecision, Question};
 use kembali_app::error::PhotoError;
@@ -26,7 +26,7 @@ use maud::html;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Client, Form, ShopPath, TokenPath, Upload, Visit, client, explain, sign};
+use super::{Client, ClientAddr, Form, ShopPath, TokenPath, Upload, Visit, client, explain, sign};
 use crate::AppState;
 use crate::i18n::Tr;
 
@@ -1019,9 +1019,74 @@ pub(super) async fn opened_with_draft(
     sealed: Option<&str>,
 ) -> Result<(Opened, Draft), Response> {
     let o = open(v, token).await?;
-    match unseal(v, o.view.order.id, sealed) {
-        Some(d) if !d.items.is_empty() => Ok((o, d)),
-        _ => Err(tampered(v, &o)),
+    match draft_of(v, &o, sealed) {
+        Some(d) => Ok((o, d)),
+        None => Err(tampered(v, &o)),
+    }
+}
+
+/// The draft `sealed` carries for `o`'s order, if genuine and not empty.
+fn draft_of(v: &Visit, o: &Opened, sealed: Option<&str>) -> Option<Draft> {
+    unseal(v, o.view.order.id, sealed).filter(|d| !d.items.is_empty())
+}
+
+/// A step's form as posted: the visit, the order its token opens, and the
+/// form's fields and files. Extracting it opens every step's form the same
+/// way, and answers with the page that refuses it when something is missing:
+/// a form that cannot be read is refused as tampered with.
+pub(crate) struct Posted {
+    pub v: Visit,
+    pub o: Opened,
+    pub form: Form,
+    pub uploads: Vec<Upload>,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Path(p) = Path::<TokenPath>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let c = parts.extensions.get::<ClientAddr>().copied();
+        let (uri, headers) = (parts.uri.clone(), parts.headers.clone());
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let v = Visit::start(state, &p.shop, &uri, &headers, c).await?;
+        let o = open(&v, &p.token).await?;
+        match Form::parse_any(&headers, &body) {
+            Some((form, uploads)) => Ok(Posted {
+                v,
+                o,
+                form,
+                uploads,
+            }),
+            None => Err(tampered(&v, &o)),
+        }
+    }
+}
+
+/// A [`Posted`] form of a step on the way (method, point, refund, confirm):
+/// with the draft the form carries in `d`, refused as tampered with when it
+/// has none.
+pub(crate) struct DraftPosted {
+    pub v: Visit,
+    pub o: Opened,
+    pub form: Form,
+    pub draft: Draft,
+}
+
+impl FromRequest<AppState> for DraftPosted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let Posted { v, o, form, .. } = Posted::from_request(req, state).await?;
+        match draft_of(&v, &o, form.get("d")) {
+            Some(draft) => Ok(DraftPosted { v, o, form, draft }),
+            None => Err(tampered(&v, &o)),
+        }
     }
 }
 
@@ -1150,27 +1215,8 @@ async fn method_form(
     )
 }
 
-pub(crate) async fn choose_method(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let sealed = form.as_ref().and_then(|f| f.get("d"));
-    let (o, draft) = match opened_with_draft(&v, &p.token, sealed).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(form) = form else {
-        return tampered(&v, &o);
-    };
+pub(crate) async fn choose_method(posted: DraftPosted) -> Response {
+    let DraftPosted { v, o, form, draft } = posted;
     if v.check_csrf(&form).is_none() {
         return method_form(
             &v,
@@ -1330,28 +1376,12 @@ async fn review(
     )
 }
 
-pub(crate) async fn confirm(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let sealed = form.as_ref().and_then(|f| f.get("d"));
-    let (o, draft) = match opened_with_draft(&v, &p.token, sealed).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (Some(form), Some(_)) = (form.as_ref(), draft.method) else {
+pub(crate) async fn confirm(posted: DraftPosted) -> Response {
+    let DraftPosted { v, o, form, draft } = posted;
+    if draft.method.is_none() {
         return tampered(&v, &o);
-    };
-    let Some(nonce) = v.check_csrf(form) else {
+    }
+    let Some(nonce) = v.check_csrf(&form) else {
         return review(
             &v,
             &o,
@@ -1368,7 +1398,7 @@ pub(crate) async fn confirm(
         key: format!("portal:{nonce}"),
         hash: base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            Sha256::digest(sealed.unwrap_or("").as_bytes()),
+            Sha256::digest(form.get("d").unwrap_or("").as_bytes()),
         ),
     };
     let app = &v.state.app;
