@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -26,7 +25,9 @@ use maud::html;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Client, ClientAddr, Form, ShopPath, TokenPath, Upload, Visit, client, explain, sign};
+use super::{
+    Client, ClientAddr, Form, ShopPath, TokenPath, Unread, Upload, Visit, client, explain, sign,
+};
 use crate::AppState;
 use crate::i18n::Tr;
 
@@ -646,7 +647,7 @@ pub(crate) async fn choose_items(
     uri: Uri,
     headers: HeaderMap,
     c: Client,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Response {
     let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
         Ok(v) => v,
@@ -657,31 +658,12 @@ pub(crate) async fn choose_items(
         Err(r) => return r,
     };
     let tr = v.tr;
-    let body = match body {
-        Ok(b) => b,
+    let (form, uploads) = match Form::read(req, &state).await {
+        Ok(x) => x,
         Err(e) => {
-            let (status, error) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                let max = u32::try_from(ITEMS_BODY_LIMIT / (1024 * 1024)).unwrap_or(u32::MAX);
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    tr.ta("error-photos-total", vec![("max", max.into())]),
-                )
-            } else {
-                (StatusCode::BAD_REQUEST, tr.t("error-tampered"))
-            };
+            let (status, error) = unread(tr, &e);
             return items_page(&v, &o, status, &[error], None, None).await;
         }
-    };
-    let Some((form, uploads)) = Form::parse_any(&headers, &body) else {
-        return items_page(
-            &v,
-            &o,
-            StatusCode::BAD_REQUEST,
-            &[tr.t("error-tampered")],
-            None,
-            None,
-        )
-        .await;
     };
     let kept = unseal(&v, o.view.order.id, form.get("d"));
     if v.check_csrf(&form).is_none() {
@@ -719,6 +701,22 @@ pub(crate) async fn choose_items(
             .await
         }
         Err(Err(e)) => v.internal(&e),
+    }
+}
+
+/// The answer to a form that could not be read, in the page's language: one
+/// over its route's limit (the photo forms', [`ITEMS_BODY_LIMIT`]) or not
+/// well formed.
+fn unread(tr: Tr, e: &Unread) -> (StatusCode, String) {
+    match e {
+        Unread::TooLarge => {
+            let max = u32::try_from(ITEMS_BODY_LIMIT / (1024 * 1024)).unwrap_or(u32::MAX);
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                tr.ta("error-photos-total", vec![("max", max.into())]),
+            )
+        }
+        Unread::Malformed => (StatusCode::BAD_REQUEST, tr.t("error-tampered")),
     }
 }
 
@@ -1050,20 +1048,21 @@ impl FromRequest<AppState> for Posted {
             .await
             .map_err(IntoResponse::into_response)?;
         let c = parts.extensions.get::<ClientAddr>().copied();
-        let (uri, headers) = (parts.uri.clone(), parts.headers.clone());
-        let body = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let v = Visit::start(state, &p.shop, &uri, &headers, c).await?;
+        let v = Visit::start(state, &p.shop, &parts.uri, &parts.headers, c).await?;
         let o = open(&v, &p.token).await?;
-        match Form::parse_any(&headers, &body) {
-            Some((form, uploads)) => Ok(Posted {
+        match Form::read(Request::from_parts(parts, body), state).await {
+            Ok((form, uploads)) => Ok(Posted {
                 v,
                 o,
                 form,
                 uploads,
             }),
-            None => Err(tampered(&v, &o)),
+            Err(Unread::Malformed) => Err(tampered(&v, &o)),
+            Err(e) => {
+                let (status, error) = unread(v.tr, &e);
+                let back = format!("{}/o/{}", v.base(), o.token);
+                Err(v.problem(status, &[error], &back))
+            }
         }
     }
 }
