@@ -141,25 +141,6 @@ impl Signer<'_> {
         ChaCha20Poly1305::new(&key)
     }
 
-    /// A drop-off point chosen for return `ret` (carrier and the point's id),
-    /// signed, for the Done page's address.
-    pub fn point_token(&self, ret: ReturnId, carrier: &str, point: &str) -> String {
-        let body = URL_SAFE_NO_PAD.encode(format!("{carrier}\n{point}"));
-        let sig = self.sign(&["point", &ret.to_string(), &body]);
-        format!("{body}.{sig}")
-    }
-
-    /// The carrier and point id of a genuine [`point_token`](Self::point_token).
-    pub fn open_point(&self, ret: ReturnId, token: &str) -> Option<(String, String)> {
-        let (body, sig) = token.rsplit_once('.')?;
-        if !self.verify(&["point", &ret.to_string(), body], sig) {
-            return None;
-        }
-        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
-        let (c, p) = text.split_once('\n')?;
-        Some((c.to_owned(), p.to_owned()))
-    }
-
     /// A form's CSRF token for the session `sid`: a fresh nonce (which also
     /// keys the form's one write, so a replay is refused) and its expiry.
     pub fn csrf(&self, sid: &str, nonce: &str, expires_ms: i64) -> String {
@@ -223,16 +204,6 @@ mod tests {
             s.seal(order, "{\"a\":1}", 43),
             sealed,
             "a fresh nonce each time"
-        );
-        let ret = ReturnId::new(jiff::Timestamp::UNIX_EPOCH, 9);
-        let point = s.point_token(ret, "inpost", "WAW02M");
-        assert_eq!(
-            s.open_point(ret, &point),
-            Some(("inpost".to_owned(), "WAW02M".to_owned()))
-        );
-        assert_eq!(
-            s.open_point(ReturnId::new(jiff::Timestamp::UNIX_EPOCH, 10), &point),
-            None
         );
         let other = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 8);
         assert_eq!(s.unseal(other, &sealed), None);

@@ -16,6 +16,7 @@ use kembali_app::orders::OrderView;
 use kembali_app::photos::{self, MAX_UPLOAD_BYTES};
 use kembali_app::portal::{ExchangeOption, Lookup};
 use kembali_app::returns::{self, ItemRequest, Preview, ReturnRequest};
+use kembali_core::dropoff::PointRef;
 use kembali_core::payout::DestinationRequest;
 use kembali_core::policy::{ClaimKind, DestinationKind};
 use kembali_core::returns::{Actor, OpenError, Resolution, ReturnMethod, ReturnReason};
@@ -89,6 +90,15 @@ impl Draft {
                 })
                 .collect(),
             refund_destination: self.destination.clone(),
+            // Kept with the return; a draft priced for another method has none.
+            dropoff_point: self
+                .point
+                .as_ref()
+                .filter(|_| self.method == Some(ReturnMethod::DropOff))
+                .map(|(carrier, id)| PointRef {
+                    carrier: carrier.clone(),
+                    id: id.clone(),
+                }),
         }
     }
 }
@@ -1421,12 +1431,7 @@ pub(crate) async fn confirm(posted: DraftPosted) -> Response {
             if reply.replayed {
                 v.problem(StatusCode::CONFLICT, &[v.tr.t("error-replayed")], &status)
             } else {
-                // The drop-off point chosen is not part of the return: the Done
-                // page's address carries it, signed for this return.
-                let point = draft.point.as_ref().map_or_else(String::new, |(c, p)| {
-                    format!("&point={}", v.signer().point_token(id, c, p))
-                });
-                v.redirect(&format!("{status}?done=1{point}"))
+                v.redirect(&format!("{status}?done=1"))
             }
         }
         Err(e) => match refusal(&v, &o, &draft, &e) {
@@ -1475,9 +1480,14 @@ pub(crate) async fn status_page(
     let done = query_param(&uri, "done").is_some();
     let ret = &view.ret;
     let printable = super::paper::printable(&v, ret.status, ret.method).await;
-    let point = match query_param(&uri, "point").and_then(|t| v.signer().open_point(id, &t)) {
+    // The point kept with the return, described as the step offered it when
+    // it still is among the nearest; else by its carrier and id.
+    let point = match &ret.dropoff_point {
         Some(pt) => {
-            super::paper::find_point(&v, &order.order.shipping_address.postal_code, &pt).await
+            let key = (pt.carrier.clone(), pt.id.clone());
+            let found =
+                super::paper::find_point(&v, &order.order.shipping_address.postal_code, &key).await;
+            Some(found.ok_or(pt))
         }
         None => None,
     };
@@ -1505,8 +1515,14 @@ pub(crate) async fn status_page(
             p { (tr.ta("status-ordered", vec![("number", order.order.number.as_str().into())])) }
             p { (tr.ta("status-current", vec![("status", explain::status(tr, ret.status).into())])) }
             p { (tr.t(&format!("steps-{}", ret.method.as_str()))) }
-            @if let Some(point) = &point {
-                p { (tr.t("review-point")) br; (super::paper::describe(tr, point)) }
+            @match &point {
+                Some(Ok(found)) => {
+                    p { (tr.t("review-point")) br; (super::paper::describe(tr, found)) }
+                }
+                Some(Err(kept)) => {
+                    p { (tr.t("review-point")) br; (kept.carrier) " " (kept.id) }
+                }
+                None => {}
             }
             @if ret.method != ReturnMethod::NoShipping {
                 section aria-labelledby="label" {

@@ -1274,6 +1274,16 @@ async fn a_drop_off_point_and_the_label(app: &TestApp) {
     let ret = the_return(app, &o.order).await;
     let number = s(&ret["number"]);
     let base = status_path.split('?').next().unwrap_or("").to_owned();
+    // The point is kept with the return: the API says it, and the status page
+    // opened later (its plain link, another browser) still names it.
+    assert_eq!(
+        ret["dropoff_point"],
+        json!({"carrier": "inpost", "id": "WAW02M"}),
+        "{ret}"
+    );
+    let later = Shopper::new(app).get(&format!("{base}?lang=en")).await;
+    assert_eq!(later.status, 200, "{}", later.body);
+    assert!(later.body.contains("Paczkomat WAW02M"), "{}", later.body);
     for (file, ct) in [
         ("label.pdf", "application/pdf"),
         ("label.zpl", "application/zpl; charset=utf-8"),
