@@ -54,9 +54,8 @@ pub async fn exists(
     point_id: &str,
 ) -> Result<bool, StoreError> {
     // A text column, not `SELECT 1`: its integer type differs between the two.
-    let found: Option<(String,)> =
-        run!(ex, |c| {
-            sqlx::query_as(
+    let found: Option<(String,)> = run!(ex, |c| {
+        sqlx::query_as(
         "SELECT point_id FROM dropoff_points WHERE shop_id = $1 AND carrier = $2 AND point_id = $3"
     )
     .bind(shop.to_string())
@@ -64,7 +63,7 @@ pub async fn exists(
     .bind(point_id)
     .fetch_optional(&mut *c)
     .await
-        })?;
+    })?;
     Ok(found.is_some())
 }
 

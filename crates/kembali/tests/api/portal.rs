@@ -1284,6 +1284,21 @@ async fn a_drop_off_point_and_the_label(app: &TestApp) {
     let later = Shopper::new(app).get(&format!("{base}?lang=en")).await;
     assert_eq!(later.status, 200, "{}", later.body);
     assert!(later.body.contains("Paczkomat WAW02M"), "{}", later.body);
+    // Through the API: a point the shop does not have, or one on a return
+    // that is not handed in at a point, is refused on `dropoff_point`.
+    for (method, point) in [
+        ("drop_off", json!({"carrier": "inpost", "id": "NOWHERE"})),
+        ("in_store", json!({"carrier": "inpost", "id": "WAW02M"})),
+    ] {
+        let body = json!({"order_id": o.order["id"], "method": method,
+            "items": [{"line_id": o.shirt, "quantity": 1, "reason": "wrong_size",
+                       "resolution": "refund"}],
+            "dropoff_point": point});
+        let r = app.post("/api/v1/returns", &body).await;
+        assert_eq!(r.status, 422, "{method}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "dropoff_point", "{}", r.body);
+    }
+    assert_eq!(returns_of(app, &o.order).await.len(), 1, "nothing opened");
     for (file, ct) in [
         ("label.pdf", "application/pdf"),
         ("label.zpl", "application/zpl; charset=utf-8"),
