@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use kembali_core::dropoff::PointRef;
 use kembali_core::payout::{DestinationRequest, RefundDestination};
 use kembali_core::policy::{ClaimKind, ExchangeFor, ItemCondition};
 use kembali_core::returns::{
@@ -132,6 +133,10 @@ pub struct ReturnRequest {
     /// credit. Account numbers are answered masked (`••••1234`).
     #[serde(default)]
     pub refund_destination: Option<DestinationRequest>,
+    /// With method `drop_off`: the shop's drop-off point the parcel is handed
+    /// in at (`GET /dropoff-points` lists the nearest), kept with the return.
+    #[serde(default)]
+    pub dropoff_point: Option<PointRef>,
 }
 
 /// The destination asked for, checked; a refusal names its field under `at`
@@ -326,10 +331,40 @@ impl Prepared {
             items: self.new_items.clone(),
             delivery_refund: self.delivery_refund,
             refund_destination: self.destination.clone(),
+            dropoff_point: req.dropoff_point.clone(),
             actor: actor.clone(),
             at: now,
         }
     }
+}
+
+/// The drop-off point `req` names, if any: only a `drop_off` return names one,
+/// and it must be one of the shop's points.
+async fn check_dropoff_point(
+    ex: &mut impl kembali_store::Session,
+    shop: ShopId,
+    req: &ReturnRequest,
+) -> Result<(), AppError> {
+    let Some(p) = &req.dropoff_point else {
+        return Ok(());
+    };
+    if req.method != ReturnMethod::DropOff {
+        return Err(AppError::invalid(
+            "dropoff_point",
+            Rule::NotValid {
+                why: "only a `drop_off` return names a drop-off point",
+            },
+        ));
+    }
+    if !kembali_store::dropoff::exists(ex, shop, &p.carrier, &p.id).await? {
+        return Err(AppError::invalid(
+            "dropoff_point",
+            Rule::NotValid {
+                why: "names none of the shop's drop-off points",
+            },
+        ));
+    }
+    Ok(())
 }
 
 /// Decides every item of `req` under the shop's current policy, with the
@@ -344,6 +379,7 @@ async fn prepare(
 ) -> Result<Prepared, AppError> {
     let ctx = Context::load(app, ex, shop.id, req.order_id).await?;
     check_photos(ex, shop.id, req).await?;
+    check_dropoff_point(ex, shop.id, req).await?;
     let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
     // The variants wanted in exchange: the shop's, in the order's currency, in
     // stock; their price goes into the decision (the exchange priced).

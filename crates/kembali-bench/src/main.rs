@@ -517,6 +517,7 @@ async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), 
         }],
         // Allowed for every payment method, cash on delivery included.
         refund_destination: Some(DestinationRequest::StoreCredit {}),
+        dropoff_point: None,
     };
     kembali_app::returns::open(app, &mut tx, &s.shop, &req, Actor::System)
         .await

@@ -11,8 +11,20 @@
 //! Example: `Mo-Fr 08:00-20:00; Sa 09:00-15:00; Su off`.
 
 use jiff::civil::{Time, Weekday};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+/// The drop-off point a return is handed in at: a shop's points are keyed by
+/// the carrier and the carrier's own id of the point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointRef {
+    #[schema(example = "inpost")]
+    pub carrier: String,
+    /// The carrier's own id of the point.
+    #[schema(example = "WAW01M")]
+    pub id: String,
+}
 
 /// The days in the order the text form and the API list them.
 const DAYS: [(&str, Weekday); 7] = [

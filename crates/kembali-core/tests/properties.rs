@@ -133,6 +133,7 @@ fn new_return(items: usize, keep: bool) -> Return {
         delivery_refund: Money::zero(Currency::IDR),
         // Cash on delivery: the money needs somewhere to go but cash.
         refund_destination: Some(RefundDestination::StoreCredit),
+        dropoff_point: None,
         actor: Actor::Shopper,
         at: t0(),
     })
@@ -344,6 +345,7 @@ proptest! {
                         delivery_refund: Money::zero(Currency::IDR),
                         // Cash on delivery: the money needs somewhere to go but cash.
         refund_destination: Some(RefundDestination::StoreCredit),
+        dropoff_point: None,
                         actor: Actor::Shopper,
                         at,
                     });

@@ -46,6 +46,27 @@ pub async fn keys(
     Ok(rows.into_iter().collect())
 }
 
+/// Whether the shop has the point `carrier`/`point_id`.
+pub async fn exists(
+    ex: &mut impl Session,
+    shop: ShopId,
+    carrier: &str,
+    point_id: &str,
+) -> Result<bool, StoreError> {
+    // A text column, not `SELECT 1`: its integer type differs between the two.
+    let found: Option<(String,)> = run!(ex, |c| {
+        sqlx::query_as(
+        "SELECT point_id FROM dropoff_points WHERE shop_id = $1 AND carrier = $2 AND point_id = $3"
+    )
+    .bind(shop.to_string())
+    .bind(carrier)
+    .bind(point_id)
+    .fetch_optional(&mut *c)
+    .await
+    })?;
+    Ok(found.is_some())
+}
+
 /// Writes the point: a new one, or the one of the same carrier and id updated
 /// in place (its `created_at` stays).
 pub async fn upsert(

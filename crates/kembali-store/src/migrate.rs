@@ -83,6 +83,7 @@ const SOURCES: &[Source] = &[
     source!(12, "0012_dropoff_points"),
     source!(13, "0013_hot_path"),
     source!(14, "0014_photos"),
+    source!(15, "0015_return_dropoff_point"),
 ];
 
 /// The file names this build knows, for the folder-consistency test.
@@ -279,7 +280,8 @@ mod tests {
                 "portal",
                 "dropoff points",
                 "hot path",
-                "photos"
+                "photos",
+                "return dropoff point"
             ]
         );
     }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use kembali_core::dropoff::PointRef;
 use kembali_core::policy::{Decision, Facts};
 use kembali_core::returns::{
     Actor, Event, ItemInspection, ItemReceipt, Quote, Resolution, Return, ReturnItem, ReturnMethod,
@@ -81,9 +82,10 @@ pub async fn insert(
         sqlx::query(
         "INSERT INTO returns (shop_id, id, number, order_id, email, status, version, policy_version,
             method, risk, quote, refund_due_by, created_at, updated_at,
-            currency, item_value, fees, refund, credit, local_date, refund_destination, customer_id)
+            currency, item_value, fees, refund, credit, local_date, refund_destination, customer_id,
+            dropoff_carrier, dropoff_point_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                 $15, $16, $17, $18, $19, $20, $21, $22)"
+                 $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
     )
     .bind(&shop)
     .bind(r.id.to_string())
@@ -107,6 +109,8 @@ pub async fn insert(
     .bind(local_date)
     .bind(r.refund_destination.as_ref().map(Json))
     .bind(customer.map(|c| c.to_string()))
+    .bind(r.dropoff_point.as_ref().map(|p| p.carrier.as_str()))
+    .bind(r.dropoff_point.as_ref().map(|p| p.id.as_str()))
     .execute(&mut *c)
     .await
     .map(|r| r.rows_affected())
@@ -177,6 +181,8 @@ struct ReturnRow {
     created_at: i64,
     updated_at: i64,
     refund_destination: Option<Json<kembali_core::payout::RefundDestination>>,
+    dropoff_carrier: Option<String>,
+    dropoff_point_id: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -207,7 +213,7 @@ pub async fn get(
     let row: Option<ReturnRow> = run!(ex, |c| {
         sqlx::query_as(
         "SELECT id, number, order_id, status, version, policy_version, method, risk, quote, refund_due_by,
-                created_at, updated_at, refund_destination
+                created_at, updated_at, refund_destination, dropoff_carrier, dropoff_point_id
            FROM returns WHERE shop_id = $1 AND id = $2"
     )
     .bind(shop.to_string())
@@ -260,6 +266,10 @@ pub async fn get(
         quote: r.quote.0,
         refund_due_by: r.refund_due_by.map(from_millis),
         refund_destination: r.refund_destination.map(|j| j.0),
+        dropoff_point: r
+            .dropoff_carrier
+            .zip(r.dropoff_point_id)
+            .map(|(carrier, id)| PointRef { carrier, id }),
         items,
         created_at: from_millis(r.created_at),
         updated_at: from_millis(r.updated_at),

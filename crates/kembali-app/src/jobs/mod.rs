@@ -5,6 +5,7 @@
 pub mod deliver_webhook;
 pub mod dispatch;
 pub mod expire_return;
+pub mod periodic;
 pub mod purge_idempotency_keys;
 pub mod purge_photos;
 
@@ -156,10 +157,10 @@ pub async fn run_worker(app: App, concurrency: usize, stop: watch::Receiver<bool
 pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Receiver<bool>) {
     opts.clock = app.clock();
     // Periodic jobs are chains in the job table; starting one is idempotent.
-    if let Err(e) = purge_idempotency_keys::start(&app).await {
+    if let Err(e) = periodic::start::<purge_idempotency_keys::PurgeIdempotencyKeys>(&app).await {
         tracing::warn!(error = %e, "cannot schedule the idempotency-key purge");
     }
-    if let Err(e) = purge_photos::start(&app).await {
+    if let Err(e) = periodic::start::<purge_photos::PurgePhotos>(&app).await {
         tracing::warn!(error = %e, "cannot schedule the photo purge");
     }
     // The outbox relay runs beside the job loop, on the same poll and stop,

@@ -167,6 +167,7 @@ async fn open_with(
             bank: Some(Bank::Bca),
             account_number: Some("1234567890".into()),
         }),
+        dropoff_point: None,
     };
     let view = kembali_app::returns::open(app, &mut tx, shop, &req, Actor::Shopper).await?;
     tx.commit().await?;

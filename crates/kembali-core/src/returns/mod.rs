@@ -371,6 +371,9 @@ pub struct Return {
     )]
     #[schema(value_type = Option<crate::payout::MaskedDestination>)]
     pub refund_destination: Option<crate::payout::RefundDestination>,
+    /// The drop-off point the shopper chose (method `drop_off`), when one was.
+    #[serde(default)]
+    pub dropoff_point: Option<crate::dropoff::PointRef>,
     pub items: Vec<ReturnItem>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,

@@ -38,6 +38,8 @@ pub struct NewReturn {
     pub delivery_refund: Money,
     /// Where the refund goes; `None` means the original payment method.
     pub refund_destination: Option<RefundDestination>,
+    /// The drop-off point chosen, checked by the caller (it knows the shop's points).
+    pub dropoff_point: Option<crate::dropoff::PointRef>,
     pub actor: Actor,
     pub at: Timestamp,
 }
@@ -207,6 +209,7 @@ pub fn open(new: NewReturn) -> Result<(Return, Vec<Event>), OpenError> {
         refund_due_by,
         quote,
         refund_destination: new.refund_destination,
+        dropoff_point: new.dropoff_point,
         items: new
             .items
             .into_iter()

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -18,7 +17,7 @@ use kembali_core::text::{self, Form as TextForm};
 use kembali_core::{LineId, OrderId};
 use maud::{Markup, html};
 
-use super::steps::{self, Draft, DraftItem, Opened};
+use super::steps::{self, Draft, DraftItem, Opened, Posted};
 use super::{Client, Form, Visit, client, explain};
 use crate::AppState;
 use crate::i18n::Tr;
@@ -313,26 +312,14 @@ async fn claim_form(
     )
 }
 
-pub(crate) async fn claim(
-    State(state): State<AppState>,
-    Path(p): Path<ClaimPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let o = match steps::open(&v, &p.token).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+pub(crate) async fn claim(Path(p): Path<ClaimPath>, posted: Posted) -> Response {
+    let Posted {
+        v,
+        o,
+        form,
+        uploads,
+    } = posted;
     let tr = v.tr;
-    let Some((form, uploads)) = Form::parse_any(&headers, &body) else {
-        return steps::tampered(&v, &o);
-    };
     let kind = form.get("kind").unwrap_or("").to_owned();
     let again = |status, errors: Vec<String>| {
         let (v, o, form, line, kind) = (&v, &o, &form, &p.line, &kind);

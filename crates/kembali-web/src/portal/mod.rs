@@ -23,7 +23,8 @@ mod steps;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -340,6 +341,25 @@ impl Upload {
     }
 }
 
+/// Why a posted form could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Unread {
+    /// Larger than the route takes.
+    TooLarge,
+    /// Not a well-formed form.
+    Malformed,
+}
+
+impl From<MultipartError> for Unread {
+    fn from(e: MultipartError) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Unread::TooLarge
+        } else {
+            Unread::Malformed
+        }
+    }
+}
+
 impl Form {
     pub fn parse(body: &Bytes) -> Option<Form> {
         serde_urlencoded::from_bytes(body).ok().map(Form)
@@ -349,20 +369,54 @@ impl Form {
         Form(pairs)
     }
 
-    /// A form posted either way: `multipart/form-data` (its fields and its
-    /// files) or `application/x-www-form-urlencoded` (no files).
-    pub fn parse_any(headers: &HeaderMap, body: &Bytes) -> Option<(Form, Vec<Upload>)> {
-        let ct = headers
+    /// Reads a form posted either way, within the route's body limit:
+    /// `multipart/form-data` (its fields and its files, through axum's
+    /// `Multipart`) or `application/x-www-form-urlencoded` (no files).
+    pub async fn read<S: Send + Sync>(
+        req: Request,
+        state: &S,
+    ) -> Result<(Form, Vec<Upload>), Unread> {
+        let multipart = req
+            .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let (mime, params) = ct.split_once(';').unwrap_or((ct, ""));
-        if mime.trim().eq_ignore_ascii_case("multipart/form-data") {
-            let boundary = param(params, "boundary")?;
-            multipart(&boundary, body)
-        } else {
-            Form::parse(body).map(|f| (f, Vec::new()))
+            .and_then(|ct| ct.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("multipart/form-data"));
+        if !multipart {
+            let body = Bytes::from_request(req, state).await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Unread::TooLarge
+                } else {
+                    Unread::Malformed
+                }
+            })?;
+            return Form::parse(&body)
+                .map(|f| (f, Vec::new()))
+                .ok_or(Unread::Malformed);
         }
+        let mut parts = Multipart::from_request(req, state)
+            .await
+            .map_err(|_| Unread::Malformed)?;
+        let mut fields = Vec::new();
+        let mut files = Vec::new();
+        while let Some(part) = parts.next_field().await? {
+            let name = part.name().ok_or(Unread::Malformed)?.to_owned();
+            let filename = part.file_name().map(str::to_owned);
+            let bytes = part.bytes().await?;
+            match filename {
+                Some(filename) => files.push(Upload {
+                    name,
+                    filename,
+                    bytes,
+                }),
+                // Text as it came: not UTF-8 is not a form the pages sent.
+                None => fields.push((
+                    name,
+                    String::from_utf8(bytes.to_vec()).map_err(|_| Unread::Malformed)?,
+                )),
+            }
+        }
+        Ok((Form(fields), files))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -395,116 +449,33 @@ pub(crate) fn client(c: Client) -> Option<ClientAddr> {
     c.map(|axum::Extension(c)| c)
 }
 
-/// The value of parameter `name` in a header's `; a=b; c="d"` tail.
-fn param(params: &str, name: &str) -> Option<String> {
-    split_params(params).into_iter().find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| unquote(v.trim()))
-    })
-}
-
-/// `a; b="c;d"; e` split on the semicolons outside quotes.
-fn split_params(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let (mut start, mut quoted, mut escaped) = (0, false, false);
-    for (i, c) in s.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if quoted => escaped = true,
-            '"' => quoted = !quoted,
-            ';' if !quoted => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(&s[start..]);
-    out
-}
-
-fn unquote(v: &str) -> String {
-    match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-        Some(inner) => inner.replace("\\\"", "\"").replace("\\\\", "\\"),
-        None => v.to_owned(),
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// A whole `multipart/form-data` body (already read, within the route's
-/// limit) as its text fields and its files; `None` when it is not well formed.
-fn multipart(boundary: &str, body: &Bytes) -> Option<(Form, Vec<Upload>)> {
-    if boundary.is_empty() || boundary.len() > 200 {
-        return None;
-    }
-    let delimiter = format!("--{boundary}");
-    let between = format!("\r\n--{boundary}");
-    let mut fields = Vec::new();
-    let mut files = Vec::new();
-    let mut pos = find(body, delimiter.as_bytes())? + delimiter.len();
-    loop {
-        let rest = body.get(pos..)?;
-        if rest.starts_with(b"--") {
-            return Some((Form(fields), files));
-        }
-        pos += 2;
-        if !rest.starts_with(b"\r\n") {
-            return None;
-        }
-        let head_end = pos + find(body.get(pos..)?, b"\r\n\r\n")?;
-        let head = std::str::from_utf8(body.get(pos..head_end)?).ok()?;
-        let start = head_end + 4;
-        let end = start + find(body.get(start..)?, between.as_bytes())?;
-        let content = body.slice(start..end);
-        pos = end + between.len();
-        let disposition = head.split("\r\n").find_map(|line| {
-            let (k, v) = line.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case("content-disposition")
-                .then_some(v)
-        })?;
-        let name = param(disposition, "name")?;
-        match param(disposition, "filename") {
-            Some(filename) => files.push(Upload {
-                name,
-                filename,
-                bytes: content,
-            }),
-            None => fields.push((name, String::from_utf8(content.to_vec()).ok()?)),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn multipart_headers(boundary: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        let v = format!("multipart/form-data; boundary={boundary}");
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&v).unwrap());
-        h
+    async fn read_multipart(
+        boundary: &str,
+        body: &'static [u8],
+    ) -> Result<(Form, Vec<Upload>), Unread> {
+        let req = Request::builder()
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        Form::read(req, &()).await
     }
 
-    #[test]
-    fn a_multipart_form_reads_as_fields_and_files() {
-        let body = Bytes::from_static(
-            b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n\
+    #[tokio::test]
+    async fn a_multipart_form_reads_as_fields_and_files() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n\
               --XyZ\r\nContent-Disposition: form-data; name=\"photos.1\"; filename=\"a;b \\\"c\\\".png\"\r\n\
               Content-Type: image/png\r\n\r\n\x89PNG\r\n--X\r\n\
               --XyZ\r\nContent-Disposition: form-data; name=\"photos.2\"; filename=\"\"\r\n\
               Content-Type: application/octet-stream\r\n\r\n\r\n\
-              --XyZ--\r\n",
-        );
-        let (form, files) = Form::parse_any(&multipart_headers("XyZ"), &body).unwrap();
+              --XyZ--\r\n";
+        let (form, files) = read_multipart("XyZ", body).await.unwrap();
         assert_eq!(form.get("csrf"), Some("abc"));
         assert_eq!(files.len(), 2);
         assert_eq!(files[0].name, "photos.1");
@@ -513,22 +484,20 @@ mod tests {
         assert!(files[1].is_empty());
     }
 
-    #[test]
-    fn a_broken_multipart_form_is_refused() {
-        let h = multipart_headers("XyZ");
+    #[tokio::test]
+    async fn a_broken_multipart_form_is_refused() {
         for body in [
             &b""[..],
             b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nno end",
             b"--XyZ\r\nno head end",
             b"--XyZ\r\nContent-Type: text/plain\r\n\r\nx\r\n--XyZ--",
         ] {
-            assert!(Form::parse_any(&h, &Bytes::copy_from_slice(body)).is_none());
+            assert!(read_multipart("XyZ", body).await.is_err());
         }
-        let mut no_boundary = HeaderMap::new();
-        no_boundary.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("multipart/form-data"),
-        );
-        assert!(Form::parse_any(&no_boundary, &Bytes::from_static(b"--\r\n")).is_none());
+        let no_boundary = Request::builder()
+            .header(header::CONTENT_TYPE, "multipart/form-data")
+            .body(axum::body::Body::from("--\r\n"))
+            .unwrap();
+        assert!(Form::read(no_boundary, &()).await.is_err());
     }
 }

@@ -4,7 +4,6 @@
 //! the page's language, through `kembali_app::labels::print` as the API does,
 //! under the return's signed status token.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -15,8 +14,8 @@ use kembali_core::ReturnId;
 use kembali_core::returns::{ReturnMethod, ReturnStatus};
 use maud::{Markup, html};
 
-use super::steps::{self, Draft, Opened};
-use super::{Client, Form, TokenPath, Visit, client};
+use super::steps::{self, Draft, DraftPosted, Opened};
+use super::{Client, TokenPath, Visit, client};
 use crate::AppState;
 use crate::i18n::Tr;
 
@@ -125,27 +124,8 @@ async fn point_form(
     )
 }
 
-pub(crate) async fn choose_point(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let sealed = form.as_ref().and_then(|f| f.get("d"));
-    let (o, draft) = match steps::opened_with_draft(&v, &p.token, sealed).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(form) = form else {
-        return steps::tampered(&v, &o);
-    };
+pub(crate) async fn choose_point(posted: DraftPosted) -> Response {
+    let DraftPosted { v, o, form, draft } = posted;
     if v.check_csrf(&form).is_none() {
         return point_form(
             &v,

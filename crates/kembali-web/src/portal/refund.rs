@@ -6,7 +6,6 @@
 //! `kembali_core::payout` (each refusal names its field in the page's language)
 //! and again by `returns::open`; shown masked everywhere in the portal.
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
@@ -18,7 +17,7 @@ use kembali_core::policy::DestinationKind;
 use kembali_core::text::TextProblem;
 use maud::html;
 
-use super::steps::{self, Draft, Opened};
+use super::steps::{self, Draft, DraftPosted, Opened};
 use super::{Client, Form, TokenPath, Visit, client};
 use crate::AppState;
 use crate::i18n::Tr;
@@ -152,28 +151,9 @@ async fn refund_form(
     )
 }
 
-pub(crate) async fn choose_refund(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub(crate) async fn choose_refund(posted: DraftPosted) -> Response {
+    let DraftPosted { v, o, form, draft } = posted;
     let tr = v.tr;
-    let form = Form::parse(&body);
-    let sealed = form.as_ref().and_then(|f| f.get("d"));
-    let (o, draft) = match steps::opened_with_draft(&v, &p.token, sealed).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(form) = form else {
-        return steps::tampered(&v, &o);
-    };
     if v.check_csrf(&form).is_none() {
         return refund_form(
             &v,

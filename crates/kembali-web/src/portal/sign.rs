@@ -1,10 +1,13 @@
 //! What the portal signs with the shop's secret (HMAC-SHA256): the link that
 //! opens an order, the link to a return's status page, the draft a shopper
 //! carries from step to step, and the CSRF token of every form (bound to the
-//! browser's session cookie, with an expiry). Drafts are encrypted too.
+//! browser's session cookie, with an expiry). Drafts are sealed instead with
+//! an AEAD (ChaCha20-Poly1305) under a key derived from the same secret.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
 use hmac::{Hmac, KeyInit, Mac};
 use kembali_core::{OrderId, ReturnId, ShopId};
 use sha2::Sha256;
@@ -84,64 +87,58 @@ impl Signer<'_> {
     }
 
     /// A draft (the shopper's choices so far) for `order`, encrypted and
-    /// signed: it travels in addresses (`?d=`), and may carry a bank account or
-    /// phone number that must not show in a browser's history or a proxy's log.
-    /// ChaCha20 with a key derived from the shop's secret and a fresh `nonce`,
-    /// then HMAC-SHA256 over the nonce and the ciphertext (encrypt-then-MAC).
+    /// authenticated: it travels in addresses (`?d=`), and may carry a bank
+    /// account or phone number that must not show in a browser's history or a
+    /// proxy's log. ChaCha20-Poly1305 under a key derived from the shop's
+    /// secret, with a fresh `nonce` and the order as associated data (a draft
+    /// opens for its own order only): `{nonce and ciphertext}.{tag}`.
     pub fn seal(&self, order: OrderId, json: &str, nonce: u128) -> String {
-        let nonce = &nonce.to_le_bytes()[..12];
-        let mut bytes = nonce.to_vec();
+        let mut n = Nonce::default();
+        n.copy_from_slice(&nonce.to_le_bytes()[..12]);
         let mut text = json.as_bytes().to_vec();
-        self.keystream(nonce, &mut text);
+        let aad = order.to_string();
+        // Refused only for a text over 256 GiB; an empty answer is then
+        // refused as changed on the way, as any broken draft is.
+        let Ok(tag) = self.draft_cipher().encrypt_inout_detached(
+            &n,
+            aad.as_bytes(),
+            text.as_mut_slice().into(),
+        ) else {
+            return String::new();
+        };
+        let mut bytes = n.to_vec();
         bytes.extend_from_slice(&text);
-        let body = URL_SAFE_NO_PAD.encode(&bytes);
-        let sig = self.sign(&["draft", &order.to_string(), &body]);
-        format!("{body}.{sig}")
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(&bytes),
+            URL_SAFE_NO_PAD.encode(tag)
+        )
     }
 
     /// The draft's JSON, if `sealed` was sealed for `order` and not changed.
     pub fn unseal(&self, order: OrderId, sealed: &str) -> Option<String> {
-        let (body, sig) = sealed.rsplit_once('.')?;
-        if !self.verify(&["draft", &order.to_string(), body], sig) {
-            return None;
-        }
+        let (body, tag) = sealed.rsplit_once('.')?;
         let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
-        if bytes.len() < 12 {
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        if bytes.len() < 12 || tag.len() != 16 {
             return None;
         }
         let (nonce, text) = bytes.split_at(12);
+        let (mut n, mut t) = (Nonce::default(), Tag::default());
+        n.copy_from_slice(nonce);
+        t.copy_from_slice(&tag);
         let mut text = text.to_vec();
-        self.keystream(nonce, &mut text);
+        let aad = order.to_string();
+        self.draft_cipher()
+            .decrypt_inout_detached(&n, aad.as_bytes(), text.as_mut_slice().into(), &t)
+            .ok()?;
         String::from_utf8(text).ok()
     }
 
-    /// XORs `data` with the draft cipher's keystream for `nonce` (12 bytes).
-    fn keystream(&self, nonce: &[u8], data: &mut [u8]) {
-        use chacha20::cipher::{KeyIvInit, StreamCipher};
+    /// The drafts' cipher, keyed from the shop's secret.
+    fn draft_cipher(&self) -> ChaCha20Poly1305 {
         let key = self.mac(&["draft-key"]).finalize().into_bytes();
-        let mut iv = [0u8; 12];
-        iv.copy_from_slice(&nonce[..12]);
-        let mut cipher = chacha20::ChaCha20::new(&key, &iv.into());
-        cipher.apply_keystream(data);
-    }
-
-    /// A drop-off point chosen for return `ret` (carrier and the point's id),
-    /// signed, for the Done page's address.
-    pub fn point_token(&self, ret: ReturnId, carrier: &str, point: &str) -> String {
-        let body = URL_SAFE_NO_PAD.encode(format!("{carrier}\n{point}"));
-        let sig = self.sign(&["point", &ret.to_string(), &body]);
-        format!("{body}.{sig}")
-    }
-
-    /// The carrier and point id of a genuine [`point_token`](Self::point_token).
-    pub fn open_point(&self, ret: ReturnId, token: &str) -> Option<(String, String)> {
-        let (body, sig) = token.rsplit_once('.')?;
-        if !self.verify(&["point", &ret.to_string(), body], sig) {
-            return None;
-        }
-        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
-        let (c, p) = text.split_once('\n')?;
-        Some((c.to_owned(), p.to_owned()))
+        ChaCha20Poly1305::new(&key)
     }
 
     /// A form's CSRF token for the session `sid`: a fresh nonce (which also
@@ -208,20 +205,23 @@ mod tests {
             sealed,
             "a fresh nonce each time"
         );
-        let ret = ReturnId::new(jiff::Timestamp::UNIX_EPOCH, 9);
-        let point = s.point_token(ret, "inpost", "WAW02M");
-        assert_eq!(
-            s.open_point(ret, &point),
-            Some(("inpost".to_owned(), "WAW02M".to_owned()))
-        );
-        assert_eq!(
-            s.open_point(ReturnId::new(jiff::Timestamp::UNIX_EPOCH, 10), &point),
-            None
-        );
         let other = OrderId::new(jiff::Timestamp::UNIX_EPOCH, 8);
         assert_eq!(s.unseal(other, &sealed), None);
         let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode("{\"a\":2}"), "x");
         assert_eq!(s.unseal(order, &forged), None);
+        // One bit of the ciphertext, or of the tag, changed: refused.
+        let (body, tag) = sealed.rsplit_once('.').unwrap_or_default();
+        let mut bytes = URL_SAFE_NO_PAD.decode(body).unwrap_or_default();
+        if let Some(last) = bytes.last_mut() {
+            *last ^= 1;
+        }
+        let flipped = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert_eq!(s.unseal(order, &flipped), None);
+        let mut t = URL_SAFE_NO_PAD.decode(tag).unwrap_or_default();
+        t[0] ^= 1;
+        let retagged = format!("{body}.{}", URL_SAFE_NO_PAD.encode(&t));
+        assert_eq!(s.unseal(order, &retagged), None);
+        assert_eq!(signer(b"other").unseal(order, &sealed), None);
         let token = s.csrf("sid", "n1", 500);
         assert_eq!(s.check_csrf("sid", &token, 10), Some("n1"));
         assert_eq!(s.check_csrf("other-sid", &token, 10), None);

@@ -5,10 +5,9 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use kembali_app::AppError;
 use kembali_app::eligibility::{self, Eligibility, LineDecision, Question};
 use kembali_app::error::PhotoError;
@@ -17,6 +16,7 @@ use kembali_app::orders::OrderView;
 use kembali_app::photos::{self, MAX_UPLOAD_BYTES};
 use kembali_app::portal::{ExchangeOption, Lookup};
 use kembali_app::returns::{self, ItemRequest, Preview, ReturnRequest};
+use kembali_core::dropoff::PointRef;
 use kembali_core::payout::DestinationRequest;
 use kembali_core::policy::{ClaimKind, DestinationKind};
 use kembali_core::returns::{Actor, OpenError, Resolution, ReturnMethod, ReturnReason};
@@ -26,7 +26,9 @@ use maud::html;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Client, Form, ShopPath, TokenPath, Upload, Visit, client, explain, sign};
+use super::{
+    Client, ClientAddr, Form, ShopPath, TokenPath, Unread, Upload, Visit, client, explain, sign,
+};
 use crate::AppState;
 use crate::i18n::Tr;
 
@@ -88,6 +90,15 @@ impl Draft {
                 })
                 .collect(),
             refund_destination: self.destination.clone(),
+            // Kept with the return; a draft priced for another method has none.
+            dropoff_point: self
+                .point
+                .as_ref()
+                .filter(|_| self.method == Some(ReturnMethod::DropOff))
+                .map(|(carrier, id)| PointRef {
+                    carrier: carrier.clone(),
+                    id: id.clone(),
+                }),
         }
     }
 }
@@ -646,7 +657,7 @@ pub(crate) async fn choose_items(
     uri: Uri,
     headers: HeaderMap,
     c: Client,
-    body: Result<Bytes, BytesRejection>,
+    req: Request,
 ) -> Response {
     let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
         Ok(v) => v,
@@ -657,31 +668,12 @@ pub(crate) async fn choose_items(
         Err(r) => return r,
     };
     let tr = v.tr;
-    let body = match body {
-        Ok(b) => b,
+    let (form, uploads) = match Form::read(req, &state).await {
+        Ok(x) => x,
         Err(e) => {
-            let (status, error) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                let max = u32::try_from(ITEMS_BODY_LIMIT / (1024 * 1024)).unwrap_or(u32::MAX);
-                (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    tr.ta("error-photos-total", vec![("max", max.into())]),
-                )
-            } else {
-                (StatusCode::BAD_REQUEST, tr.t("error-tampered"))
-            };
+            let (status, error) = unread(tr, &e);
             return items_page(&v, &o, status, &[error], None, None).await;
         }
-    };
-    let Some((form, uploads)) = Form::parse_any(&headers, &body) else {
-        return items_page(
-            &v,
-            &o,
-            StatusCode::BAD_REQUEST,
-            &[tr.t("error-tampered")],
-            None,
-            None,
-        )
-        .await;
     };
     let kept = unseal(&v, o.view.order.id, form.get("d"));
     if v.check_csrf(&form).is_none() {
@@ -719,6 +711,22 @@ pub(crate) async fn choose_items(
             .await
         }
         Err(Err(e)) => v.internal(&e),
+    }
+}
+
+/// The answer to a form that could not be read, in the page's language: one
+/// over its route's limit (the photo forms', [`ITEMS_BODY_LIMIT`]) or not
+/// well formed.
+fn unread(tr: Tr, e: &Unread) -> (StatusCode, String) {
+    match e {
+        Unread::TooLarge => {
+            let max = u32::try_from(ITEMS_BODY_LIMIT / (1024 * 1024)).unwrap_or(u32::MAX);
+            (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                tr.ta("error-photos-total", vec![("max", max.into())]),
+            )
+        }
+        Unread::Malformed => (StatusCode::BAD_REQUEST, tr.t("error-tampered")),
     }
 }
 
@@ -1019,9 +1027,75 @@ pub(super) async fn opened_with_draft(
     sealed: Option<&str>,
 ) -> Result<(Opened, Draft), Response> {
     let o = open(v, token).await?;
-    match unseal(v, o.view.order.id, sealed) {
-        Some(d) if !d.items.is_empty() => Ok((o, d)),
-        _ => Err(tampered(v, &o)),
+    match draft_of(v, &o, sealed) {
+        Some(d) => Ok((o, d)),
+        None => Err(tampered(v, &o)),
+    }
+}
+
+/// The draft `sealed` carries for `o`'s order, if genuine and not empty.
+fn draft_of(v: &Visit, o: &Opened, sealed: Option<&str>) -> Option<Draft> {
+    unseal(v, o.view.order.id, sealed).filter(|d| !d.items.is_empty())
+}
+
+/// A step's form as posted: the visit, the order its token opens, and the
+/// form's fields and files. Extracting it opens every step's form the same
+/// way, and answers with the page that refuses it when something is missing:
+/// a form that cannot be read is refused as tampered with.
+pub(crate) struct Posted {
+    pub v: Visit,
+    pub o: Opened,
+    pub form: Form,
+    pub uploads: Vec<Upload>,
+}
+
+impl FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Path(p) = Path::<TokenPath>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let c = parts.extensions.get::<ClientAddr>().copied();
+        let v = Visit::start(state, &p.shop, &parts.uri, &parts.headers, c).await?;
+        let o = open(&v, &p.token).await?;
+        match Form::read(Request::from_parts(parts, body), state).await {
+            Ok((form, uploads)) => Ok(Posted {
+                v,
+                o,
+                form,
+                uploads,
+            }),
+            Err(Unread::Malformed) => Err(tampered(&v, &o)),
+            Err(e) => {
+                let (status, error) = unread(v.tr, &e);
+                let back = format!("{}/o/{}", v.base(), o.token);
+                Err(v.problem(status, &[error], &back))
+            }
+        }
+    }
+}
+
+/// A [`Posted`] form of a step on the way (method, point, refund, confirm):
+/// with the draft the form carries in `d`, refused as tampered with when it
+/// has none.
+pub(crate) struct DraftPosted {
+    pub v: Visit,
+    pub o: Opened,
+    pub form: Form,
+    pub draft: Draft,
+}
+
+impl FromRequest<AppState> for DraftPosted {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let Posted { v, o, form, .. } = Posted::from_request(req, state).await?;
+        match draft_of(&v, &o, form.get("d")) {
+            Some(draft) => Ok(DraftPosted { v, o, form, draft }),
+            None => Err(tampered(&v, &o)),
+        }
     }
 }
 
@@ -1150,27 +1224,8 @@ async fn method_form(
     )
 }
 
-pub(crate) async fn choose_method(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let sealed = form.as_ref().and_then(|f| f.get("d"));
-    let (o, draft) = match opened_with_draft(&v, &p.token, sealed).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let Some(form) = form else {
-        return tampered(&v, &o);
-    };
+pub(crate) async fn choose_method(posted: DraftPosted) -> Response {
+    let DraftPosted { v, o, form, draft } = posted;
     if v.check_csrf(&form).is_none() {
         return method_form(
             &v,
@@ -1330,28 +1385,12 @@ async fn review(
     )
 }
 
-pub(crate) async fn confirm(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-    body: Bytes,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let form = Form::parse(&body);
-    let sealed = form.as_ref().and_then(|f| f.get("d"));
-    let (o, draft) = match opened_with_draft(&v, &p.token, sealed).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let (Some(form), Some(_)) = (form.as_ref(), draft.method) else {
+pub(crate) async fn confirm(posted: DraftPosted) -> Response {
+    let DraftPosted { v, o, form, draft } = posted;
+    if draft.method.is_none() {
         return tampered(&v, &o);
-    };
-    let Some(nonce) = v.check_csrf(form) else {
+    }
+    let Some(nonce) = v.check_csrf(&form) else {
         return review(
             &v,
             &o,
@@ -1368,7 +1407,7 @@ pub(crate) async fn confirm(
         key: format!("portal:{nonce}"),
         hash: base64::Engine::encode(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-            Sha256::digest(sealed.unwrap_or("").as_bytes()),
+            Sha256::digest(form.get("d").unwrap_or("").as_bytes()),
         ),
     };
     let app = &v.state.app;
@@ -1392,12 +1431,7 @@ pub(crate) async fn confirm(
             if reply.replayed {
                 v.problem(StatusCode::CONFLICT, &[v.tr.t("error-replayed")], &status)
             } else {
-                // The drop-off point chosen is not part of the return: the Done
-                // page's address carries it, signed for this return.
-                let point = draft.point.as_ref().map_or_else(String::new, |(c, p)| {
-                    format!("&point={}", v.signer().point_token(id, c, p))
-                });
-                v.redirect(&format!("{status}?done=1{point}"))
+                v.redirect(&format!("{status}?done=1"))
             }
         }
         Err(e) => match refusal(&v, &o, &draft, &e) {
@@ -1446,9 +1480,14 @@ pub(crate) async fn status_page(
     let done = query_param(&uri, "done").is_some();
     let ret = &view.ret;
     let printable = super::paper::printable(&v, ret.status, ret.method).await;
-    let point = match query_param(&uri, "point").and_then(|t| v.signer().open_point(id, &t)) {
+    // The point kept with the return, described as the step offered it when
+    // it still is among the nearest; else by its carrier and id.
+    let point = match &ret.dropoff_point {
         Some(pt) => {
-            super::paper::find_point(&v, &order.order.shipping_address.postal_code, &pt).await
+            let key = (pt.carrier.clone(), pt.id.clone());
+            let found =
+                super::paper::find_point(&v, &order.order.shipping_address.postal_code, &key).await;
+            Some(found.ok_or(pt))
         }
         None => None,
     };
@@ -1476,8 +1515,14 @@ pub(crate) async fn status_page(
             p { (tr.ta("status-ordered", vec![("number", order.order.number.as_str().into())])) }
             p { (tr.ta("status-current", vec![("status", explain::status(tr, ret.status).into())])) }
             p { (tr.t(&format!("steps-{}", ret.method.as_str()))) }
-            @if let Some(point) = &point {
-                p { (tr.t("review-point")) br; (super::paper::describe(tr, point)) }
+            @match &point {
+                Some(Ok(found)) => {
+                    p { (tr.t("review-point")) br; (super::paper::describe(tr, found)) }
+                }
+                Some(Err(kept)) => {
+                    p { (tr.t("review-point")) br; (kept.carrier) " " (kept.id) }
+                }
+                None => {}
             }
             @if ret.method != ReturnMethod::NoShipping {
                 section aria-labelledby="label" {

@@ -445,6 +445,7 @@ fn request(
         method,
         items,
         refund_destination: o.cod.then(|| cod_destination(rng, m)),
+        dropoff_point: None,
     })
 }
 

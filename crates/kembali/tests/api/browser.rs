@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::fixtures::s;
 use crate::portal::{
-    Shape, barcode_value, download, points_and_address, returns_of, seed_with, warsaw,
+    Shape, barcode_value, download, points_and_address, returns_of, seed_with, the_return, warsaw,
 };
 use crate::support::{Backend, TestApp, spawn};
 
@@ -249,6 +249,38 @@ impl Driver {
         std::fs::write(&path, bytes).expect("write screenshot");
     }
 
+    /// On the order page: one unit of `line`, for `reason`, with `outcome`.
+    async fn choose_item(&self, line: &str, reason: &str, outcome: &str) {
+        self.click(&format!("select[name=\"q.{line}\"] option[value=\"1\"]"))
+            .await;
+        self.click(&format!(
+            "select[name=\"reason.{line}\"] option[value=\"{reason}\"]"
+        ))
+        .await;
+        self.click(&format!(
+            "input[name=\"outcome.{line}\"][value=\"{outcome}\"]"
+        ))
+        .await;
+    }
+
+    /// On the method page: `method`, sent.
+    async fn pick_method(&self, method: &str) {
+        self.click(&format!("input[name=method][value={method}]"))
+            .await;
+        self.submit().await;
+    }
+
+    /// On a review page: its screenshot as `review-{name}`, the return
+    /// confirmed, the Done page checked and shot as `done-{name}`; its text.
+    async fn confirm(&mut self, w: &Words, name: &str) -> String {
+        self.step(&format!("review-{name}"), w.lang).await;
+        self.submit().await;
+        let done = self.text().await;
+        assert!(has(&done, w.done), "{done}");
+        self.step(&format!("done-{name}"), w.lang).await;
+        done
+    }
+
     async fn quit(&self) {
         let _ = self
             .http
@@ -338,6 +370,21 @@ async fn chromium_walks_the_portal_in_three_languages() {
     app.finish().await;
 }
 
+/// From the order page: one unit of `line` for `reason` with `outcome`, then
+/// `method`: the review's text.
+async fn walk_to_review(
+    d: &Driver,
+    line: &str,
+    reason: &str,
+    outcome: &str,
+    method: &str,
+) -> String {
+    d.choose_item(line, reason, outcome).await;
+    d.submit().await;
+    d.pick_method(method).await;
+    d.text().await
+}
+
 /// Looks `number` up with `proof` and answers the order page's address.
 async fn find(app: &TestApp, d: &mut Driver, w: &Words, number: &str, proof: &str) -> String {
     d.goto(&app.url(&format!("/portal/test-shop?lang={}", w.lang)))
@@ -382,21 +429,7 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     d.step("choose-items", w.lang).await;
 
     // A card refund, with the drop-off label's fee.
-    d.click(&format!(
-        "select[name=\"q.{}\"] option[value=\"1\"]",
-        o.shirt
-    ))
-    .await;
-    d.click(&format!(
-        "select[name=\"reason.{}\"] option[value=\"wrong_size\"]",
-        o.shirt
-    ))
-    .await;
-    d.click(&format!(
-        "input[name=\"outcome.{}\"][value=\"refund\"]",
-        o.shirt
-    ))
-    .await;
+    d.choose_item(&o.shirt, "wrong_size", "refund").await;
     d.type_in(
         &format!("textarea[name=\"comment.{}\"]", o.shirt),
         "Za mała",
@@ -414,8 +447,7 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     d.submit().await;
     d.step("method", w.lang).await;
     assert!(has(&d.text().await, w.fee));
-    d.click("input[name=method][value=drop_off]").await;
-    d.submit().await;
+    d.pick_method("drop_off").await;
     // The nearest drop-off points to the Warsaw address, with opening hours.
     assert!(d.url().await.contains("/point"), "{}", d.url().await);
     assert!(d.text().await.contains("24/7"));
@@ -427,12 +459,8 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
     assert!(has(&review, w.refund), "{review}");
     assert!(review.contains("Paczkomat WAW02M"), "{review}");
     assert!(review.contains(w.one_photo), "{review}");
-    d.step("review-refund", w.lang).await;
-    d.submit().await;
-    let done = d.text().await;
-    assert!(has(&done, w.done), "{done}");
+    let done = d.confirm(w, "refund").await;
     assert!(done.contains("Paczkomat WAW02M"), "{done}");
-    d.step("done-refund", w.lang).await;
     // The label, as the Done page links it: its text and its barcode's value.
     let link = |file: &str| {
         format!(
@@ -475,30 +503,10 @@ async fn walk(app: &TestApp, d: &mut Driver, w: &Words) {
 
     // An exchange of the other shirt for the L.
     d.goto(&order_url).await;
-    d.click(&format!(
-        "select[name=\"q.{}\"] option[value=\"1\"]",
-        o.shirt
-    ))
-    .await;
-    d.click(&format!(
-        "select[name=\"reason.{}\"] option[value=\"wrong_size\"]",
-        o.shirt
-    ))
-    .await;
-    d.click(&format!(
-        "input[name=\"outcome.{}\"][value=\"exchange:{}\"]",
-        o.shirt, o.larger
-    ))
-    .await;
-    d.submit().await;
-    d.click("input[name=method][value=in_store]").await;
-    d.submit().await;
-    let review = d.text().await;
+    let exchange = format!("exchange:{}", o.larger);
+    let review = walk_to_review(d, &o.shirt, "wrong_size", &exchange, "in_store").await;
     assert!(has(&review, w.pay_more), "{review}");
-    d.step("review-exchange", w.lang).await;
-    d.submit().await;
-    assert!(has(&d.text().await, w.done));
-    d.step("done-exchange", w.lang).await;
+    d.confirm(w, "exchange").await;
 
     // The database, through the API: two returns, as the pages said.
     let rets = returns_of(app, &o.order).await;
@@ -549,21 +557,7 @@ async fn cash_on_delivery(app: &TestApp, d: &mut Driver, w: &Words) {
     )
     .await;
     find(app, d, w, &number, "80-827").await;
-    d.click(&format!(
-        "select[name=\"q.{}\"] option[value=\"1\"]",
-        o.shirt
-    ))
-    .await;
-    d.click(&format!(
-        "select[name=\"reason.{}\"] option[value=\"changed_mind\"]",
-        o.shirt
-    ))
-    .await;
-    d.click(&format!(
-        "input[name=\"outcome.{}\"][value=\"refund\"]",
-        o.shirt
-    ))
-    .await;
+    d.choose_item(&o.shirt, "changed_mind", "refund").await;
     d.submit().await;
     assert!(d.url().await.contains("/refund"), "{}", d.url().await);
     d.click("input[name=kind][value=bank_account]").await;
@@ -582,28 +576,19 @@ async fn cash_on_delivery(app: &TestApp, d: &mut Driver, w: &Words) {
     d.type_in("#iban", "PL61 1090 1014 0000 0712 1981 2874")
         .await;
     d.submit().await;
-    d.click("input[name=method][value=in_store]").await;
-    d.submit().await;
+    d.pick_method("in_store").await;
     let review = d.text().await;
     assert!(has(&review, w.refund_to), "{review}");
     assert!(!review.contains("1090"), "{review}");
-    d.step("review-cod", w.lang).await;
-    d.submit().await;
-    assert!(has(&d.text().await, w.done));
-    d.step("done-cod", w.lang).await;
-    let rets = returns_of(app, &o.order).await;
-    assert_eq!(rets.len(), 1);
-    let full = app
-        .get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
-        .await
-        .body;
+    d.confirm(w, "cod").await;
+    let full = the_return(app, &o.order).await;
     assert_eq!(full["refund_destination"]["account"], "••••2874", "{full}");
     // The whole number is stored: the payer reads it once the return resolves.
     crate::money::resolve(app, &full, 1).await;
     let refunds = app.get("/api/v1/refunds").await;
     let refund = refunds.body["data"]
         .as_array()
-        .and_then(|r| r.iter().find(|x| x["return_id"] == rets[0]["id"]))
+        .and_then(|r| r.iter().find(|x| x["return_id"] == full["id"]))
         .cloned()
         .unwrap_or_else(|| panic!("no refund: {}", refunds.body));
     let payout = app
@@ -639,21 +624,12 @@ async fn warranty(app: &TestApp, d: &mut Driver, w: &Words) {
     d.click("input[name=outcome][value=repair]").await;
     d.step("warranty-claim", w.lang).await;
     d.submit().await;
-    d.click("input[name=method][value=in_store]").await;
-    d.submit().await;
+    d.pick_method("in_store").await;
     let review = d.text().await;
     assert!(has(&review, w.warranty), "{review}");
     assert!(has(&review, w.eu_answer), "{review}");
-    d.step("review-warranty", w.lang).await;
-    d.submit().await;
-    assert!(has(&d.text().await, w.done));
-    d.step("done-warranty", w.lang).await;
-    let rets = returns_of(app, &o.order).await;
-    assert_eq!(rets.len(), 1);
-    let full = app
-        .get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
-        .await
-        .body;
+    d.confirm(w, "warranty").await;
+    let full = the_return(app, &o.order).await;
     assert_eq!(full["items"][0]["decision"]["basis"], "warranty", "{full}");
     assert_eq!(full["items"][0]["resolution"], "repair");
     assert_eq!(full["quote"]["fees"], json!([]));

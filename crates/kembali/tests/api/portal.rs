@@ -314,30 +314,15 @@ async fn a_card_return_from_look_up_to_status(app: &TestApp) {
             ],
         )
         .await;
-    assert_eq!(chosen.status, 303, "{}", chosen.body);
-    let method_path = chosen.location.expect("to the method");
-    let method = shopper.get(&method_path).await;
+    let method = shopper.get(&to_step(&chosen, "/method")).await;
     assert!(method.body.contains("fee 9.99"), "{}", method.body);
-    let picked = shopper
-        .post(
-            &format!("{order_path}/method"),
-            &[
-                ("csrf", &method.hidden("csrf")),
-                ("d", &method.hidden("d")),
-                ("method", "drop_off"),
-            ],
-        )
-        .await;
-    assert_eq!(picked.status, 303, "{}", picked.body);
-    let review = shopper.get(&picked.location.expect("review")).await;
+    let review = shopper.pick_method(&order_path, &method, "drop_off").await;
     assert_eq!(review.status, 200, "{}", review.body);
     // 150.00 paid for one shirt, 9.99 for the label: 140.01 back, all shown.
     assert!(review.body.contains("150.00"), "{}", review.body);
     assert!(review.body.contains("9.99"), "{}", review.body);
     assert!(review.body.contains("140.01"), "{}", review.body);
-    let form = [("csrf", review.hidden("csrf")), ("d", review.hidden("d"))];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let done = shopper.post(&format!("{order_path}/review"), &form).await;
+    let done = shopper.confirm(&review, &order_path).await;
     assert_eq!(done.status, 303, "{}", done.body);
     let status_path = done.location.expect("to the status page");
     let status = shopper.get(&status_path).await;
@@ -358,7 +343,7 @@ async fn a_card_return_from_look_up_to_status(app: &TestApp) {
     assert_eq!(ret["timeline"][0]["actor"]["type"], "shopper");
 
     // The same confirm form again: refused, and no second return.
-    let again = shopper.post(&format!("{order_path}/review"), &form).await;
+    let again = shopper.confirm(&review, &order_path).await;
     assert_eq!(again.status, 409, "{}", again.body);
     assert!(again.body.contains("This form was already sent"));
     assert_eq!(returns_of(app, &o.order).await.len(), 1);
@@ -389,26 +374,11 @@ async fn a_card_return_from_look_up_to_status(app: &TestApp) {
             ],
         )
         .await;
-    assert_eq!(chosen.status, 303, "{}", chosen.body);
-    let method = shopper.get(&chosen.location.expect("method")).await;
-    let picked = shopper
-        .post(
-            &format!("{order_path}/method"),
-            &[
-                ("csrf", &method.hidden("csrf")),
-                ("d", &method.hidden("d")),
-                ("method", "in_store"),
-            ],
-        )
+    let review = shopper
+        .walk_to_review(&order_path, &chosen, "in_store")
         .await;
-    let review = shopper.get(&picked.location.expect("review")).await;
     assert!(review.body.contains("you pay 10.00"), "{}", review.body);
-    let done = shopper
-        .post(
-            &format!("{order_path}/review"),
-            &[("csrf", &review.hidden("csrf")), ("d", &review.hidden("d"))],
-        )
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     assert_eq!(done.status, 303, "{}", done.body);
     let rets = returns_of(app, &o.order).await;
     assert_eq!(rets.len(), 2);
@@ -562,7 +532,7 @@ async fn bad_input_changes_nothing(app: &TestApp) {
         )
         .await;
     assert_eq!(chosen.status, 303, "{}", chosen.body);
-    let method_path = chosen.location.expect("method");
+    let method_path = chosen.location.clone().expect("method");
     let (path, draft) = method_path.split_once("?d=").expect("draft");
     let (body, sig) = draft.rsplit_once('.').expect("signed");
     let last = if body.ends_with('A') { "B" } else { "A" };
@@ -575,18 +545,9 @@ async fn bad_input_changes_nothing(app: &TestApp) {
         bad.body
     );
     // The confirm form without its token.
-    let method = shopper.get(&method_path).await;
-    let picked = shopper
-        .post(
-            &format!("{order_path}/method"),
-            &[
-                ("csrf", &method.hidden("csrf")),
-                ("d", &method.hidden("d")),
-                ("method", "drop_off"),
-            ],
-        )
+    let review = shopper
+        .walk_to_review(&order_path, &chosen, "drop_off")
         .await;
-    let review = shopper.get(&picked.location.expect("review")).await;
     let no_token = shopper
         .post(
             &format!("{order_path}/review"),
@@ -733,6 +694,39 @@ impl Shopper<'_> {
     }
 }
 
+impl Shopper<'_> {
+    /// On the method page `method`, picks `chosen` and opens the review it
+    /// leads to.
+    pub async fn pick_method(&mut self, order_path: &str, method: &Page, chosen: &str) -> Page {
+        let picked = self
+            .send(
+                method,
+                &format!("{order_path}/method"),
+                &[("method", chosen)],
+            )
+            .await;
+        self.get(&to_step(&picked, "/review")).await
+    }
+
+    /// From `to_method`, a redirect to the method step: opens it, picks
+    /// `chosen` and opens the review.
+    pub async fn walk_to_review(
+        &mut self,
+        order_path: &str,
+        to_method: &Page,
+        chosen: &str,
+    ) -> Page {
+        let method = self.get(&to_step(to_method, "/method")).await;
+        self.pick_method(order_path, &method, chosen).await
+    }
+
+    /// Sends the review's confirm form; the answer.
+    pub async fn confirm(&mut self, review: &Page, order_path: &str) -> Page {
+        self.send(review, &format!("{order_path}/review"), &[])
+            .await
+    }
+}
+
 /// The path of a redirect, checked to be a 303 to `step`.
 fn to_step(p: &Page, step: &str) -> String {
     assert_eq!(p.status, 303, "{}", p.body);
@@ -742,7 +736,7 @@ fn to_step(p: &Page, step: &str) -> String {
 }
 
 /// The return the API has for `order` (its only one).
-async fn the_return(app: &TestApp, order: &Value) -> Value {
+pub async fn the_return(app: &TestApp, order: &Value) -> Value {
     let rets = returns_of(app, order).await;
     assert_eq!(rets.len(), 1, "{rets:?}");
     app.get(&format!("/api/v1/returns/{}", s(&rets[0]["id"])))
@@ -848,15 +842,8 @@ async fn a_cash_on_delivery_refund_goes_to_a_bank_account(app: &TestApp) {
     assert!(!method_path.contains("1090"), "{method_path}");
     let method = shopper.get(&method_path).await;
     assert!(method.body.contains("9,99"), "{}", method.body);
-    let picked = shopper
-        .send(
-            &method,
-            &format!("{order_path}/method"),
-            &[("method", "drop_off")],
-        )
-        .await;
     // No drop-off points near Gdańsk in this shop: straight to the review.
-    let review = shopper.get(&to_step(&picked, "/review")).await;
+    let review = shopper.pick_method(&order_path, &method, "drop_off").await;
     assert_eq!(review.status, 200, "{}", review.body);
     assert!(review.body.contains("••••2874"), "{}", review.body);
     assert!(
@@ -865,9 +852,7 @@ async fn a_cash_on_delivery_refund_goes_to_a_bank_account(app: &TestApp) {
         review.body
     );
     assert!(!review.body.contains("10901014"), "masked: {}", review.body);
-    let done = shopper
-        .send(&review, &format!("{order_path}/review"), &[])
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     let status = shopper.get(&to_step(&done, "/r/")).await;
     assert!(status.body.contains("••••2874"), "{}", status.body);
     assert!(!status.body.contains("10901014"));
@@ -973,24 +958,14 @@ async fn an_indonesian_refund_goes_to_a_bank_or_an_e_wallet(app: &TestApp) {
             ],
         )
         .await;
-    let method = shopper.get(&to_step(&ok, "/method")).await;
-    let picked = shopper
-        .send(
-            &method,
-            &format!("{order_path}/method"),
-            &[("method", "in_store")],
-        )
-        .await;
-    let review = shopper.get(&to_step(&picked, "/review")).await;
+    let review = shopper.walk_to_review(&order_path, &ok, "in_store").await;
     assert!(
         review.body.contains("dompet digital GoPay ••••7890"),
         "{}",
         review.body
     );
     assert!(!review.body.contains("3456"), "{}", review.body);
-    let done = shopper
-        .send(&review, &format!("{order_path}/review"), &[])
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     to_step(&done, "/r/");
     let ret = the_return(app, &o.order).await;
     assert_eq!(
@@ -1130,14 +1105,7 @@ async fn warranty_and_delivery_claims(app: &TestApp) {
         "a claim is free: {}",
         method.body
     );
-    let picked = shopper
-        .send(
-            &method,
-            &format!("{order_path}/method"),
-            &[("method", "drop_off")],
-        )
-        .await;
-    let review = shopper.get(&to_step(&picked, "/review")).await;
+    let review = shopper.pick_method(&order_path, &method, "drop_off").await;
     assert!(
         review.body.contains("Warranty complaint"),
         "{}",
@@ -1151,9 +1119,7 @@ async fn warranty_and_delivery_claims(app: &TestApp) {
         review.body
     );
     assert!(!review.body.contains("9.99"), "no fee: {}", review.body);
-    let done = shopper
-        .send(&review, &format!("{order_path}/review"), &[])
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     let status = shopper.get(&to_step(&done, "/r/")).await;
     assert!(
         status.body.contains("Warranty complaint"),
@@ -1211,9 +1177,7 @@ async fn warranty_and_delivery_claims(app: &TestApp) {
         "{}",
         review.body
     );
-    let done = shopper
-        .send(&review, &format!("{order_path}/review"), &[])
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     to_step(&done, "/r/");
     let ret = the_return(app, &fresh.order).await;
     assert_eq!(ret["method"], "no_shipping", "{ret}");
@@ -1302,9 +1266,7 @@ async fn a_drop_off_point_and_the_label(app: &TestApp) {
         .await;
     let review = shopper.get(&to_step(&ok, "/review")).await;
     assert!(review.body.contains("Paczkomat WAW02M"), "{}", review.body);
-    let done = shopper
-        .send(&review, &format!("{order_path}/review"), &[])
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     let status_path = to_step(&done, "/r/");
     let status = shopper.get(&status_path).await;
     assert!(status.body.contains("Paczkomat WAW02M"), "{}", status.body);
@@ -1312,6 +1274,31 @@ async fn a_drop_off_point_and_the_label(app: &TestApp) {
     let ret = the_return(app, &o.order).await;
     let number = s(&ret["number"]);
     let base = status_path.split('?').next().unwrap_or("").to_owned();
+    // The point is kept with the return: the API says it, and the status page
+    // opened later (its plain link, another browser) still names it.
+    assert_eq!(
+        ret["dropoff_point"],
+        json!({"carrier": "inpost", "id": "WAW02M"}),
+        "{ret}"
+    );
+    let later = Shopper::new(app).get(&format!("{base}?lang=en")).await;
+    assert_eq!(later.status, 200, "{}", later.body);
+    assert!(later.body.contains("Paczkomat WAW02M"), "{}", later.body);
+    // Through the API: a point the shop does not have, or one on a return
+    // that is not handed in at a point, is refused on `dropoff_point`.
+    for (method, point) in [
+        ("drop_off", json!({"carrier": "inpost", "id": "NOWHERE"})),
+        ("in_store", json!({"carrier": "inpost", "id": "WAW02M"})),
+    ] {
+        let body = json!({"order_id": o.order["id"], "method": method,
+            "items": [{"line_id": o.shirt, "quantity": 1, "reason": "wrong_size",
+                       "resolution": "refund"}],
+            "dropoff_point": point});
+        let r = app.post("/api/v1/returns", &body).await;
+        assert_eq!(r.status, 422, "{method}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "dropoff_point", "{}", r.body);
+    }
+    assert_eq!(returns_of(app, &o.order).await.len(), 1, "nothing opened");
     for (file, ct) in [
         ("label.pdf", "application/pdf"),
         ("label.zpl", "application/zpl; charset=utf-8"),
@@ -1514,20 +1501,9 @@ async fn photos_of_a_damaged_item(app: &TestApp) {
             &[(&photos, "a.png", png()), (&photos, "b.png", png())],
         )
         .await;
-    assert_eq!(chosen.status, 303, "{}", chosen.body);
-    let method = shopper.get(&chosen.location.expect("method")).await;
-    let picked = shopper
-        .post(
-            &format!("{order_path}/method"),
-            &[
-                ("csrf", &method.hidden("csrf")),
-                ("d", &method.hidden("d")),
-                ("method", "drop_off"),
-            ],
-        )
+    let review = shopper
+        .walk_to_review(&order_path, &chosen, "drop_off")
         .await;
-    assert_eq!(picked.status, 303, "{}", picked.body);
-    let review = shopper.get(&picked.location.expect("review")).await;
     assert_eq!(review.status, 200, "{}", review.body);
     assert!(review.body.contains("2 photos"), "{}", review.body);
 
@@ -1551,26 +1527,11 @@ async fn photos_of_a_damaged_item(app: &TestApp) {
     let again = shopper
         .post_multipart(&order_path, &refs(&f), &[(&photos, "", Vec::new())])
         .await;
-    assert_eq!(again.status, 303, "{}", again.body);
-    let method = shopper.get(&again.location.expect("method")).await;
-    let picked = shopper
-        .post(
-            &format!("{order_path}/method"),
-            &[
-                ("csrf", &method.hidden("csrf")),
-                ("d", &method.hidden("d")),
-                ("method", "drop_off"),
-            ],
-        )
+    let review = shopper
+        .walk_to_review(&order_path, &again, "drop_off")
         .await;
-    let review = shopper.get(&picked.location.expect("review")).await;
     assert!(review.body.contains("2 photos"), "{}", review.body);
-    let done = shopper
-        .post(
-            &format!("{order_path}/review"),
-            &[("csrf", &review.hidden("csrf")), ("d", &review.hidden("d"))],
-        )
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     assert_eq!(done.status, 303, "{}", done.body);
 
     // The return names the two photos, each the shop's re-encoded JPEG.
@@ -1683,19 +1644,9 @@ async fn a_claim_takes_its_photos(app: &TestApp) {
         .post_multipart(&path, &fields, &[(&photos, "seam.png", png())])
         .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    let method = shopper.get(&to_step(&ok, "/method")).await;
-    let picked = shopper
-        .send(
-            &method,
-            &format!("{order_path}/method"),
-            &[("method", "drop_off")],
-        )
-        .await;
-    let review = shopper.get(&to_step(&picked, "/review")).await;
+    let review = shopper.walk_to_review(&order_path, &ok, "drop_off").await;
     assert!(review.body.contains("1 photo"), "{}", review.body);
-    let done = shopper
-        .send(&review, &format!("{order_path}/review"), &[])
-        .await;
+    let done = shopper.confirm(&review, &order_path).await;
     to_step(&done, "/r/");
     let ret = the_return(app, &old.order).await;
     assert_eq!(ret["items"][0]["decision"]["basis"], "warranty", "{ret}");
