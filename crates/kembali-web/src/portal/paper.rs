@@ -14,8 +14,8 @@ use kembali_core::ReturnId;
 use kembali_core::returns::{ReturnMethod, ReturnStatus};
 use maud::{Markup, html};
 
-use super::steps::{self, Draft, DraftPosted, Opened};
-use super::{Client, TokenPath, Visit, client};
+use super::steps::{self, Draft, DraftPage, DraftPosted, Opened};
+use super::{Client, Visit, client};
 use crate::AppState;
 use crate::i18n::Tr;
 
@@ -60,22 +60,8 @@ pub(super) fn describe(tr: Tr, p: &NearbyPoint) -> Markup {
     }
 }
 
-pub(crate) async fn point_page(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let sealed = steps::query_param(&uri, "d");
-    let (o, draft) = match steps::opened_with_draft(&v, &p.token, sealed.as_deref()).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub(crate) async fn point_page(page: DraftPage) -> Response {
+    let DraftPage { v, o, draft } = page;
     point_form(&v, &o, &draft, StatusCode::OK, &[]).await
 }
 

@@ -6,8 +6,7 @@
 //! `kembali_core::payout` (each refusal names its field in the page's language)
 //! and again by `returns::open`; shown masked everywhere in the portal.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use kembali_core::payout::{
     Bank, DestinationRequest, EWalletProvider, MaskedDestination, PayoutError, PayoutProblem,
@@ -17,9 +16,8 @@ use kembali_core::policy::DestinationKind;
 use kembali_core::text::TextProblem;
 use maud::html;
 
-use super::steps::{self, Draft, DraftPosted, Opened};
-use super::{Client, Form, TokenPath, Visit, client};
-use crate::AppState;
+use super::steps::{self, Draft, DraftPage, DraftPosted, Opened};
+use super::{Form, Visit};
 use crate::i18n::Tr;
 
 /// Whether the order's bank accounts are Indonesian (a bank and its account
@@ -46,22 +44,8 @@ fn offered(o: &Opened, allowed: &[DestinationKind]) -> Vec<DestinationKind> {
     .collect()
 }
 
-pub(crate) async fn refund_page(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let sealed = steps::query_param(&uri, "d");
-    let (o, draft) = match steps::opened_with_draft(&v, &p.token, sealed.as_deref()).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub(crate) async fn refund_page(page: DraftPage) -> Response {
+    let DraftPage { v, o, draft } = page;
     refund_form(&v, &o, &draft, StatusCode::OK, &[], None).await
 }
 

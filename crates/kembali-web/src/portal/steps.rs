@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use kembali_app::AppError;
@@ -1020,19 +1021,6 @@ pub(super) fn refusal(v: &Visit, o: &Opened, draft: &Draft, e: &AppError) -> Opt
     })
 }
 
-/// The order and the draft a step page works on, or the page that refuses them.
-pub(super) async fn opened_with_draft(
-    v: &Visit,
-    token: &str,
-    sealed: Option<&str>,
-) -> Result<(Opened, Draft), Response> {
-    let o = open(v, token).await?;
-    match draft_of(v, &o, sealed) {
-        Some(d) => Ok((o, d)),
-        None => Err(tampered(v, &o)),
-    }
-}
-
 /// The draft `sealed` carries for `o`'s order, if genuine and not empty.
 fn draft_of(v: &Visit, o: &Opened, sealed: Option<&str>) -> Option<Draft> {
     unseal(v, o.view.order.id, sealed).filter(|d| !d.items.is_empty())
@@ -1094,6 +1082,34 @@ impl FromRequest<AppState> for DraftPosted {
         let Posted { v, o, form, .. } = Posted::from_request(req, state).await?;
         match draft_of(&v, &o, form.get("d")) {
             Some(draft) => Ok(DraftPosted { v, o, form, draft }),
+            None => Err(tampered(&v, &o)),
+        }
+    }
+}
+
+/// A step page on the way (method, point, refund, review) as asked for: the
+/// visit, the order its token opens, and the draft its link carries in `?d=`.
+/// Extracting it opens every such page the same way, and answers with the page
+/// that refuses it when the draft is missing or not genuine.
+pub(crate) struct DraftPage {
+    pub v: Visit,
+    pub o: Opened,
+    pub draft: Draft,
+}
+
+impl FromRequestParts<AppState> for DraftPage {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(p) = Path::<TokenPath>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let c = parts.extensions.get::<ClientAddr>().copied();
+        let v = Visit::start(state, &p.shop, &parts.uri, &parts.headers, c).await?;
+        let o = open(&v, &p.token).await?;
+        let sealed = query_param(&parts.uri, "d");
+        match draft_of(&v, &o, sealed.as_deref()) {
+            Some(draft) => Ok(DraftPage { v, o, draft }),
             None => Err(tampered(&v, &o)),
         }
     }
@@ -1162,22 +1178,8 @@ async fn methods(v: &Visit, o: &Opened, draft: &Draft) -> Vec<(ReturnMethod, Mon
     out
 }
 
-pub(crate) async fn method_page(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let sealed = query_param(&uri, "d");
-    let (o, draft) = match opened_with_draft(&v, &p.token, sealed.as_deref()).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub(crate) async fn method_page(page: DraftPage) -> Response {
+    let DraftPage { v, o, draft } = page;
     method_form(&v, &o, &draft, StatusCode::OK, &[]).await
 }
 
@@ -1261,22 +1263,8 @@ pub(crate) async fn choose_method(posted: DraftPosted) -> Response {
 
 // ---------------------------------------------------------------- review and confirm
 
-pub(crate) async fn review_page(
-    State(state): State<AppState>,
-    Path(p): Path<TokenPath>,
-    uri: Uri,
-    headers: HeaderMap,
-    c: Client,
-) -> Response {
-    let v = match Visit::start(&state, &p.shop, &uri, &headers, client(c)).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let sealed = query_param(&uri, "d");
-    let (o, draft) = match opened_with_draft(&v, &p.token, sealed.as_deref()).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+pub(crate) async fn review_page(page: DraftPage) -> Response {
+    let DraftPage { v, o, draft } = page;
     if draft.method.is_none() {
         return tampered(&v, &o);
     }
