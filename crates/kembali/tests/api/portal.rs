@@ -989,12 +989,13 @@ crate::both!(
     super::policy()
 );
 
-async fn warranty_and_delivery_claims(app: &TestApp) {
-    // Delivered 200 days ago: the return windows are over, the warranty is not,
-    // and the 14 days for a delivery claim are long gone.
+/// An order `number` delivered 200 days ago (its return windows over, its
+/// warranty not), found by a shopper in English: the seed, the shopper and the
+/// order's page path.
+async fn past_return_windows<'a>(app: &'a TestApp, number: &str) -> (Seeded, Shopper<'a>, String) {
     let old = seed_with(
         app,
-        "#P-6",
+        &format!("#{number}"),
         Shape {
             delivered_days_ago: 200,
             ..Shape::default()
@@ -1002,8 +1003,15 @@ async fn warranty_and_delivery_claims(app: &TestApp) {
     )
     .await;
     let mut shopper = Shopper::new(app);
-    let found = shopper.find("en", "P-6", "80-827").await;
+    let found = shopper.find("en", number, "80-827").await;
     let order_path = to_step(&found, "/o/");
+    (old, shopper, order_path)
+}
+
+async fn warranty_and_delivery_claims(app: &TestApp) {
+    // Delivered 200 days ago: the return windows are over, the warranty is not,
+    // and the 14 days for a delivery claim are long gone.
+    let (old, mut shopper, order_path) = past_return_windows(app, "P-6").await;
     let page = shopper.get(&order_path).await;
     let link = format!("{order_path}/claim/{}?kind=warranty", old.shirt);
     assert!(page.body.contains(&link), "{}", page.body);
@@ -1582,18 +1590,7 @@ pub fn defect_photos_policy() -> PolicyDocument {
 /// A warranty claim whose decision asks for photos takes them on its own form,
 /// checked as the items form's are.
 async fn a_claim_takes_its_photos(app: &TestApp) {
-    let old = seed_with(
-        app,
-        "#P-8",
-        Shape {
-            delivered_days_ago: 200,
-            ..Shape::default()
-        },
-    )
-    .await;
-    let mut shopper = Shopper::new(app);
-    let found = shopper.find("en", "P-8", "80-827").await;
-    let order_path = to_step(&found, "/o/");
+    let (old, mut shopper, order_path) = past_return_windows(app, "P-8").await;
     let claim = shopper
         .get(&format!("{order_path}/claim/{}?kind=warranty", old.shirt))
         .await;
