@@ -37,6 +37,9 @@ where
             .await
             .map_err(AppError::from)?
     {
+        // On SQLite the first answer may belong to a write of the same group,
+        // not committed yet: replay it only once it is (`commit` waits).
+        tx.commit().await.map_err(AppError::from)?;
         return Ok(replayed(stored));
     }
     let (status, body) = match work(&mut tx).await {

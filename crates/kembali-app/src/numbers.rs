@@ -5,12 +5,13 @@
 //! Numbers stay unique; what this costs is gaps (the rest of a block when the
 //! instance stops, the number of a return whose transaction rolls back) and,
 //! with several instances, numbers that do not follow the order of creation.
+//! Requests of one shop that find its blocks empty at once share one refill.
 //! On SQLite the single writer already serialises every write: the number is
 //! taken in the return's own transaction, without gaps.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::RangeInclusive;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use kembali_core::ShopId;
 use kembali_store::{Backend, Db, StoreError, Tx, shops};
@@ -25,6 +26,10 @@ pub struct ReturnNumbers {
     /// One connection for taking blocks, so a request holding a pooled
     /// connection never waits for a second one from the same pool.
     side: OnceLock<Db>,
+    /// One refill per shop at a time: the requests that find the shop's
+    /// blocks empty together wait for that one refill instead of each taking
+    /// a block of its own (and each a turn on the side connection).
+    refills: Mutex<HashMap<ShopId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ReturnNumbers {
@@ -34,6 +39,12 @@ impl ReturnNumbers {
             return shops::next_return_seq(tx, shop).await;
         }
         loop {
+            if let Some(n) = self.take(shop) {
+                return Ok(n);
+            }
+            let refill = self.refill_lock(shop);
+            let _refilling = refill.lock().await;
+            // Another request may have refilled while this one waited.
             if let Some(n) = self.take(shop) {
                 return Ok(n);
             }
@@ -51,6 +62,14 @@ impl ReturnNumbers {
                 .or_default()
                 .push_back(last - BLOCK + 1..=last);
         }
+    }
+
+    fn refill_lock(&self, shop: ShopId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut refills = self.refills.lock().unwrap_or_else(PoisonError::into_inner);
+        if refills.len() >= 10_000 && !refills.contains_key(&shop) {
+            refills.clear();
+        }
+        refills.entry(shop).or_default().clone()
     }
 
     fn take(&self, shop: ShopId) -> Option<i64> {

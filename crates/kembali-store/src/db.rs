@@ -2,6 +2,7 @@
 //! `run!` macro that lets a query be written once and run on either.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -10,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::StoreError;
+use crate::writer::{WriteTx, Writer};
 
 /// Which database a URL names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,13 +22,14 @@ pub enum Backend {
 
 /// A pool of connections to the shop's database.
 ///
-/// SQLite allows one writer at a time: writes go through a pool of exactly one
-/// connection, so they queue in Kembali instead of failing with `SQLITE_BUSY`,
-/// while reads use their own pool and run alongside (WAL).
+/// SQLite allows one writer at a time: writes queue in Kembali for its one
+/// writer connection instead of failing with `SQLITE_BUSY`, and those that
+/// queue together commit together ([`Writer`]), while reads use their own pool
+/// and run alongside (WAL).
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite {
-        writer: SqlitePool,
+        writer: Arc<Writer>,
         reader: SqlitePool,
     },
     Postgres(PgPool),
@@ -34,7 +37,7 @@ pub enum Db {
 
 /// A transaction on either database.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(WriteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -59,7 +62,7 @@ pub trait Session {
 impl Session for Tx {
     fn inner(&mut self) -> Inner<'_> {
         match self {
-            Tx::Sqlite(t) => Inner::Sqlite(t),
+            Tx::Sqlite(t) => Inner::Sqlite(t.conn()),
             Tx::Postgres(t) => Inner::Postgres(t),
         }
     }
@@ -168,7 +171,10 @@ impl Db {
                 .connect_with(base)
                 .await
                 .map_err(StoreError::connect)?;
-            Ok(Db::Sqlite { writer, reader })
+            Ok(Db::Sqlite {
+                writer: Writer::new(writer),
+                reader,
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut base = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
@@ -215,12 +221,11 @@ impl Db {
         }
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. On SQLite it is a savepoint in the writer's
+    /// open group ([`Writer`]); `commit` returns once the group committed.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            // IMMEDIATE takes the write lock up front: a deferred transaction that
-            // read first could not upgrade while another instance writes.
-            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }

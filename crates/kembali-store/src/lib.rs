@@ -27,6 +27,7 @@ mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhooks;
+pub mod writer;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;

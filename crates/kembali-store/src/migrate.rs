@@ -142,10 +142,10 @@ pub async fn migrate(db: &Db) -> Result<Vec<i64>, StoreError> {
             // sqlx's `lock()` is a no-op on SQLite. The write transaction is the
             // lock: another process waits on it (up to the busy timeout), and each
             // migration runs inside it as a savepoint, so a failure leaves nothing.
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-            let before = applied(&mut *tx).await?;
-            migrator.run(&mut *tx).await.map_err(explain)?;
-            let after = applied(&mut *tx).await?;
+            let mut tx = writer.begin().await?;
+            let before = applied(tx.conn()).await?;
+            migrator.run(tx.conn()).await.map_err(explain)?;
+            let after = applied(tx.conn()).await?;
             tx.commit().await?;
             after.difference(&before).copied().collect()
         }

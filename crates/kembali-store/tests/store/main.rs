@@ -4,3 +4,4 @@ mod support;
 
 mod jobs;
 mod migrations;
+mod writes;

@@ -1,0 +1,277 @@
+//! SQLite's one writer, with group commit.
+//!
+//! SQLite takes one write transaction at a time. Instead of one transaction per
+//! write, the writes that queue for the writer share one: each runs in a
+//! savepoint of its own inside the open transaction (so a failed write still
+//! leaves nothing), and the transaction commits once the queue is empty, or
+//! after [`MAX_MEMBERS`] writes or [`MAX_OPEN`], whichever comes first. A write
+//! is acknowledged (its `commit` returns) only after the transaction holding it
+//! committed: nothing acknowledged is lost, and what fails to commit fails every
+//! write of its group, none of which had been acknowledged.
+//!
+//! What a group shares: a write sees the writes queued before it in the same
+//! group, as if they had committed, because they run one after the other on
+//! the same connection; readers (other connections) see the group at its
+//! commit. If the commit itself fails (a full disk), a later write of the group
+//! may have been refused on the strength of an earlier one that then did not
+//! commit; it was refused, not acknowledged, so nothing is lost either way.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Database, Sqlite, SqliteConnection, SqlitePool};
+use sqlx_core::transaction::TransactionManager;
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use crate::StoreError;
+
+type Manager = <Sqlite as Database>::TransactionManager;
+
+/// At most this many writes commit together.
+pub const MAX_MEMBERS: usize = 64;
+/// A group stops taking writes this long after it began, so a steady queue
+/// still commits regularly.
+pub const MAX_OPEN: Duration = Duration::from_millis(10);
+
+/// How long a write waits for the writer before it fails as unavailable.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// How a group ended: `None` while it is open.
+type Outcome = Option<Result<(), Arc<str>>>;
+
+/// The one writer connection and the group open on it.
+#[derive(Debug)]
+pub struct Writer {
+    pool: SqlitePool,
+    state: Arc<Mutex<State>>,
+    /// Writes waiting for the connection: while there are any, a write that
+    /// ends leaves the group open for them.
+    queued: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Taken from the pool on first use; given back on close, or replaced
+    /// when a failed commit left it in an unknown state.
+    conn: Option<PoolConnection<Sqlite>>,
+    group: Option<Group>,
+}
+
+#[derive(Debug)]
+struct Group {
+    /// Writes that ended well in it (released their savepoint).
+    members: usize,
+    began: Instant,
+    outcome: watch::Sender<Outcome>,
+}
+
+impl Writer {
+    pub fn new(pool: SqlitePool) -> Arc<Writer> {
+        Arc::new(Writer {
+            pool,
+            state: Arc::new(Mutex::new(State {
+                conn: None,
+                group: None,
+            })),
+            queued: AtomicUsize::new(0),
+        })
+    }
+
+    /// Waits for the writer and starts a write: a savepoint in the open group,
+    /// or a new group (`BEGIN IMMEDIATE`, which also waits, up to the busy
+    /// timeout, for another process that writes the file).
+    pub async fn begin(self: &Arc<Self>) -> Result<WriteTx, StoreError> {
+        let queued = Queued::new(self);
+        let mut state = tokio::time::timeout(WAIT, self.state.clone().lock_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
+        queued.arrived();
+        if state.conn.is_none() {
+            state.conn = Some(self.pool.acquire().await?);
+        }
+        if state.group.is_none() {
+            Manager::begin(
+                conn(&mut state),
+                Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
+            )
+            .await?;
+            state.group = Some(Group {
+                members: 0,
+                began: Instant::now(),
+                outcome: watch::Sender::new(None),
+            });
+        }
+        if let Err(e) = Manager::begin(conn(&mut state), None).await {
+            // No savepoint, nothing to undo; the group may still hold others.
+            if self.queued.load(Ordering::Acquire) == 0 {
+                let _ = end(&mut state).await;
+            }
+            return Err(e.into());
+        }
+        Ok(WriteTx {
+            state: Some(state),
+            writer: self.clone(),
+            open: true,
+        })
+    }
+
+    /// Ends the open group, if any, and gives the connection back to the pool.
+    pub async fn close(&self) {
+        let mut state = self.state.lock().await;
+        let _ = end(&mut state).await;
+        state.conn = None;
+        drop(state);
+        self.pool.close().await;
+    }
+
+    /// Ends the open group once nobody else will: spawned when a write leaves
+    /// without committing, or stops waiting, as the last in the queue.
+    fn finish_later(self: &Arc<Self>) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let writer = self.clone();
+            rt.spawn(async move {
+                let mut state = writer.state.clone().lock_owned().await;
+                if writer.queued.load(Ordering::Acquire) == 0 {
+                    let _ = end(&mut state).await;
+                }
+            });
+        }
+    }
+}
+
+/// The writer's connection; present whenever the state is held for a write.
+fn conn(state: &mut State) -> &mut SqliteConnection {
+    match state.conn.as_mut() {
+        Some(c) => c,
+        None => unreachable!("the writer's connection is taken before any statement"),
+    }
+}
+
+/// Commits the open group (rolls it back if none of its writes ended well)
+/// and tells its writes how it went.
+async fn end(state: &mut State) -> Result<(), StoreError> {
+    let Some(group) = state.group.take() else {
+        return Ok(());
+    };
+    let c = conn(state);
+    let result = if group.members == 0 {
+        Manager::rollback(c).await
+    } else {
+        Manager::commit(c).await
+    };
+    if result.is_err() {
+        // SQLite may have rolled the transaction back itself (a full disk):
+        // make sure none is left open, or start afresh on a new connection.
+        let _ = Manager::rollback(c).await;
+        if Manager::get_transaction_depth(c) != 0
+            && let Some(mut old) = state.conn.take()
+        {
+            old.close_on_drop();
+        }
+    }
+    let told = result
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| Arc::from(e.to_string()));
+    group.outcome.send_replace(Some(told));
+    result.map_err(StoreError::from)
+}
+
+/// Counts a write waiting for the writer, until it holds it; one that stops
+/// waiting (its request went away) as the last in the queue ends the group.
+struct Queued<'a> {
+    writer: &'a Arc<Writer>,
+    waiting: bool,
+}
+
+impl<'a> Queued<'a> {
+    fn new(writer: &'a Arc<Writer>) -> Self {
+        writer.queued.fetch_add(1, Ordering::AcqRel);
+        Queued {
+            writer,
+            waiting: true,
+        }
+    }
+
+    fn arrived(mut self) {
+        self.waiting = false;
+        self.writer.queued.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if self.waiting && self.writer.queued.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.writer.finish_later();
+        }
+    }
+}
+
+/// One write on SQLite: a savepoint in the writer's open group, holding the
+/// writer until it commits or is dropped (which undoes it).
+#[derive(Debug)]
+pub struct WriteTx {
+    state: Option<OwnedMutexGuard<State>>,
+    writer: Arc<Writer>,
+    /// The savepoint is still open (neither released nor rolled back).
+    open: bool,
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut SqliteConnection {
+        match self.state.as_mut() {
+            Some(state) => conn(state),
+            None => unreachable!("a write holds the writer until it ends"),
+        }
+    }
+
+    /// Keeps the write: releases its savepoint, then waits until the group
+    /// holding it has committed.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        Manager::commit(self.conn()).await?;
+        self.open = false;
+        let Some(mut state) = self.state.take() else {
+            return Ok(());
+        };
+        let Some(group) = state.group.as_mut() else {
+            return Ok(());
+        };
+        group.members += 1;
+        let full = group.members >= MAX_MEMBERS || group.began.elapsed() >= MAX_OPEN;
+        if full || self.writer.queued.load(Ordering::Acquire) == 0 {
+            return end(&mut state).await;
+        }
+        // Others wait for the writer: the last of them commits us too.
+        let mut outcome = group.outcome.subscribe();
+        drop(state);
+        let ended = outcome.wait_for(Option::is_some).await.map(|o| o.clone());
+        match ended {
+            Ok(Some(Ok(()))) => Ok(()),
+            Ok(Some(Err(e))) => Err(StoreError::Database(sqlx::Error::Protocol(format!(
+                "the group this write was to commit with failed: {e}"
+            )))),
+            Ok(None) | Err(_) => Err(StoreError::Database(sqlx::Error::Protocol(
+                "the writer closed before this write was committed".into(),
+            ))),
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(mut state) = self.state.take() else {
+            return;
+        };
+        if self.open {
+            // Queued on the connection: runs before any later statement.
+            Manager::start_rollback(conn(&mut state));
+        }
+        let left_open = state.group.is_some();
+        drop(state);
+        if left_open && self.writer.queued.load(Ordering::Acquire) == 0 {
+            self.writer.finish_later();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Write transactions as callers see them, whatever SQLite's writer does
+//! underneath (it commits the writes that queue together as one group): a
+//! commit that returned is visible to every reader, a dropped write leaves
+//! nothing and takes nothing of the others with it, and a write that stops
+//! waiting for the writer strands nobody.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use kembali_store::jobs::{self, NewJob};
+use kembali_store::{Db, run};
+use serde_json::json;
+
+use crate::support::TestDb;
+
+async fn write(db: &Db, kind: &str) -> kembali_store::Tx {
+    let mut tx = db.begin().await.expect("begin");
+    let now = Timestamp::now();
+    jobs::enqueue(&mut tx, &NewJob::new(None, kind, json!({}), now), now)
+        .await
+        .expect("enqueue");
+    tx
+}
+
+/// Rows of `kind`, as a reader (another connection) sees them.
+async fn seen(db: &Db, kind: &str) -> i64 {
+    let mut conn = db.conn().await.expect("conn");
+    run!(&mut conn, |c| sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM jobs WHERE kind = $1"
+    )
+    .bind(kind)
+    .fetch_one(&mut *c)
+    .await)
+    .expect("count")
+}
+
+async fn concurrent_writes_commit_each_or_leave_nothing(t: &TestDb) {
+    let mut tasks = Vec::new();
+    for n in 0..48 {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let kind = format!("w{n}");
+            let tx = write(&db, &kind).await;
+            tokio::task::yield_now().await;
+            if n % 6 == 0 {
+                drop(tx);
+                return false;
+            }
+            tx.commit().await.expect("commit");
+            // Acknowledged means committed: another connection sees it at once.
+            assert_eq!(
+                seen(&db, &kind).await,
+                1,
+                "{kind} acknowledged but not seen"
+            );
+            true
+        }));
+    }
+    let mut kept = 0;
+    for task in tasks {
+        kept += i64::from(task.await.expect("task"));
+    }
+    assert_eq!(kept, 40);
+    for n in 0..48 {
+        let want = i64::from(n % 6 != 0);
+        assert_eq!(seen(&t.db, &format!("w{n}")).await, want, "w{n}");
+    }
+}
+crate::both!(
+    concurrent_writes_commit_each_or_leave_nothing,
+    super::concurrent_writes_commit_each_or_leave_nothing
+);
+
+async fn a_write_that_fails_behind_a_committed_one_takes_nothing_of_it(t: &TestDb) {
+    let first = write(&t.db, "kept").await;
+    // Queued behind the first while it holds the writer; fails once it has it.
+    let db = t.db.clone();
+    let second = tokio::spawn(async move {
+        let tx = write(&db, "failed").await;
+        drop(tx);
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokio::time::timeout(Duration::from_secs(10), first.commit())
+        .await
+        .expect("the first write's commit returned")
+        .expect("commit");
+    second.await.expect("second");
+    assert_eq!(seen(&t.db, "kept").await, 1);
+    assert_eq!(seen(&t.db, "failed").await, 0);
+}
+crate::both!(
+    a_write_that_fails_behind_a_committed_one_takes_nothing_of_it,
+    super::a_write_that_fails_behind_a_committed_one_takes_nothing_of_it
+);
+
+/// SQLite's writer only: on PostgreSQL the second write does not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_stops_waiting_for_the_writer_strands_nobody() {
+    let t = crate::support::sqlite().await;
+    let first = write(&t.db, "holder").await;
+    // A request that goes away while it waits for the writer.
+    let db = t.db.clone();
+    let gone = tokio::spawn(async move {
+        let tx = write(&db, "gone").await;
+        tx.commit().await.expect("commit");
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gone.abort();
+    assert!(gone.await.is_err_and(|e| e.is_cancelled()));
+    tokio::time::timeout(Duration::from_secs(10), first.commit())
+        .await
+        .expect("the holder's commit returned")
+        .expect("commit");
+    assert_eq!(seen(&t.db, "holder").await, 1);
+    assert_eq!(seen(&t.db, "gone").await, 0);
+    // The writer is free for the next one.
+    let next = write(&t.db, "next").await;
+    tokio::time::timeout(Duration::from_secs(10), next.commit())
+        .await
+        .expect("the next commit returned")
+        .expect("commit");
+    assert_eq!(seen(&t.db, "next").await, 1);
+    t.cleanup().await;
+}
