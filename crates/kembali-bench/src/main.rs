@@ -73,6 +73,20 @@ struct Args {
     /// Load the data set and stop: no measurements (the import's own figure).
     #[arg(long)]
     load_only: bool,
+    /// Measure only the rows whose name holds one of these words
+    /// (comma-separated, `--only returns,eligibility`); `/healthz` always runs,
+    /// as every HTTP ratio is to it. Default: every row.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl Args {
+    /// Whether the row named `op` is measured in this run.
+    fn wants(&self, op: &str) -> bool {
+        self.only.is_empty()
+            || op.contains("/healthz")
+            || self.only.iter().any(|w| op.contains(w.as_str()))
+    }
 }
 
 struct Stats {
@@ -569,38 +583,39 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
     let half = n / 2;
     let slice = (half / c).max(1);
 
-    out.extend(drivers(&ds, label, c, d).await?);
-    out.push(lookups(&ds, label, "lookup + eligibility (direct)", c, d).await);
+    if args.wants("point read") {
+        out.extend(drivers(&ds, label, c, d).await?);
+    }
+    if args.wants("lookup + eligibility (direct)") {
+        out.push(lookups(&ds, label, "lookup + eligibility (direct)", c, d).await);
+    }
 
     let s = ds.clone();
-    out.push(
-        measure(label, "return creation (direct)", c, d, move |t, i| {
-            let s = s.clone();
-            async move {
-                let k = t * slice + i;
-                if i >= slice || k >= half {
-                    return None;
+    let direct_returns = "return creation (direct)";
+    if args.wants(direct_returns) {
+        out.push(
+            measure(label, direct_returns, c, d, move |t, i| {
+                let s = s.clone();
+                async move {
+                    let k = t * slice + i;
+                    if i >= slice || k >= half {
+                        return None;
+                    }
+                    let (order, line) = s.orders[k];
+                    Some(create_return(&s, order, line).await)
                 }
-                let (order, line) = s.orders[k];
-                Some(create_return(&s, order, line).await)
-            }
-        })
-        .await,
-    );
+            })
+            .await,
+        );
+    }
 
     // What autovacuum's ANALYZE does within a minute in production: without it,
     // PostgreSQL keeps plans made while the return tables were empty.
     ds.db.analyze().await?;
-    out.push(
-        lookups(
-            &ds,
-            label,
-            "lookup + eligibility, after returns (direct)",
-            c,
-            d,
-        )
-        .await,
-    );
+    let after = "lookup + eligibility, after returns (direct)";
+    if args.wants(after) {
+        out.push(lookups(&ds, label, after, c, d).await);
+    }
 
     let server = Server::start(&ds, which, args).await?;
     let base = server.base().to_owned();
@@ -619,35 +634,40 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
         })
         .await,
     );
-    let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
-    out.push(
-        measure(
-            label,
-            "GET /orders/{id}/eligibility (HTTP)",
-            c,
-            d,
-            move |t, i| {
+    if args.wants("GET /orders/{id}/eligibility (HTTP)") {
+        let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
+        out.push(
+            measure(
+                label,
+                "GET /orders/{id}/eligibility (HTTP)",
+                c,
+                d,
+                move |t, i| {
+                    let (order, _) = s.orders[pick(t, i, n)];
+                    let req = cl
+                        .get(format!("{b}/api/v1/orders/{order}/eligibility"))
+                        .bearer_auth(&s.key);
+                    async move { Some(http(req, 200).await) }
+                },
+            )
+            .await,
+        );
+    }
+    if args.wants("GET /orders/{id} (HTTP)") {
+        let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
+        out.push(
+            measure(label, "GET /orders/{id} (HTTP)", c, d, move |t, i| {
                 let (order, _) = s.orders[pick(t, i, n)];
                 let req = cl
-                    .get(format!("{b}/api/v1/orders/{order}/eligibility"))
+                    .get(format!("{b}/api/v1/orders/{order}"))
                     .bearer_auth(&s.key);
                 async move { Some(http(req, 200).await) }
-            },
-        )
-        .await,
-    );
-    let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
-    out.push(
-        measure(label, "GET /orders/{id} (HTTP)", c, d, move |t, i| {
-            let (order, _) = s.orders[pick(t, i, n)];
-            let req = cl
-                .get(format!("{b}/api/v1/orders/{order}"))
-                .bearer_auth(&s.key);
-            async move { Some(http(req, 200).await) }
-        })
-        .await,
-    );
-    if !ds.heavy.is_empty() {
+            })
+            .await,
+        );
+    }
+    if !ds.heavy.is_empty() && args.wants("GET /orders/{id}/eligibility, the heavy customer (HTTP)")
+    {
         let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
         let h = ds.heavy.len();
         out.push(
@@ -667,30 +687,32 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
             .await,
         );
     }
-    let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
-    out.push(
-        measure(label, "POST /returns (HTTP)", c, d, move |t, i| {
-            let k = half + t * slice + i;
-            let req = (i < slice && k < n).then(|| {
-                let (order, line) = s.orders[k];
-                let body = serde_json::json!({"order_id": order, "method": "drop_off",
-                    "items": [{"line_id": line, "quantity": 1, "reason": "wrong_size",
-                               "resolution": "refund"}],
-                    // As the direct row: allowed for every payment method.
-                    "refund_destination": {"kind": "store_credit"}});
-                cl.post(format!("{b}/api/v1/returns"))
-                    .bearer_auth(&s.key)
-                    .json(&body)
-            });
-            async move {
-                match req {
-                    Some(req) => Some(http(req, 201).await),
-                    None => None,
+    if args.wants("POST /returns (HTTP)") {
+        let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
+        out.push(
+            measure(label, "POST /returns (HTTP)", c, d, move |t, i| {
+                let k = half + t * slice + i;
+                let req = (i < slice && k < n).then(|| {
+                    let (order, line) = s.orders[k];
+                    let body = serde_json::json!({"order_id": order, "method": "drop_off",
+                        "items": [{"line_id": line, "quantity": 1, "reason": "wrong_size",
+                                   "resolution": "refund"}],
+                        // As the direct row: allowed for every payment method.
+                        "refund_destination": {"kind": "store_credit"}});
+                    cl.post(format!("{b}/api/v1/returns"))
+                        .bearer_auth(&s.key)
+                        .json(&body)
+                });
+                async move {
+                    match req {
+                        Some(req) => Some(http(req, 201).await),
+                        None => None,
+                    }
                 }
-            }
-        })
-        .await,
-    );
+            })
+            .await,
+        );
+    }
     let (before, peak) = rss.stop().await;
     eprintln!(
         "{label}: resident memory of {} during the HTTP rows: {before:.0} MB before, \
