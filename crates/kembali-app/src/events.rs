@@ -36,30 +36,47 @@ pub fn return_kind(status: ReturnStatus) -> &'static str {
     }
 }
 
-/// A return moved (or was opened): one message per timeline event.
+/// A return moved: one message per timeline event.
 pub async fn return_changed(
     app: &App,
     tx: &mut Tx,
     ret: &Return,
     event: &Event,
 ) -> Result<MessageId, StoreError> {
+    let m = return_message(app, ret, event, ret.version);
+    let id = m.id;
+    outbox::append(tx, &m).await?;
+    Ok(id)
+}
+
+/// The messages of a return just opened, one per first event (requested, then
+/// approved where the policy says so), each placed by its event's place on the
+/// timeline; stored with the return itself (`kembali_store::returns::insert`).
+pub fn return_opened(app: &App, ret: &Return, timeline: &[Event]) -> Vec<Message> {
+    timeline
+        .iter()
+        .zip(1..)
+        .map(|(e, place)| return_message(app, ret, e, place))
+        .collect()
+}
+
+/// The message of `event`, entry `place` of the return's timeline.
+fn return_message(app: &App, ret: &Return, event: &Event, place: i64) -> Message {
     let data = json!({
         "return": ret,
         "event": event,
     });
-    // Both events of an auto-approval share their instant: the timeline
-    // position keeps the messages in order.
-    let position = u16::try_from(ret.version).unwrap_or(u16::MAX);
-    record(
+    // The events of an auto-approval share their instant: the timeline place
+    // keeps their messages in order.
+    let position = u16::try_from(place).unwrap_or(u16::MAX);
+    message(
         app,
-        tx,
         ret.shop_id,
         return_kind(event.kind),
         &ret.id.to_string(),
         data,
         (event.at, Some(position)),
     )
-    .await
 }
 
 /// An order was taken in for the first time, or changed.
@@ -281,8 +298,22 @@ async fn record(
     kind: &str,
     subject: &str,
     data: serde_json::Value,
-    (at, position): (Timestamp, Option<u16>),
+    when: (Timestamp, Option<u16>),
 ) -> Result<MessageId, StoreError> {
+    let m = message(app, shop, kind, subject, data, when);
+    outbox::append(tx, &m).await?;
+    Ok(m.id)
+}
+
+/// A message as [`record`] appends it.
+fn message(
+    app: &App,
+    shop: kembali_core::ShopId,
+    kind: &str,
+    subject: &str,
+    data: serde_json::Value,
+    (at, position): (Timestamp, Option<u16>),
+) -> Message {
     let entropy = match position {
         Some(p) => (u128::from(p) << 64) | (app.entropy() & u128::from(u64::MAX)),
         None => app.ordered_entropy(),
@@ -295,18 +326,13 @@ async fn record(
         "timestamp": at,
         "data": data,
     });
-    outbox::append(
-        tx,
-        &Message {
-            id,
-            shop_id: shop,
-            kind: kind.to_owned(),
-            subject: subject.to_owned(),
-            payload,
-            occurred_at: at,
-            dispatched_at: None,
-        },
-    )
-    .await?;
-    Ok(id)
+    Message {
+        id,
+        shop_id: shop,
+        kind: kind.to_owned(),
+        subject: subject.to_owned(),
+        payload,
+        occurred_at: at,
+        dispatched_at: None,
+    }
 }

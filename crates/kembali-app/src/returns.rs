@@ -14,7 +14,6 @@ use kembali_core::returns::{
 use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, PhotoId, ReturnId, ReturnItemId, ShopId, VariantId};
-use kembali_store::customers::{self, Counts};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
 use kembali_store::{Tx, catalogue, orders};
 use serde::{Deserialize, Serialize};
@@ -560,14 +559,21 @@ pub async fn open(
         })
         .collect();
     let local_date = local_date(shop, ret.created_at);
+    // Its row, items, first events, their messages and the customer's count,
+    // in one round trip.
+    let messages = events::return_opened(app, &ret, &timeline);
     store::insert(
         tx,
-        &ret,
-        &ctx.order.email,
-        ctx.order.customer_id,
-        &records,
-        &figures(&ret),
-        &local_date,
+        &store::NewRecord {
+            ret: &ret,
+            email: &ctx.order.email,
+            customer: ctx.order.customer_id,
+            items: &records,
+            figures: &figures(&ret),
+            local_date: &local_date,
+            timeline: &timeline,
+            messages: &messages,
+        },
     )
     .await?;
     let mut photos: Vec<PhotoId> = req.photo_refs().into_iter().map(|(_, id)| id).collect();
@@ -594,19 +600,6 @@ pub async fn open(
             )
             .await?;
         }
-    }
-    for (n, e) in timeline.iter().enumerate() {
-        store::append_event(tx, &ret, n as i64 + 1, e).await?;
-        events::return_changed(app, tx, &ret, e).await?;
-    }
-    // The customer's history counts it in the same transaction: the next
-    // decision reads their row instead of counting their returns.
-    if let Some(customer) = ctx.order.customer_id {
-        let one = Counts {
-            returns: 1,
-            ..Counts::default()
-        };
-        customers::add(tx, shop.id, customer, one).await?;
     }
     // A return that asked for no exchange has none to read back.
     let exchanges = if any_exchange {

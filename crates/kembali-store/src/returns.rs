@@ -13,6 +13,7 @@ use kembali_core::{CustomerId, EventId, LineId, OrderId, ReturnId, ShopId};
 use sqlx::types::Json;
 
 use crate::db::{Session, Tx};
+use crate::outbox::Message;
 use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
 
 /// Units of each line of the order held by returns that still hold them.
@@ -66,83 +67,181 @@ pub struct ItemRecord<'a> {
     pub value: i64,
 }
 
-/// Stores a new return with its items (each with the facts it was decided on);
-/// `local_date` is the day it was opened, `YYYY-MM-DD` in the shop's time zone.
-pub async fn insert(
-    tx: &mut Tx,
-    r: &Return,
-    email: &str,
-    customer: Option<CustomerId>,
-    items: &[ItemRecord<'_>],
-    figures: &Figures,
-    local_date: &str,
-) -> Result<(), StoreError> {
+/// A new return as it is stored: its row and items (each with the facts it was
+/// decided on), its first timeline entries, the outbox messages that tell of
+/// them, and one more return on the customer's counts.
+pub struct NewRecord<'a> {
+    pub ret: &'a Return,
+    pub email: &'a str,
+    pub customer: Option<CustomerId>,
+    pub items: &'a [ItemRecord<'a>],
+    pub figures: &'a Figures,
+    /// The day it was opened, `YYYY-MM-DD` in the shop's time zone.
+    pub local_date: &'a str,
+    /// Entries 1, 2, … of the timeline.
+    pub timeline: &'a [Event],
+    pub messages: &'a [Message],
+}
+
+/// Stores a new return and everything that comes with it ([`NewRecord`]) in
+/// one round trip: on SQLite the statements go together in one query, on
+/// PostgreSQL as data-modifying CTEs of one statement. A return is written
+/// while holding the order (and on SQLite the one writer): every statement
+/// less is a turn less on that hold.
+pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
+    let r = n.ret;
     let shop = r.shop_id.to_string();
+    let id = r.id.to_string();
+    let order = r.order_id.to_string();
+    let customer = n.customer.map(|c| c.to_string());
+    let items: Vec<(String, String, &ReturnItem, &ItemRecord<'_>)> = r
+        .items
+        .iter()
+        .zip(n.items)
+        .map(|(item, rec)| (item.id.to_string(), item.line_id.to_string(), item, rec))
+        .collect();
+    let events: Vec<(String, i64, &Event)> = n
+        .timeline
+        .iter()
+        .zip(1..)
+        .map(|(e, seq)| (EventId::new(e.at, entropy()).to_string(), seq, e))
+        .collect();
+    let messages: Vec<(String, String, &Message)> = n
+        .messages
+        .iter()
+        .map(|m| (m.shop_id.to_string(), m.id.to_string(), m))
+        .collect();
+    let parts = 1
+        + usize::from(!items.is_empty())
+        + usize::from(!events.is_empty())
+        + usize::from(!messages.is_empty())
+        + usize::from(customer.is_some());
+    let cte = tx.backend() == crate::Backend::Postgres;
+    let mut k = 0;
     run!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO returns (shop_id, id, number, order_id, email, status, version, policy_version,
-            method, risk, quote, refund_due_by, created_at, updated_at,
-            currency, item_value, fees, refund, credit, local_date, refund_destination, customer_id,
-            dropoff_carrier, dropoff_point_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                 $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-    )
-    .bind(&shop)
-    .bind(r.id.to_string())
-    .bind(&r.number)
-    .bind(r.order_id.to_string())
-    .bind(email)
-    .bind(r.status.as_str())
-    .bind(r.version)
-    .bind(r.policy_version)
-    .bind(r.method.as_str())
-    .bind(Json(&r.risk))
-    .bind(Json(&r.quote))
-    .bind(r.refund_due_by.map(millis))
-    .bind(millis(r.created_at))
-    .bind(millis(r.updated_at))
-    .bind(&figures.currency)
-    .bind(figures.item_value)
-    .bind(figures.fees)
-    .bind(figures.refund)
-    .bind(figures.credit)
-    .bind(local_date)
-    .bind(r.refund_destination.as_ref().map(Json))
-    .bind(customer.map(|c| c.to_string()))
-    .bind(r.dropoff_point.as_ref().map(|p| p.carrier.as_str()))
-    .bind(r.dropoff_point.as_ref().map(|p| p.id.as_str()))
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected())
+        let mut q = sqlx::QueryBuilder::new("");
+        part(&mut q, cte, &mut k, parts);
+        q.push(
+            "INSERT INTO returns (shop_id, id, number, order_id, email, status, version,
+                policy_version, method, risk, quote, refund_due_by, created_at, updated_at,
+                currency, item_value, fees, refund, credit, local_date, refund_destination,
+                customer_id, dropoff_carrier, dropoff_point_id) VALUES (",
+        );
+        q.separated(", ")
+            .push_bind(&shop)
+            .push_bind(&id)
+            .push_bind(&r.number)
+            .push_bind(&order)
+            .push_bind(n.email)
+            .push_bind(r.status.as_str())
+            .push_bind(r.version)
+            .push_bind(r.policy_version)
+            .push_bind(r.method.as_str())
+            .push_bind(Json(&r.risk))
+            .push_bind(Json(&r.quote))
+            .push_bind(r.refund_due_by.map(millis))
+            .push_bind(millis(r.created_at))
+            .push_bind(millis(r.updated_at))
+            .push_bind(&n.figures.currency)
+            .push_bind(n.figures.item_value)
+            .push_bind(n.figures.fees)
+            .push_bind(n.figures.refund)
+            .push_bind(n.figures.credit)
+            .push_bind(n.local_date)
+            .push_bind(r.refund_destination.as_ref().map(Json))
+            .push_bind(customer.as_deref())
+            .push_bind(r.dropoff_point.as_ref().map(|p| p.carrier.as_str()))
+            .push_bind(r.dropoff_point.as_ref().map(|p| p.id.as_str()))
+            .push_unseparated(")");
+        if !items.is_empty() {
+            part(&mut q, cte, &mut k, parts);
+            q.push(
+                "INSERT INTO return_items (shop_id, id, return_id, order_id, position, line_id,
+                    quantity, reason, comment, resolution, photos, decision, facts, category, value) ",
+            );
+            q.push_values(
+                items.iter().zip(0i64..),
+                |mut b, ((item_id, line, item, rec), pos)| {
+                    b.push_bind(&shop)
+                        .push_bind(item_id)
+                        .push_bind(&id)
+                        .push_bind(&order)
+                        .push_bind(pos)
+                        .push_bind(line)
+                        .push_bind(i64::from(item.quantity))
+                        .push_bind(item.reason.as_str())
+                        .push_bind(&item.comment)
+                        .push_bind(item.resolution.as_str())
+                        .push_bind(Json(&item.photos))
+                        .push_bind(Json(&item.decision))
+                        .push_bind(Json(rec.facts))
+                        .push_bind(rec.category)
+                        .push_bind(rec.value);
+                },
+            );
+        }
+        if !events.is_empty() {
+            part(&mut q, cte, &mut k, parts);
+            q.push(
+                "INSERT INTO return_events (shop_id, id, return_id, seq, kind, at, actor, note, data) ",
+            );
+            q.push_values(&events, |mut b, (event_id, seq, e)| {
+                b.push_bind(&shop)
+                    .push_bind(event_id)
+                    .push_bind(&id)
+                    .push_bind(*seq)
+                    .push_bind(e.kind.as_str())
+                    .push_bind(millis(e.at))
+                    .push_bind(Json(&e.actor))
+                    .push_bind(&e.note)
+                    .push_bind(Json(&e.data));
+            });
+        }
+        if !messages.is_empty() {
+            part(&mut q, cte, &mut k, parts);
+            q.push("INSERT INTO outbox (shop_id, id, kind, subject, payload, occurred_at) ");
+            q.push_values(&messages, |mut b, (message_shop, message_id, m)| {
+                b.push_bind(message_shop)
+                    .push_bind(message_id)
+                    .push_bind(&m.kind)
+                    .push_bind(&m.subject)
+                    .push_bind(Json(&m.payload))
+                    .push_bind(millis(m.occurred_at));
+            });
+        }
+        if let Some(customer) = &customer {
+            part(&mut q, cte, &mut k, parts);
+            q.push("UPDATE customers SET return_count = return_count + 1 WHERE shop_id = ");
+            q.push_bind(&shop);
+            q.push(" AND id = ");
+            q.push_bind(customer);
+        }
+        q.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
-    for (pos, (item, rec)) in r.items.iter().zip(items).enumerate() {
-        run!(tx, |c| {
-            sqlx::query(
-            "INSERT INTO return_items (shop_id, id, return_id, order_id, position, line_id, quantity,
-                reason, comment, resolution, photos, decision, facts, category, value)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-        )
-        .bind(&shop)
-        .bind(item.id.to_string())
-        .bind(r.id.to_string())
-        .bind(r.order_id.to_string())
-        .bind(pos as i64)
-        .bind(item.line_id.to_string())
-        .bind(i64::from(item.quantity))
-        .bind(item.reason.as_str())
-        .bind(&item.comment)
-        .bind(item.resolution.as_str())
-        .bind(Json(&item.photos))
-        .bind(Json(&item.decision))
-        .bind(Json(rec.facts))
-        .bind(rec.category)
-        .bind(rec.value)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-        })?;
-    }
     Ok(())
+}
+
+/// Starts statement `k` of `parts` sent as one: on SQLite one after the other
+/// in one query, on PostgreSQL as `WITH p0 AS (…), p1 AS (…) last`.
+fn part<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    cte: bool,
+    k: &mut usize,
+    parts: usize,
+) {
+    let at = *k;
+    *k += 1;
+    if at == 0 {
+        if cte && parts > 1 {
+            q.push("WITH p0 AS (");
+        }
+    } else if !cte {
+        q.push("; ");
+    } else if at + 1 == parts {
+        q.push(") ");
+    } else {
+        q.push(format!("), p{at} AS ("));
+    }
 }
 
 /// Appends `e` to the return's timeline as entry `seq` (the return's version).

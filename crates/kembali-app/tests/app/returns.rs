@@ -491,3 +491,45 @@ crate::both!(
     expiry_through_the_worker,
     super::unshipped_approved_returns_expire_when_the_clock_passes_ship_by
 );
+
+async fn an_auto_approved_return_tells_its_steps_in_order(t: &TestDb) {
+    let policy = PolicyDocument {
+        defaults: kembali_core::policy::Defaults {
+            auto_approve: true,
+            ..Default::default()
+        },
+        ..PolicyDocument::default()
+    };
+    let shop = shop(&t.db, "in-order", &policy).await;
+    let (order_id, line) = order(&t.db, &shop, "#21", 12).await;
+    // Both events of each return share one instant; each of the twelve must
+    // still list (and so be dispatched) requested before approved.
+    let mut opened = Vec::new();
+    for _ in 0..12 {
+        let ret = open(&t.db, &shop, order_id, line, 1).await.expect("open");
+        assert_eq!(ret.status, ReturnStatus::Approved);
+        opened.push(ret.id);
+    }
+    let mut conn = t.db.conn().await.expect("conn");
+    for id in opened {
+        let messages = kembali_store::outbox::for_subject(&mut conn, shop.id, &id.to_string())
+            .await
+            .expect("outbox");
+        assert_eq!(
+            messages.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(),
+            ["return.requested", "return.approved"],
+            "{id}"
+        );
+        let events = returns::events(&mut conn, shop.id, id)
+            .await
+            .expect("events");
+        assert_eq!(
+            events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            [ReturnStatus::Requested, ReturnStatus::Approved]
+        );
+    }
+}
+crate::both!(
+    auto_approved_in_order,
+    super::an_auto_approved_return_tells_its_steps_in_order
+);
