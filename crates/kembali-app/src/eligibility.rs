@@ -30,6 +30,8 @@ pub struct Context {
     pub policy: Arc<PolicyDocument>,
     pub held: HashMap<LineId, u32>,
     pub history: CustomerHistory,
+    /// When the order was cancelled, if it was.
+    pub cancelled_at: Option<jiff::Timestamp>,
 }
 
 impl Context {
@@ -50,6 +52,7 @@ impl Context {
             shipments,
             held,
             history,
+            cancelled_at,
         } = orders::for_decision(ex, shop, order)
             .await?
             .ok_or(AppError::NotFound(Entity::Order))?;
@@ -70,6 +73,7 @@ impl Context {
             policy,
             held,
             history,
+            cancelled_at,
         })
     }
 

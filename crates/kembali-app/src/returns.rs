@@ -15,7 +15,7 @@ use kembali_core::shop::Shop;
 use kembali_core::text::{self, Form};
 use kembali_core::{LineId, Money, OrderId, PhotoId, ReturnId, ReturnItemId, ShopId, VariantId};
 use kembali_store::returns::{self as store, Figures, ItemRecord};
-use kembali_store::{Tx, catalogue, orders};
+use kembali_store::{Backend, Session, Tx, catalogue, orders};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -377,6 +377,9 @@ async fn prepare(
     now: jiff::Timestamp,
 ) -> Result<Prepared, AppError> {
     let ctx = Context::load(app, ex, shop.id, req.order_id).await?;
+    if ctx.cancelled_at.is_some() {
+        return Err(AppError::State(Conflict::OrderCancelled));
+    }
     check_photos(ex, shop.id, req).await?;
     check_dropoff_point(ex, shop.id, req).await?;
     let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
@@ -476,14 +479,6 @@ pub async fn preview(
     req.check()?;
     let now = app.now();
     let mut conn = app.db.conn().await?;
-    match orders::cancelled_at(&mut conn, shop.id, req.order_id).await {
-        Ok(Some(_)) => return Err(AppError::State(Conflict::OrderCancelled)),
-        Ok(None) => {}
-        Err(kembali_store::StoreError::NotFound) => {
-            return Err(AppError::NotFound(Entity::Order));
-        }
-        Err(e) => return Err(e.into()),
-    }
     let p = prepare(app, &mut conn, shop, req, now).await?;
     drop(conn);
     let (ret, _) = kembali_core::returns::open(p.new_return(
@@ -525,10 +520,15 @@ pub async fn open(
 ) -> Result<ReturnView, AppError> {
     req.check()?;
     let now = app.now();
-    match orders::lock_cancelled(tx, shop.id, req.order_id).await? {
-        None => return Err(AppError::NotFound(Entity::Order)),
-        Some(Some(_)) => return Err(AppError::State(Conflict::OrderCancelled)),
-        Some(None) => {}
+    // PostgreSQL: the order's row lock serialises returns of one order, so
+    // their quantities never overrun. SQLite's one writer already does, and
+    // `prepare` reads whether the order is there and cancelled.
+    if tx.backend() == Backend::Postgres {
+        match orders::lock_cancelled(tx, shop.id, req.order_id).await? {
+            None => return Err(AppError::NotFound(Entity::Order)),
+            Some(Some(_)) => return Err(AppError::State(Conflict::OrderCancelled)),
+            Some(None) => {}
+        }
     }
     let prepared = prepare(app, tx, shop, req, now).await?;
     let new_return =

@@ -474,7 +474,7 @@ macro_rules! folded {
 /// `customers::history`), or nothing.
 macro_rules! facts {
     (none) => {
-        "NULL AS held_json, NULL AS customer_json"
+        "NULL AS held_json, NULL AS customer_json, NULL AS cancelled_at"
     };
     (sqlite) => {
         "(SELECT json_group_array(json_array(i.line_id, i.quantity)) FROM return_items i
@@ -482,7 +482,8 @@ macro_rules! facts {
            WHERE i.shop_id = o.shop_id AND i.order_id = o.id
              AND r.status NOT IN ('rejected', 'cancelled', 'expired')) AS held_json,
          (SELECT json_array(c.order_count, c.return_count, c.refused_parcels) FROM customers c
-           WHERE c.shop_id = o.shop_id AND c.id = o.customer_id) AS customer_json"
+           WHERE c.shop_id = o.shop_id AND c.id = o.customer_id) AS customer_json,
+         o.cancelled_at"
     };
     (postgres) => {
         "(SELECT json_agg(json_build_array(i.line_id, i.quantity))::text FROM return_items i
@@ -490,7 +491,8 @@ macro_rules! facts {
            WHERE i.shop_id = o.shop_id AND i.order_id = o.id
              AND r.status NOT IN ('rejected', 'cancelled', 'expired')) AS held_json,
          (SELECT json_build_array(c.order_count, c.return_count, c.refused_parcels)::text
-            FROM customers c WHERE c.shop_id = o.shop_id AND c.id = o.customer_id) AS customer_json"
+            FROM customers c WHERE c.shop_id = o.shop_id AND c.id = o.customer_id) AS customer_json,
+         o.cancelled_at"
     };
 }
 
@@ -522,6 +524,7 @@ struct FoldedRow {
     shipments_json: Option<String>,
     held_json: Option<String>,
     customer_json: Option<String>,
+    cancelled_at: Option<i64>,
 }
 
 /// An order with what the policy's decisions about it depend on.
@@ -533,6 +536,8 @@ pub struct ForDecision {
     /// The customer's counters; `None` for an order without a customer (look
     /// them up by email: `customer_history`).
     pub history: Option<CustomerHistory>,
+    /// When the order was cancelled, if it was (read with the facts only).
+    pub cancelled_at: Option<jiff::Timestamp>,
 }
 
 /// A JSON array column: `NULL` (PostgreSQL's aggregate over no rows) is empty.
@@ -606,6 +611,7 @@ async fn read_folded(
         shipments,
         held,
         history,
+        cancelled_at: row.cancelled_at.map(from_millis),
     }))
 }
 

@@ -1,9 +1,10 @@
 //! SQLite's one writer, with group commit.
 //!
 //! SQLite takes one write transaction at a time. Instead of one transaction per
-//! write, the writes that queue for the writer share one: each runs in a
-//! savepoint of its own inside the open transaction (so a failed write still
-//! leaves nothing), and the transaction commits once the queue is empty, or
+//! write, the writes that queue for the writer share one: each after the first
+//! runs in a savepoint of its own inside the open transaction (so a failed
+//! write still leaves nothing; a failed first write rolls the transaction
+//! back, with nothing else in it), and the transaction commits once the queue is empty, or
 //! after [`MAX_MEMBERS`] writes or [`MAX_OPEN`], whichever comes first. A write
 //! is acknowledged (its `commit` returns) only after the transaction holding it
 //! committed: nothing acknowledged is lost, and what fails to commit fails every
@@ -103,7 +104,10 @@ impl Writer {
                 outcome: watch::Sender::new(None),
             });
         }
-        if let Err(e) = Manager::begin(conn(&mut state), None).await {
+        // The first write of a group needs no savepoint: if it fails, the
+        // whole transaction goes, with nothing else in it.
+        let savepoint = state.group.as_ref().is_some_and(|g| g.members > 0);
+        if savepoint && let Err(e) = Manager::begin(conn(&mut state), None).await {
             // No savepoint, nothing to undo; the group may still hold others.
             if self.queued.load(Ordering::Acquire) == 0 {
                 let _ = end(&mut state).await;
@@ -114,6 +118,7 @@ impl Writer {
             state: Some(state),
             writer: self.clone(),
             open: true,
+            savepoint,
         })
     }
 
@@ -215,8 +220,10 @@ impl Drop for Queued<'_> {
 pub struct WriteTx {
     state: Option<OwnedMutexGuard<State>>,
     writer: Arc<Writer>,
-    /// The savepoint is still open (neither released nor rolled back).
+    /// Not yet committed nor undone.
     open: bool,
+    /// Runs in a savepoint of its own (it is not the first of its group).
+    savepoint: bool,
 }
 
 impl WriteTx {
@@ -230,7 +237,9 @@ impl WriteTx {
     /// Keeps the write: releases its savepoint, then waits until the group
     /// holding it has committed.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        Manager::commit(self.conn()).await?;
+        if self.savepoint {
+            Manager::commit(self.conn()).await?;
+        }
         self.open = false;
         let Some(mut state) = self.state.take() else {
             return Ok(());
@@ -265,8 +274,13 @@ impl Drop for WriteTx {
             return;
         };
         if self.open {
-            // Queued on the connection: runs before any later statement.
+            // Queued on the connection: runs before any later statement. The
+            // savepoint, or the first write's whole transaction, with no other
+            // write in it.
             Manager::start_rollback(conn(&mut state));
+            if !self.savepoint {
+                state.group = None;
+            }
         }
         let left_open = state.group.is_some();
         drop(state);
