@@ -235,6 +235,10 @@ pub enum AppError {
     /// A label or slip could not be drawn (never for a return Kembali made).
     #[error("the label could not be printed: {0}")]
     Print(String),
+    /// An answer that could not be written out as JSON (never for Kembali's own
+    /// types; the change it answers is kept).
+    #[error("the answer could not be written: {0}")]
+    Answer(String),
     /// An uploaded photo that is refused; [`PhotoError::code`] says why.
     #[error(transparent)]
     Photo(#[from] PhotoError),
@@ -270,6 +274,7 @@ impl AppError {
             AppError::IdempotencyMismatch => "idempotency_mismatch",
             AppError::ImportRefused(_) | AppError::PointsImportRefused(_) => "import_refused",
             AppError::Print(_) => "print",
+            AppError::Answer(_) => "answer",
             AppError::Photo(p) => p.code(),
             AppError::Store(_) => "store",
         }

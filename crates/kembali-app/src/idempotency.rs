@@ -25,10 +25,13 @@ pub struct Reply {
 
 /// Runs `work` in one transaction with key semantics. A concurrent twin with the
 /// same key collides on the key's primary key when it records its answer, rolls
-/// back, and replays the answer of the one that committed.
-pub async fn once<F, E>(app: &App, shop: ShopId, key: Option<&Key>, work: F) -> Result<Reply, E>
+/// back, and replays the answer of the one that committed. The answer is written
+/// out inside the transaction only when a key keeps it; otherwise after the
+/// commit, so that SQLite's one writer is not held for it.
+pub async fn once<F, T, E>(app: &App, shop: ShopId, key: Option<&Key>, work: F) -> Result<Reply, E>
 where
-    F: AsyncFnOnce(&mut Tx) -> Result<(u16, serde_json::Value), E>,
+    F: AsyncFnOnce(&mut Tx) -> Result<(u16, T), E>,
+    T: serde::Serialize,
     E: From<AppError>,
 {
     let mut tx = app.db.begin().await.map_err(AppError::from)?;
@@ -52,8 +55,16 @@ where
             };
         }
     };
-    let body = body.to_string();
-    if let Some(k) = key {
+    let Some(k) = key else {
+        tx.commit().await.map_err(AppError::from)?;
+        return Ok(Reply {
+            status,
+            body: written(&body)?,
+            replayed: false,
+        });
+    };
+    let body = written(&body)?;
+    {
         let stored = Stored {
             status,
             body: body.clone(),
@@ -74,6 +85,10 @@ where
         body,
         replayed: false,
     })
+}
+
+fn written<T: serde::Serialize>(body: &T) -> Result<String, AppError> {
+    serde_json::to_string(body).map_err(|e| AppError::Answer(e.to_string()))
 }
 
 /// The answer a concurrent twin with the same key committed meanwhile, if any.

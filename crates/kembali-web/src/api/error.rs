@@ -379,7 +379,7 @@ impl From<AppError> for ApiError {
                     .collect(),
                 explanations: Vec::new(),
             },
-            AppError::Print(m) => ApiError::Internal(m),
+            AppError::Print(m) | AppError::Answer(m) => ApiError::Internal(m),
             AppError::NoPolicy => ApiError::Internal("the shop has no return policy".into()),
             e @ AppError::InsufficientCredit { .. } => ApiError::Conflict(e.to_string()),
             e @ AppError::OutOfStock { .. } => ApiError::Conflict(e.to_string()),

@@ -251,14 +251,15 @@ fn reject_nul(bytes: &[u8], value: &serde_json::Value) -> Result<(), ApiError> {
 
 /// Runs a write with Idempotency-Key semantics (the application layer keeps the
 /// first answer in the change's own transaction) and answers with JSON.
-pub async fn once<F>(
+pub async fn once<F, T>(
     state: &AppState,
     auth: &Auth,
     idem: Option<&Idempotency>,
     work: F,
 ) -> Result<Response, ApiError>
 where
-    F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, serde_json::Value), ApiError>,
+    F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, T), ApiError>,
+    T: serde::Serialize,
 {
     let key = idem.map(|i| idempotency::Key {
         key: i.key.clone(),

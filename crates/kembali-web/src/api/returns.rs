@@ -100,7 +100,8 @@ async fn create_return(
                 }
                 other => other.into(),
             })?;
-        Ok((StatusCode::CREATED, to_json(&view)?))
+        // Written out after the commit (`once`), not while holding the writer.
+        Ok((StatusCode::CREATED, view))
     })
     .await
 }
