@@ -266,10 +266,9 @@ pub(crate) async fn update(
 /// The order with its shipments.
 pub async fn get(app: &App, shop: &Shop, id: OrderId) -> Result<OrderView, AppError> {
     let mut conn = app.db.conn().await?;
-    let (order, shipments) = store::get(&mut conn, shop.id, id)
+    let (order, shipments, cancelled_at) = store::for_view(&mut conn, shop.id, id)
         .await?
         .ok_or(AppError::NotFound(Entity::Order))?;
-    let cancelled_at = store::cancelled_at(&mut conn, shop.id, id).await?;
     Ok(OrderView {
         order,
         shipments,

@@ -474,7 +474,7 @@ macro_rules! folded {
 /// `customers::history`), or nothing.
 macro_rules! facts {
     (none) => {
-        "NULL AS held_json, NULL AS customer_json, NULL AS cancelled_at"
+        "NULL AS held_json, NULL AS customer_json, o.cancelled_at"
     };
     (sqlite) => {
         "(SELECT json_group_array(json_array(i.line_id, i.quantity)) FROM return_items i
@@ -536,7 +536,7 @@ pub struct ForDecision {
     /// The customer's counters; `None` for an order without a customer (look
     /// them up by email: `customer_history`).
     pub history: Option<CustomerHistory>,
-    /// When the order was cancelled, if it was (read with the facts only).
+    /// When the order was cancelled, if it was.
     pub cancelled_at: Option<jiff::Timestamp>,
 }
 
@@ -624,6 +624,18 @@ pub async fn get(
     Ok(read_folded(ex, shop, Key::Id, &id.to_string(), false)
         .await?
         .map(|f| (f.order, f.shipments)))
+}
+
+/// The order with its lines and shipments and when it was cancelled, if it
+/// was: what the API shows of it, in one statement.
+pub async fn for_view(
+    ex: &mut impl Session,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<(Order, Vec<Shipment>, Option<jiff::Timestamp>)>, StoreError> {
+    Ok(read_folded(ex, shop, Key::Id, &id.to_string(), false)
+        .await?
+        .map(|f| (f.order, f.shipments, f.cancelled_at)))
 }
 
 /// The order with its lines and shipments, the units its open returns hold and
