@@ -385,6 +385,9 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
     })
 }
 
+/// Which order the `t`-th task's `i`-th look-up reads.
+type OrderPick = fn(&Dataset, usize, usize) -> OrderId;
+
 /// What one operation came to: `None` when the task has used up its share of the
 /// data set, else success or what went wrong.
 type Outcome = Option<Result<(), String>>;
@@ -634,58 +637,36 @@ async fn suite(which: Target, label: &'static str, args: &Args) -> anyhow::Resul
         })
         .await,
     );
-    if args.wants("GET /orders/{id}/eligibility (HTTP)") {
+    let get = |name: &'static str, path: &'static str, pick_order: OrderPick| {
         let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
-        out.push(
-            measure(
-                label,
-                "GET /orders/{id}/eligibility (HTTP)",
-                c,
-                d,
-                move |t, i| {
-                    let (order, _) = s.orders[pick(t, i, n)];
-                    let req = cl
-                        .get(format!("{b}/api/v1/orders/{order}/eligibility"))
-                        .bearer_auth(&s.key);
-                    async move { Some(http(req, 200).await) }
-                },
-            )
-            .await,
-        );
-    }
-    if args.wants("GET /orders/{id} (HTTP)") {
-        let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
-        out.push(
-            measure(label, "GET /orders/{id} (HTTP)", c, d, move |t, i| {
-                let (order, _) = s.orders[pick(t, i, n)];
-                let req = cl
-                    .get(format!("{b}/api/v1/orders/{order}"))
-                    .bearer_auth(&s.key);
-                async move { Some(http(req, 200).await) }
-            })
-            .await,
-        );
-    }
-    if !ds.heavy.is_empty() && args.wants("GET /orders/{id}/eligibility, the heavy customer (HTTP)")
-    {
-        let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
-        let h = ds.heavy.len();
-        out.push(
-            measure(
-                label,
-                "GET /orders/{id}/eligibility, the heavy customer (HTTP)",
-                c,
-                d,
-                move |t, i| {
-                    let order = s.heavy[pick(t, i, h)];
-                    let req = cl
-                        .get(format!("{b}/api/v1/orders/{order}/eligibility"))
-                        .bearer_auth(&s.key);
-                    async move { Some(http(req, 200).await) }
-                },
-            )
-            .await,
-        );
+        measure(label, name, c, d, move |t, i| {
+            let order = pick_order(&s, t, i);
+            let req = cl
+                .get(format!("{b}/api/v1/orders/{order}{path}"))
+                .bearer_auth(&s.key);
+            async move { Some(http(req, 200).await) }
+        })
+    };
+    let any: OrderPick = |s, t, i| s.orders[pick(t, i, s.orders.len())].0;
+    let heavy: OrderPick = |s, t, i| s.heavy[pick(t, i, s.heavy.len())];
+    for (name, path, order, has_orders) in [
+        (
+            "GET /orders/{id}/eligibility (HTTP)",
+            "/eligibility",
+            any,
+            true,
+        ),
+        ("GET /orders/{id} (HTTP)", "", any, true),
+        (
+            "GET /orders/{id}/eligibility, the heavy customer (HTTP)",
+            "/eligibility",
+            heavy,
+            !ds.heavy.is_empty(),
+        ),
+    ] {
+        if has_orders && args.wants(name) {
+            out.push(get(name, path, order).await);
+        }
     }
     if args.wants("POST /returns (HTTP)") {
         let (cl, b, s) = (client.clone(), base.clone(), ds.clone());
