@@ -85,16 +85,26 @@ impl Writer {
     /// timeout, for another process that writes the file).
     pub async fn begin(self: &Arc<Self>) -> Result<WriteTx, StoreError> {
         let queued = Queued::new(self);
-        let mut state = tokio::time::timeout(WAIT, self.state.clone().lock_owned())
+        let state = tokio::time::timeout(WAIT, self.state.clone().lock_owned())
             .await
             .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
         queued.arrived();
+        // Not a write yet (`open` is false), but it holds the writer: leaving
+        // early, on an error or because the request went away mid-statement,
+        // drops it, and its `Drop` ends a group nobody else will.
+        let mut tx = WriteTx {
+            state: Some(state),
+            writer: self.clone(),
+            open: false,
+            savepoint: false,
+        };
+        let state = tx.held();
         if state.conn.is_none() {
             state.conn = Some(self.pool.acquire().await?);
         }
         if state.group.is_none() {
             Manager::begin(
-                conn(&mut state),
+                conn(state),
                 Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
             )
             .await?;
@@ -107,19 +117,12 @@ impl Writer {
         // The first write of a group needs no savepoint: if it fails, the
         // whole transaction goes, with nothing else in it.
         let savepoint = state.group.as_ref().is_some_and(|g| g.members > 0);
-        if savepoint && let Err(e) = Manager::begin(conn(&mut state), None).await {
-            // No savepoint, nothing to undo; the group may still hold others.
-            if self.queued.load(Ordering::Acquire) == 0 {
-                let _ = end(&mut state).await;
-            }
-            return Err(e.into());
+        if savepoint {
+            Manager::begin(conn(state), None).await?;
         }
-        Ok(WriteTx {
-            state: Some(state),
-            writer: self.clone(),
-            open: true,
-            savepoint,
-        })
+        tx.open = true;
+        tx.savepoint = savepoint;
+        Ok(tx)
     }
 
     /// Ends the open group, if any, and gives the connection back to the pool.
@@ -228,8 +231,12 @@ pub struct WriteTx {
 
 impl WriteTx {
     pub fn conn(&mut self) -> &mut SqliteConnection {
+        conn(self.held())
+    }
+
+    fn held(&mut self) -> &mut State {
         match self.state.as_mut() {
-            Some(state) => conn(state),
+            Some(state) => state,
             None => unreachable!("a write holds the writer until it ends"),
         }
     }
