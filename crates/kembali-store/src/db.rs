@@ -160,9 +160,16 @@ impl Db {
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone())
+                .connect_with(base.clone().pragma(
+                    "wal_autocheckpoint",
+                    crate::writer::WAL_PAGES_THE_WRITER_LEAVES.to_string(),
+                ))
                 .await
                 .map_err(StoreError::connect)?;
+            let checkpointer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_lazy_with(base.clone());
             let reader = SqlitePoolOptions::new()
                 // SQLite readers contend on the WAL index locks: a few
                 // connections (one per core) serve more than many (BENCHMARKS.md).
@@ -172,7 +179,7 @@ impl Db {
                 .await
                 .map_err(StoreError::connect)?;
             Ok(Db::Sqlite {
-                writer: Writer::new(writer),
+                writer: Writer::new(writer, checkpointer),
                 reader,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {

@@ -17,14 +17,14 @@
 //! may have been refused on the strength of an earlier one that then did not
 //! commit; it was refused, not acknowledged, so nothing is lost either way.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Sqlite, SqliteConnection, SqlitePool};
 use sqlx_core::transaction::TransactionManager;
-use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+use tokio::sync::{Mutex, Notify, OwnedMutexGuard, watch};
 
 use crate::StoreError;
 
@@ -35,6 +35,13 @@ pub const MAX_MEMBERS: usize = 64;
 /// A group stops taking writes this long after it began, so a steady queue
 /// still commits regularly.
 pub const MAX_OPEN: Duration = Duration::from_millis(10);
+
+/// WAL pages a commit may leave behind before the writer checkpoints them
+/// itself, inside its commit (SQLite's default is 1,000). Below that, the
+/// checkpointer beside it does, on a connection of its own.
+pub const WAL_PAGES_THE_WRITER_LEAVES: u32 = 65_536;
+/// The checkpointer runs at most this often.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// How long a write waits for the writer before it fails as unavailable.
 const WAIT: Duration = Duration::from_secs(30);
@@ -50,6 +57,8 @@ pub struct Writer {
     /// Writes waiting for the connection: while there are any, a write that
     /// ends leaves the group open for them.
     queued: AtomicUsize,
+    /// The checkpointer's connection, closed with the writer.
+    checkpointer: SqlitePool,
 }
 
 #[derive(Debug)]
@@ -58,6 +67,8 @@ struct State {
     /// when a failed commit left it in an unknown state.
     conn: Option<PoolConnection<Sqlite>>,
     group: Option<Group>,
+    /// Told after every commit.
+    checkpoints: Arc<Notify>,
 }
 
 #[derive(Debug)]
@@ -69,15 +80,28 @@ struct Group {
 }
 
 impl Writer {
-    pub fn new(pool: SqlitePool) -> Arc<Writer> {
-        Arc::new(Writer {
+    /// The writer on `pool` (one connection, opened with
+    /// `wal_autocheckpoint` at [`WAL_PAGES_THE_WRITER_LEAVES`]), and the
+    /// checkpointer on `checkpointer` (one connection), started on the current
+    /// runtime.
+    pub fn new(pool: SqlitePool, checkpointer: SqlitePool) -> Arc<Writer> {
+        let checkpoints = Arc::new(Notify::new());
+        let writer = Arc::new(Writer {
             pool,
             state: Arc::new(Mutex::new(State {
                 conn: None,
                 group: None,
+                checkpoints: checkpoints.clone(),
             })),
             queued: AtomicUsize::new(0),
-        })
+            checkpointer: checkpointer.clone(),
+        });
+        tokio::spawn(checkpoint(
+            Arc::downgrade(&writer),
+            checkpoints,
+            checkpointer,
+        ));
+        writer
     }
 
     /// Waits for the writer and starts a write: a savepoint in the open group,
@@ -130,7 +154,9 @@ impl Writer {
         let mut state = self.state.lock().await;
         let _ = end(&mut state).await;
         state.conn = None;
+        state.checkpoints.notify_one();
         drop(state);
+        self.checkpointer.close().await;
         self.pool.close().await;
     }
 
@@ -146,6 +172,38 @@ impl Writer {
                 }
             });
         }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Wakes the checkpointer, which then finds the writer gone and stops.
+        if let Ok(state) = self.state.try_lock() {
+            state.checkpoints.notify_one();
+        }
+    }
+}
+
+/// Copies committed WAL pages into the database file beside the writer,
+/// rather than inside its commits (where SQLite would do it every 1,000
+/// pages, holding the writer meanwhile): after a commit, at most every
+/// [`CHECKPOINT_EVERY`]. `PASSIVE` waits for nobody; what it cannot copy yet
+/// (pages a reader still needs) it copies next time. Should it fall behind,
+/// the writer's own checkpoint at [`WAL_PAGES_THE_WRITER_LEAVES`] bounds the WAL.
+async fn checkpoint(writer: Weak<Writer>, told: Arc<Notify>, pool: SqlitePool) {
+    loop {
+        told.notified().await;
+        if writer.strong_count() == 0 || pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&pool)
+            .await
+            && !pool.is_closed()
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; the writer's own checkpoints take over");
+        }
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
 }
 
@@ -178,6 +236,9 @@ async fn end(state: &mut State) -> Result<(), StoreError> {
         {
             old.close_on_drop();
         }
+    }
+    if result.is_ok() {
+        state.checkpoints.notify_one();
     }
     let told = result
         .as_ref()

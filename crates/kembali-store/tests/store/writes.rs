@@ -122,3 +122,40 @@ async fn a_write_that_stops_waiting_for_the_writer_strands_nobody() {
     assert_eq!(seen(&t.db, "next").await, 1);
     t.cleanup().await;
 }
+
+/// Committed pages reach the database file through the checkpointer beside
+/// the writer, long before the writer's own limit of 65,536 WAL pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_pages_reach_the_database_file_without_waiting_for_the_writer() {
+    let t = crate::support::sqlite().await;
+    let file = t
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let before = std::fs::metadata(&file).expect("database file").len();
+    // About 1 MB in 64 commits: far below the writer's limit.
+    let filler = "x".repeat(16 * 1024);
+    for n in 0..64 {
+        let mut tx = t.db.begin().await.expect("begin");
+        let now = Timestamp::now();
+        let job = NewJob::new(None, &format!("big{n}"), json!({ "filler": filler }), now);
+        jobs::enqueue(&mut tx, &job, now).await.expect("enqueue");
+        tx.commit().await.expect("commit");
+    }
+    let mut grown = 0;
+    for _ in 0..50 {
+        grown = std::fs::metadata(&file).expect("database file").len() - before;
+        if grown >= 512 * 1024 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        grown >= 512 * 1024,
+        "the database file grew by {grown} bytes only"
+    );
+    t.cleanup().await;
+}
