@@ -1632,6 +1632,23 @@ async fn a_claim_takes_its_photos(app: &TestApp) {
         "{}",
         fake.body
     );
+    // More than the claim form takes: 413, in the shopper's words.
+    let big = vec![0xFF_u8; 26 * 1024 * 1024];
+    let too_large = shopper
+        .post_multipart(
+            &path,
+            &fields,
+            &[(&photos, "a.jpg", big.clone()), (&photos, "b.jpg", big)],
+        )
+        .await;
+    assert_eq!(too_large.status, 413, "{}", too_large.body);
+    assert!(
+        too_large
+            .body
+            .contains("The photos together are larger than 50 MB"),
+        "{}",
+        too_large.body
+    );
     assert!(
         returns_of(app, &old.order).await.is_empty(),
         "nothing written"
