@@ -203,6 +203,24 @@ impl<'a> Shopper<'a> {
         self.keep(res).await
     }
 
+    /// Posts `fields` with two 26 MB files under `photos`: more than any form
+    /// with photos takes (five photos at their largest), so the answer is a
+    /// 413 before anything is read.
+    pub async fn post_too_large(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        photos: &str,
+    ) -> Page {
+        let big = vec![0xFF_u8; 26 * 1024 * 1024];
+        self.post_multipart(
+            path,
+            fields,
+            &[(photos, "a.jpg", big.clone()), (photos, "b.jpg", big)],
+        )
+        .await
+    }
+
     /// Posts `fields` and `files` (input name, file name, bytes) as
     /// `multipart/form-data`, as a browser sends a form with file inputs.
     pub async fn post_multipart(
@@ -1481,13 +1499,8 @@ async fn photos_of_a_damaged_item(app: &TestApp) {
     assert!(broken.body.contains("<html lang=\"pl\""), "{}", broken.body);
     // More than the items form takes (five photos at their largest): 413, in Polish.
     let f = fields(fresh_csrf(&mut shopper, &order_path).await);
-    let big = vec![0xFF_u8; 26 * 1024 * 1024];
     let too_large = shopper
-        .post_multipart(
-            &order_path,
-            &refs(&f),
-            &[(&photos, "a.jpg", big.clone()), (&photos, "b.jpg", big)],
-        )
+        .post_too_large(&order_path, &refs(&f), &photos)
         .await;
     assert_eq!(too_large.status, 413, "{}", too_large.body);
     assert!(
@@ -1633,14 +1646,7 @@ async fn a_claim_takes_its_photos(app: &TestApp) {
         fake.body
     );
     // More than the claim form takes: 413, in the shopper's words.
-    let big = vec![0xFF_u8; 26 * 1024 * 1024];
-    let too_large = shopper
-        .post_multipart(
-            &path,
-            &fields,
-            &[(&photos, "a.jpg", big.clone()), (&photos, "b.jpg", big)],
-        )
-        .await;
+    let too_large = shopper.post_too_large(&path, &fields, &photos).await;
     assert_eq!(too_large.status, 413, "{}", too_large.body);
     assert!(
         too_large
