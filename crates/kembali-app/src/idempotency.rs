@@ -64,20 +64,16 @@ where
         });
     };
     let body = written(&body)?;
-    {
-        let stored = Stored {
-            status,
-            body: body.clone(),
+    let stored = Stored {
+        status,
+        body: body.clone(),
+    };
+    if let Err(e) = idempotency::record(&mut tx, shop, &k.key, &k.hash, &stored, app.now()).await {
+        drop(tx);
+        return match earlier(app, shop, key).await? {
+            Some(r) => Ok(r),
+            None => Err(AppError::from(e).into()),
         };
-        if let Err(e) =
-            idempotency::record(&mut tx, shop, &k.key, &k.hash, &stored, app.now()).await
-        {
-            drop(tx);
-            return match earlier(app, shop, key).await? {
-                Some(r) => Ok(r),
-                None => Err(AppError::from(e).into()),
-            };
-        }
     }
     tx.commit().await.map_err(AppError::from)?;
     Ok(Reply {
