@@ -278,7 +278,7 @@ fn read(
         report.rows += 1;
         let (number, fields) = match fields(&record, header, row, report) {
             Ok(f) => (
-                f.get(header.order_number).cloned().unwrap_or_default(),
+                f.get(header.order_number).unwrap_or_default().to_owned(),
                 Some(f),
             ),
             Err(Some(number)) => (number, None),
@@ -438,6 +438,21 @@ fn split_orders(csv: &[u8], header: &Header) -> Result<HashMap<String, u64>, App
     Ok(split)
 }
 
+/// A row's fields, trimmed, in one string: a million-order file has some
+/// thirty million fields, and a `String` each was the largest part of the
+/// reading thread's allocations.
+struct Fields {
+    text: String,
+    /// Where each field is in `text`.
+    bounds: Vec<std::ops::Range<usize>>,
+}
+
+impl Fields {
+    fn get(&self, k: usize) -> Option<&str> {
+        self.bounds.get(k).and_then(|r| self.text.get(r.clone()))
+    }
+}
+
 /// The row's fields by column (trimmed), or the row's order number (if it has
 /// one) when the row is unusable (the problems are in the report).
 fn fields(
@@ -445,7 +460,7 @@ fn fields(
     header: &Header,
     row: u64,
     report: &mut Report,
-) -> Result<Vec<String>, Option<String>> {
+) -> Result<Fields, Option<String>> {
     let number = record
         .get(header.order_number)
         .map(|b| String::from_utf8_lossy(b).trim().to_owned())
@@ -472,11 +487,18 @@ fn fields(
         );
         return Err(None);
     };
-    let mut out = Vec::with_capacity(record.len());
+    let mut out = Fields {
+        text: String::with_capacity(record.as_slice().len()),
+        bounds: Vec::with_capacity(record.len()),
+    };
     let mut ok = true;
     for (k, b) in record.iter().enumerate() {
         match std::str::from_utf8(b) {
-            Ok(s) => out.push(s.trim().to_owned()),
+            Ok(s) => {
+                let at = out.text.len();
+                out.text.push_str(s.trim());
+                out.bounds.push(at..out.text.len());
+            }
             Err(_) => {
                 let column = header
                     .index
@@ -499,7 +521,7 @@ fn fields(
 /// The rows of one order, as read.
 struct Pending {
     number: String,
-    rows: Vec<(u64, Vec<String>)>,
+    rows: Vec<(u64, Fields)>,
     /// One of its rows is bad already.
     bad: bool,
 }
@@ -767,7 +789,7 @@ fn locate<'a>(p: &Parsed, field: &'a str) -> (u64, &'a str) {
 /// One row's fields by column name; absent columns read as empty.
 struct Row<'a> {
     at: u64,
-    fields: &'a [String],
+    fields: &'a Fields,
     header: &'a HashMap<&'static str, usize>,
 }
 
@@ -776,7 +798,7 @@ impl<'a> Row<'a> {
         self.header
             .get(column)
             .and_then(|k| self.fields.get(*k))
-            .map_or("", String::as_str)
+            .unwrap_or("")
     }
 
     fn opt(&self, column: &str) -> Option<&'a str> {

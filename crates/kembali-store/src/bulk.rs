@@ -79,8 +79,10 @@ pub async fn customers(
     }
     let shop_s = shop.to_string();
     let created = millis(now);
-    let emails: Vec<String> = rows.iter().map(|(_, c, ..)| c.email.clone()).collect();
-    let found: Vec<(String, String)> = match ex.inner() {
+    // The upsert returns the id of every row it inserted or updated, so the
+    // customers are not looked up again by email afterwards.
+    let mut found: Vec<(String, String)> = Vec::with_capacity(rows.len());
+    match ex.inner() {
         Inner::Sqlite(c) => {
             for chunk in rows.chunks(SQLITE_VARIABLES / 8) {
                 let mut q = QueryBuilder::<Sqlite>::new(
@@ -98,31 +100,26 @@ pub async fn customers(
                         .push_bind(*refused);
                 });
                 q.push(COUNTS_ON_CONFLICT);
-                q.build().execute(&mut *c).await?;
+                q.push(" RETURNING email, id");
+                found.extend(q.build_query_as().fetch_all(&mut *c).await?);
             }
-            sqlx::query_as(
-                "SELECT email, id FROM customers
-                  WHERE shop_id = $1 AND email IN (SELECT value FROM json_each($2))",
-            )
-            .bind(&shop_s)
-            .bind(Json(&emails))
-            .fetch_all(&mut *c)
-            .await?
         }
         Inner::Postgres(c) => {
             let ids: Vec<&str> = rows.iter().map(|(id, ..)| id.as_str()).collect();
+            let emails: Vec<&str> = rows.iter().map(|(_, c, ..)| c.email.as_str()).collect();
             let names: Vec<&str> = rows.iter().map(|(_, c, ..)| c.name.as_str()).collect();
             let locales: Vec<&str> = rows.iter().map(|(_, c, ..)| c.locale.code()).collect();
             let orders: Vec<i64> = rows.iter().map(|r| r.2).collect();
             let refused: Vec<i64> = rows.iter().map(|r| r.3).collect();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
+            found = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO customers (shop_id, id, email, name, locale, created_at,
                     order_count, refused_parcels)
                  SELECT $1, id, email, name, locale, $6, orders, refused
                    FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[],
                                $7::bigint[], $8::bigint[])
                      AS t (id, email, name, locale, orders, refused)
-                 {COUNTS_ON_CONFLICT}"
+                 {COUNTS_ON_CONFLICT}
+                 RETURNING email, id"
             )))
             .bind(&shop_s)
             .bind(&ids)
@@ -132,15 +129,10 @@ pub async fn customers(
             .bind(created)
             .bind(&orders)
             .bind(&refused)
-            .execute(&mut *c)
+            .fetch_all(&mut *c)
             .await?;
-            sqlx::query_as("SELECT email, id FROM customers WHERE shop_id = $1 AND email = ANY($2)")
-                .bind(&shop_s)
-                .bind(&emails)
-                .fetch_all(&mut *c)
-                .await?
         }
-    };
+    }
     found
         .into_iter()
         .map(|(email, id)| Ok((email, id.parse().map_err(corrupt)?)))
@@ -423,6 +415,14 @@ impl CopyRows {
 
     fn text(&mut self, s: &str) -> &mut Self {
         self.sep();
+        // Most fields hold nothing to escape: copied whole.
+        if !s
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+        {
+            self.buf.extend_from_slice(s.as_bytes());
+            return self;
+        }
         for b in s.bytes() {
             match b {
                 b'\\' => self.buf.extend_from_slice(b"\\\\"),
@@ -433,6 +433,23 @@ impl CopyRows {
             }
         }
         self
+    }
+
+    /// An id, written without a `String` of its own: ids are a prefix and
+    /// base-32 digits, nothing that needs escaping.
+    fn id(&mut self, id: impl std::fmt::Display) -> &mut Self {
+        use std::io::Write as _;
+        self.sep();
+        // Writing into a Vec cannot fail.
+        let _ = write!(self.buf, "{id}");
+        self
+    }
+
+    fn opt_id(&mut self, id: Option<impl std::fmt::Display>) -> &mut Self {
+        match id {
+            Some(id) => self.id(id),
+            None => self.opt(None),
+        }
     }
 
     fn opt(&mut self, s: Option<&str>) -> &mut Self {
@@ -447,9 +464,7 @@ impl CopyRows {
     }
 
     fn int(&mut self, v: i64) -> &mut Self {
-        self.sep();
-        self.buf.extend_from_slice(v.to_string().as_bytes());
-        self
+        self.id(v)
     }
 
     fn opt_int(&mut self, v: Option<i64>) -> &mut Self {
@@ -466,8 +481,21 @@ impl CopyRows {
     }
 
     fn json(&mut self, v: &impl serde::Serialize) -> Result<&mut Self, StoreError> {
-        let s = serde_json::to_string(v)?;
-        Ok(self.text(&s))
+        // Written in place, then escaped where it holds a backslash (JSON
+        // escapes in strings); JSON text holds no raw tab or newline.
+        self.sep();
+        let at = self.buf.len();
+        serde_json::to_writer(&mut self.buf, v)?;
+        if self.buf[at..].contains(&b'\\') {
+            let written = self.buf.split_off(at);
+            for b in written {
+                match b {
+                    b'\\' => self.buf.extend_from_slice(b"\\\\"),
+                    _ => self.buf.push(b),
+                }
+            }
+        }
+        Ok(self)
     }
 
     fn end(&mut self) {
@@ -498,10 +526,10 @@ async fn pg_orders(c: &mut PgConnection, orders: &[NewOrder], now: i64) -> Resul
     let mut rows = CopyRows::new();
     for n in orders {
         let o = &n.order;
-        rows.text(&o.shop_id.to_string())
-            .text(&o.id.to_string())
+        rows.id(o.shop_id)
+            .id(o.id)
             .text(&o.number)
-            .opt(o.customer_id.map(|c| c.to_string()).as_deref())
+            .opt_id(o.customer_id)
             .text(&o.email)
             .text(o.locale.code())
             .text(o.currency.code())
@@ -522,14 +550,13 @@ async fn pg_orders(c: &mut PgConnection, orders: &[NewOrder], now: i64) -> Resul
     let mut rows = CopyRows::new();
     for n in orders {
         let o = &n.order;
-        let (shop, order) = (o.shop_id.to_string(), o.id.to_string());
         for (k, l) in o.lines.iter().enumerate() {
-            rows.text(&shop)
-                .text(&l.id.to_string())
-                .text(&order)
+            rows.id(o.shop_id)
+                .id(l.id)
+                .id(o.id)
                 .int(k as i64)
-                .opt(l.product_id.map(|p| p.to_string()).as_deref())
-                .opt(l.variant_id.map(|v| v.to_string()).as_deref())
+                .opt_id(l.product_id)
+                .opt_id(l.variant_id)
                 .text(&l.sku)
                 .text(&l.title)
                 .opt(l.category.as_deref())
@@ -545,11 +572,10 @@ async fn pg_orders(c: &mut PgConnection, orders: &[NewOrder], now: i64) -> Resul
     copy(c, "order_lines", LINE_COLUMNS, rows).await?;
     let mut rows = CopyRows::new();
     for n in orders {
-        let shop = n.order.shop_id.to_string();
         for s in &n.shipments {
-            rows.text(&shop)
-                .text(&s.id.to_string())
-                .text(&s.order_id.to_string())
+            rows.id(n.order.shop_id)
+                .id(s.id)
+                .id(s.order_id)
                 .text(&s.carrier)
                 .opt(s.tracking_number.as_deref())
                 .text(s.status.as_str())
@@ -575,6 +601,15 @@ mod tests {
         let mut r = CopyRows::new();
         r.text("a\tb\\c\nd").opt(None).int(-5).boolean(true).end();
         assert_eq!(r.buf, b"a\\tb\\\\c\\nd\t\\N\t-5\tt\n");
+        r.text("plain")
+            .json(&serde_json::json!({"q": "a\"b\\c\td"}))
+            .unwrap_or_else(|e| panic!("{e}"));
+        r.end();
+        // JSON's own escapes (\" \\ \t) keep their backslash through COPY.
+        assert_eq!(
+            std::str::from_utf8(&r.buf).unwrap_or_default(),
+            "a\\tb\\\\c\\nd\t\\N\t-5\tt\nplain\t{\"q\":\"a\\\\\"b\\\\\\\\c\\\\td\"}\n"
+        );
     }
 
     #[test]
