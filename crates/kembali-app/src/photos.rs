@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 
 use crate::error::{Entity, PhotoError};
 use crate::{App, AppError};
+use kembali_store::Tx;
 
 /// The largest upload taken, in bytes: 10 MiB, more than a phone's photo.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -65,6 +66,23 @@ impl From<PhotoMeta> for Photo {
 /// Checks `body` as a photo, re-encodes it and stores the result in the shop.
 /// Refusals are [`AppError::Photo`], and store nothing.
 pub async fn upload(app: &App, shop: ShopId, body: &[u8]) -> Result<Photo, AppError> {
+    let prepared = prepare(app, body).await?;
+    let mut tx = app.db.begin().await?;
+    let photo = insert(&mut tx, shop, &prepared).await?;
+    tx.commit().await?;
+    Ok(photo)
+}
+
+/// A photo checked and re-encoded, not stored yet: what [`upload`] does before
+/// its transaction, for a caller that stores it in a transaction of its own
+/// (the API's, which also keeps the answer to an `Idempotency-Key`).
+pub struct Prepared {
+    meta: PhotoMeta,
+    jpeg: Vec<u8>,
+}
+
+/// Checks and re-encodes the bytes as [`upload`] does, storing nothing.
+pub async fn prepare(app: &App, body: &[u8]) -> Result<Prepared, AppError> {
     let kind = sniff(body)?;
     let encoded = {
         // Closed only if the process is shutting down; decode anyway then.
@@ -90,10 +108,16 @@ pub async fn upload(app: &App, shop: ShopId, body: &[u8]) -> Result<Photo, AppEr
         sha256: hex_sha256(&encoded.jpeg),
         created_at,
     };
-    let mut tx = app.db.begin().await?;
-    store::insert(&mut tx, shop, &meta, &encoded.jpeg).await?;
-    tx.commit().await?;
-    Ok(meta.into())
+    Ok(Prepared {
+        meta,
+        jpeg: encoded.jpeg,
+    })
+}
+
+/// Stores a prepared photo in the caller's transaction.
+pub async fn insert(tx: &mut Tx, shop: ShopId, p: &Prepared) -> Result<Photo, AppError> {
+    store::insert(tx, shop, &p.meta, &p.jpeg).await?;
+    Ok(p.meta.clone().into())
 }
 
 /// The shop's photo and its stored JPEG; another shop's photo is not found.

@@ -28,6 +28,34 @@ pub struct Idempotency {
     hash: String,
 }
 
+impl Idempotency {
+    /// What a key is bound to besides the body: the method and the path.
+    fn fingerprint(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
+        format!("{method} {}", uri.path())
+    }
+
+    fn new(key: String, fingerprint: &str, body: &[u8]) -> Idempotency {
+        let mut h = Sha256::new();
+        h.update(fingerprint.as_bytes());
+        h.update([0]);
+        h.update(body);
+        let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        Idempotency { key, hash }
+    }
+
+    /// The request's key, if it sent one, bound to this body: for a handler
+    /// that reads its body itself rather than through [`Body`].
+    pub fn of(
+        headers: &HeaderMap,
+        method: &axum::http::Method,
+        uri: &axum::http::Uri,
+        body: &[u8],
+    ) -> Result<Option<Idempotency>, ApiError> {
+        let fingerprint = Idempotency::fingerprint(method, uri);
+        Ok(idempotency_key(headers)?.map(|key| Idempotency::new(key, &fingerprint, body)))
+    }
+}
+
 fn json_error(e: serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     let message = e.to_string();
@@ -88,7 +116,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
             ));
         }
         let key = idempotency_key(req.headers())?;
-        let fingerprint = format!("{} {}", req.method(), req.uri().path());
+        let fingerprint = Idempotency::fingerprint(req.method(), req.uri());
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge(format!("send at most {} bytes", crate::BODY_LIMIT))
@@ -97,14 +125,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Body<T> {
             }
         })?;
         let value = parse(&bytes)?;
-        let idempotency = key.map(|key| {
-            let mut h = Sha256::new();
-            h.update(fingerprint.as_bytes());
-            h.update([0]);
-            h.update(&bytes);
-            let hash = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            Idempotency { key, hash }
-        });
+        let idempotency = key.map(|key| Idempotency::new(key, &fingerprint, &bytes));
         Ok(Body { value, idempotency })
     }
 }
@@ -261,6 +282,46 @@ where
     F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, T), ApiError>,
     T: serde::Serialize,
 {
+    Ok(answer(state, auth, idem, work).await?.respond())
+}
+
+/// What [`once`] answers, before it is a response: for a handler that reads
+/// the answer (the first one, on a replay) to add a header from it.
+pub struct Answer {
+    pub status: StatusCode,
+    /// The JSON body.
+    pub body: String,
+    pub replayed: bool,
+}
+
+impl Answer {
+    pub fn respond(self) -> Response {
+        let mut res = (self.status, self.body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        if self.replayed {
+            res.headers_mut().insert(
+                "idempotent-replayed",
+                header::HeaderValue::from_static("true"),
+            );
+        }
+        res
+    }
+}
+
+/// [`once`], answering the [`Answer`].
+pub async fn answer<F, T>(
+    state: &AppState,
+    auth: &Auth,
+    idem: Option<&Idempotency>,
+    work: F,
+) -> Result<Answer, ApiError>
+where
+    F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, T), ApiError>,
+    T: serde::Serialize,
+{
     let key = idem.map(|i| idempotency::Key {
         key: i.key.clone(),
         hash: i.hash.clone(),
@@ -269,19 +330,11 @@ where
         work(tx).await.map(|(status, body)| (status.as_u16(), body))
     })
     .await?;
-    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
-    let mut res = (status, reply.body).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    if reply.replayed {
-        res.headers_mut().insert(
-            "idempotent-replayed",
-            header::HeaderValue::from_static("true"),
-        );
-    }
-    Ok(res)
+    Ok(Answer {
+        status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+        body: reply.body,
+        replayed: reply.replayed,
+    })
 }
 
 /// A typed id from the path (`/returns/{return_id}`): a malformed one names

@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use kembali_app::error::PhotoError;
 use kembali_app::photos::{self, MAX_UPLOAD_BYTES, Photo};
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
-use crate::api::extract::{Auth, Id, Named};
+use crate::api::extract::{Auth, Id, Idempotency, Named, answer};
 
 /// How long a client may keep a photo: its bytes never change under its id.
 pub const PHOTO_MAX_AGE_SECONDS: u32 = 86_400;
@@ -63,6 +63,9 @@ pub struct ImageFile(pub Vec<u8>);
 /// re-encoded as JPEG, which drops all its metadata (EXIF, GPS position, XMP);
 /// only that JPEG is kept and served.
 #[utoipa::path(post, path = "/photos", tag = "photos",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key return the first response"),
+    ),
     request_body(
         description = "The image's bytes, at most 10 MiB, sent as `image/*` (any) or \
             `application/octet-stream`; not multipart.",
@@ -91,6 +94,8 @@ pub struct ImageFile(pub Vec<u8>);
 async fn upload_photo(
     State(state): State<AppState>,
     auth: Auth,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -116,14 +121,24 @@ async fn upload_photo(
             ApiError::BadRequest(format!("the body could not be read: {e}"))
         }
     })?;
-    let photo = photos::upload(&state.app, auth.shop.id, &body).await?;
-    let view = PhotoView::from(photo);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, view.url.clone())],
-        axum::Json(view),
-    )
-        .into_response())
+    let idem = Idempotency::of(&headers, &method, &uri, &body)?;
+    let prepared = photos::prepare(&state.app, &body).await?;
+    let answer = answer(&state, &auth, idem.as_ref(), async |tx| {
+        let photo = photos::insert(tx, auth.shop.id, &prepared).await?;
+        Ok((StatusCode::CREATED, PhotoView::from(photo)))
+    })
+    .await?;
+    // `Location` names the photo the answer is about: on a replay, the first
+    // upload's, read back from the kept answer.
+    let url = serde_json::from_str::<serde_json::Value>(&answer.body)
+        .ok()
+        .and_then(|v| v.get("url")?.as_str().map(str::to_owned))
+        .and_then(|u| header::HeaderValue::from_str(&u).ok());
+    let mut res = answer.respond();
+    if let Some(url) = url {
+        res.headers_mut().insert(header::LOCATION, url);
+    }
+    Ok(res)
 }
 
 /// A photo as stored: the re-encoded JPEG, never the bytes as uploaded.

@@ -250,6 +250,48 @@ async fn upload_and_read_back(app: &TestApp) {
 }
 crate::both!(upload_and_read, super::upload_and_read_back);
 
+/// A retried upload with the same `Idempotency-Key` gets the first answer,
+/// `Location` included, and stores no second photo; the key with other bytes
+/// is a 422 and stores nothing.
+async fn a_retried_upload_is_one_photo(app: &TestApp) {
+    let send = |bytes: Vec<u8>| {
+        app.send(
+            app.client
+                .post(app.url("/api/v1/photos"))
+                .bearer_auth(&app.key)
+                .header("content-type", "image/png")
+                .header("idempotency-key", "photo-1")
+                .body(bytes),
+        )
+    };
+    let png = encoded(&picture(30, 20), ImageFormat::Png);
+    let before = photos_stored(app).await;
+    let first = send(png.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let again = send(png).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.body, first.body);
+    let header = |r: &Reply, name: &str| {
+        r.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header(&again, "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    assert_eq!(header(&first, "idempotent-replayed"), None);
+    assert_eq!(header(&first, "location"), Some(s(&first.body["url"])));
+    assert_eq!(header(&again, "location"), Some(s(&first.body["url"])));
+    assert_eq!(photos_stored(app).await, before + 1);
+
+    let other = send(encoded(&picture(31, 20), ImageFormat::Png)).await;
+    assert_problem(&other, 422, "idempotency-key-reused");
+    assert_eq!(photos_stored(app).await, before + 1);
+}
+crate::both!(retried_upload, super::a_retried_upload_is_one_photo);
+
 async fn refusals_store_nothing(app: &TestApp) {
     let key = app.key.clone();
     let good = encoded(&picture(32, 32), ImageFormat::Png);
