@@ -59,6 +59,8 @@ pub struct Writer {
     queued: AtomicUsize,
     /// The checkpointer's connection, closed with the writer.
     checkpointer: SqlitePool,
+    /// Wakes the checkpointer (also held by the state, for commits).
+    checkpoints: Arc<Notify>,
 }
 
 #[derive(Debug)]
@@ -95,6 +97,7 @@ impl Writer {
             })),
             queued: AtomicUsize::new(0),
             checkpointer: checkpointer.clone(),
+            checkpoints: checkpoints.clone(),
         });
         tokio::spawn(checkpoint(
             Arc::downgrade(&writer),
@@ -154,8 +157,8 @@ impl Writer {
         let mut state = self.state.lock().await;
         let _ = end(&mut state).await;
         state.conn = None;
-        state.checkpoints.notify_one();
         drop(state);
+        self.checkpoints.notify_one();
         self.checkpointer.close().await;
         self.pool.close().await;
     }
@@ -178,9 +181,7 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         // Wakes the checkpointer, which then finds the writer gone and stops.
-        if let Ok(state) = self.state.try_lock() {
-            state.checkpoints.notify_one();
-        }
+        self.checkpoints.notify_one();
     }
 }
 
