@@ -47,26 +47,63 @@ impl Context {
         // One statement: the order, its lines and shipments, what its open
         // returns hold and the counts on its customer's row (one look-up
         // however many orders they have).
-        let orders::ForDecision {
-            order,
-            shipments,
-            held,
-            history,
-            cancelled_at,
-        } = orders::for_decision(ex, shop, order)
+        let found = orders::for_decision(ex, shop, order)
             .await?
             .ok_or(AppError::NotFound(Entity::Order))?;
+        Context::complete(app, ex, shop, found).await
+    }
+
+    /// [`Context::load`] outside a transaction, as a look-up reads it: the
+    /// order through `orders::decision` (on SQLite without a hand-off to
+    /// sqlx's connection thread), and a pooled connection only when the
+    /// policy cache or an order without a customer needs one.
+    pub async fn read(app: &App, shop: ShopId, order: OrderId) -> Result<Context, AppError> {
+        let found = orders::decision(&app.db, shop, order)
+            .await?
+            .ok_or(AppError::NotFound(Entity::Order))?;
+        if let Some(history) = found.history
+            && let Some((policy_version, policy)) = app.policies.fresh(app.now(), shop)
+        {
+            return Ok(Context::of(found, policy_version, policy, history));
+        }
+        let mut conn = app.db.conn().await?;
+        Context::complete(app, &mut conn, shop, found).await
+    }
+
+    /// The policy and, for an order taken in without a customer, the history
+    /// by email, beside what the folded read found.
+    async fn complete(
+        app: &App,
+        ex: &mut impl Session,
+        shop: ShopId,
+        found: orders::ForDecision,
+    ) -> Result<Context, AppError> {
         let (policy_version, policy) = app
             .policies
             .current(app.now(), ex, shop)
             .await?
             .ok_or(AppError::NoPolicy)?;
-        // By email for an order taken in without a customer.
-        let history = match history {
+        let history = match found.history {
             Some(h) => h,
-            None => orders::customer_history(ex, shop, &order.email).await?,
+            None => orders::customer_history(ex, shop, &found.order.email).await?,
         };
-        Ok(Context {
+        Ok(Context::of(found, policy_version, policy, history))
+    }
+
+    fn of(
+        found: orders::ForDecision,
+        policy_version: i64,
+        policy: Arc<PolicyDocument>,
+        history: CustomerHistory,
+    ) -> Context {
+        let orders::ForDecision {
+            order,
+            shipments,
+            held,
+            cancelled_at,
+            ..
+        } = found;
+        Context {
             order,
             shipments,
             policy_version,
@@ -74,7 +111,7 @@ impl Context {
             held,
             history,
             cancelled_at,
-        })
+        }
     }
 
     /// The facts for `quantity` units of `line`, counting `extra_held` units that
@@ -202,8 +239,7 @@ pub async fn eligibility(
     if q.quantity == Some(0) {
         return Err(AppError::invalid("quantity", Rule::AtLeast { min: 1 }));
     }
-    let mut conn = app.db.conn().await?;
-    let ctx = Context::load(app, &mut conn, shop.id, order).await?;
+    let ctx = Context::read(app, shop.id, order).await?;
     if let Some(l) = q.line
         && ctx.order.line(l).is_none()
     {
@@ -211,19 +247,23 @@ pub async fn eligibility(
     }
     let exchange = match q.exchange_variant {
         Some(v) => Some(
-            crate::returns::exchange_for(&mut conn, shop, &ctx, 0, v, q.quantity.unwrap_or(1))
-                .await
-                .map_err(|e| match e {
-                    AppError::Invalid { rule, .. } => {
-                        AppError::invalid("exchange_variant_id", rule)
-                    }
-                    other => other,
-                })?
-                .1,
+            crate::returns::exchange_for(
+                &mut app.db.conn().await?,
+                shop,
+                &ctx,
+                0,
+                v,
+                q.quantity.unwrap_or(1),
+            )
+            .await
+            .map_err(|e| match e {
+                AppError::Invalid { rule, .. } => AppError::invalid("exchange_variant_id", rule),
+                other => other,
+            })?
+            .1,
         ),
         None => None,
     };
-    drop(conn);
     let ask = |mut f: Facts| {
         f.return_method = q.method;
         f.item_condition = q.condition;

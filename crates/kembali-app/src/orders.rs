@@ -265,8 +265,7 @@ pub(crate) async fn update(
 
 /// The order with its shipments.
 pub async fn get(app: &App, shop: &Shop, id: OrderId) -> Result<OrderView, AppError> {
-    let mut conn = app.db.conn().await?;
-    let (order, shipments, cancelled_at) = store::for_view(&mut conn, shop.id, id)
+    let (order, shipments, cancelled_at) = store::view(&app.db, shop.id, id)
         .await?
         .ok_or(AppError::NotFound(Entity::Order))?;
     Ok(OrderView {

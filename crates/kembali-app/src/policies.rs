@@ -304,15 +304,10 @@ impl Cache {
         ex: &mut impl Session,
         shop: ShopId,
     ) -> Result<Option<(i64, Arc<PolicyDocument>)>, StoreError> {
-        let hit = self.lock().get(&shop).cloned();
-        if let Some(c) = &hit {
-            let age = now.duration_since(c.checked);
-            // A clock that went back is no reason to trust the entry longer.
-            if age >= SignedDuration::ZERO && age < SignedDuration::from_secs(POLICY_CACHE_SECONDS)
-            {
-                return Ok(Some((c.version, c.document.clone())));
-            }
+        if let Some(fresh) = self.fresh(now, shop) {
+            return Ok(Some(fresh));
         }
+        let hit = self.lock().get(&shop).cloned();
         let Some(latest) = store::latest_version(ex, shop).await? else {
             self.forget(shop);
             return Ok(None);
@@ -337,6 +332,18 @@ impl Cache {
             },
         );
         Ok(Some((version, document)))
+    }
+
+    /// The shop's current version and document if this instance confirmed
+    /// them less than [`POLICY_CACHE_SECONDS`] ago; `None` means ask
+    /// [`Cache::current`].
+    pub fn fresh(&self, now: Timestamp, shop: ShopId) -> Option<(i64, Arc<PolicyDocument>)> {
+        let by_shop = self.lock();
+        let c = by_shop.get(&shop)?;
+        let age = now.duration_since(c.checked);
+        // A clock that went back is no reason to trust the entry longer.
+        (age >= SignedDuration::ZERO && age < SignedDuration::from_secs(POLICY_CACHE_SECONDS))
+            .then(|| (c.version, c.document.clone()))
     }
 
     /// Drops what this instance knows of the shop's policy (a new version).

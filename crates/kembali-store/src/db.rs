@@ -11,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::StoreError;
+use crate::direct::Readers;
 use crate::writer::{WriteTx, Writer};
 
 /// Which database a URL names.
@@ -31,6 +32,9 @@ pub enum Db {
     Sqlite {
         writer: Arc<Writer>,
         reader: SqlitePool,
+        /// Reads by key on the calling thread ([`crate::direct`]); `None` for
+        /// an in-memory database, which only sqlx's connections share.
+        direct: Option<Arc<Readers>>,
     },
     Postgres(PgPool),
 }
@@ -175,12 +179,23 @@ impl Db {
                 // connections (one per core) serve more than many (BENCHMARKS.md).
                 .max_connections(opts.max_connections.clamp(1, readers))
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base)
+                .connect_with(base.clone())
                 .await
                 .map_err(StoreError::connect)?;
+            // The file exists now: the writer's connection created it.
+            let file = base.get_filename();
+            let shared = file
+                .to_str()
+                .is_some_and(|f| f.starts_with("file:") || f == ":memory:");
+            let direct = if shared {
+                None
+            } else {
+                Some(Arc::new(Readers::open(file)?))
+            };
             Ok(Db::Sqlite {
                 writer: Writer::new(writer, checkpointer),
                 reader,
+                direct,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut base = PgConnectOptions::from_str(url)
@@ -287,7 +302,7 @@ impl Db {
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { writer, reader } => {
+            Db::Sqlite { writer, reader, .. } => {
                 writer.close().await;
                 reader.close().await;
             }

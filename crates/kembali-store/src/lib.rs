@@ -8,6 +8,7 @@ pub mod credit;
 pub mod customers;
 pub mod db;
 mod dialect;
+pub mod direct;
 pub mod dropoff;
 pub mod idempotency;
 pub mod jobs;

@@ -12,8 +12,10 @@ use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, Sho
 use serde::Deserialize;
 use sqlx::types::Json;
 
+use rusqlite::OptionalExtension;
+
 use crate::db::Session;
-use crate::{StoreError, corrupt, entropy, from_millis, millis, run};
+use crate::{Db, StoreError, corrupt, direct, entropy, from_millis, millis, run};
 
 fn payment_str(p: PaymentMethod) -> &'static str {
     match p {
@@ -561,9 +563,73 @@ async fn read_folded(
         .bind(value)
         .fetch_optional(&mut *c)
         .await)?;
-    let Some(row) = row else {
-        return Ok(None);
+    row.map(|row| assemble(shop, row)).transpose()
+}
+
+/// The folded read by id outside a transaction: on SQLite on this thread
+/// ([`crate::direct`]), on PostgreSQL on a pooled connection.
+async fn read_folded_in(
+    db: &Db,
+    shop: ShopId,
+    id: OrderId,
+    with_facts: bool,
+) -> Result<Option<ForDecision>, StoreError> {
+    match db {
+        Db::Sqlite {
+            direct: Some(readers),
+            ..
+        } => {
+            let sql = folded_sql(crate::Backend::Sqlite, Key::Id, with_facts);
+            let row = readers.read(|c| {
+                let mut stmt = c.prepare_cached(sql).map_err(direct::sqlite)?;
+                stmt.query_row(rusqlite::params![shop.to_string(), id.to_string()], |r| {
+                    folded_row(r)
+                })
+                .optional()
+                .map_err(direct::sqlite)
+            })?;
+            row.map(|row| assemble(shop, row?)).transpose()
+        }
+        _ => {
+            let mut conn = db.conn().await?;
+            read_folded(&mut conn, shop, Key::Id, &id.to_string(), with_facts).await
+        }
+    }
+}
+
+/// A row of the folded read as rusqlite gives it; the address is parsed here
+/// (sqlx's `Json` does it on the other path), so a bad one is `Corrupt`.
+fn folded_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FoldedRow, StoreError>> {
+    let address: String = r.get("shipping_address")?;
+    let shipping_address = match serde_json::from_str(&address) {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(corrupt(e))),
     };
+    Ok(Ok(FoldedRow {
+        order: OrderRow {
+            id: r.get("id")?,
+            number: r.get("number")?,
+            customer_id: r.get("customer_id")?,
+            email: r.get("email")?,
+            locale: r.get("locale")?,
+            currency: r.get("currency")?,
+            placed_at: r.get("placed_at")?,
+            payment_method: r.get("payment_method")?,
+            taxes_included: r.get("taxes_included")?,
+            shipping_address: Json(shipping_address),
+            shipping_paid: r.get("shipping_paid")?,
+            cheapest_shipping: r.get("cheapest_shipping")?,
+        },
+        lines_json: r.get("lines_json")?,
+        shipments_json: r.get("shipments_json")?,
+        held_json: r.get("held_json")?,
+        customer_json: r.get("customer_json")?,
+        cancelled_at: r.get("cancelled_at")?,
+    }))
+}
+
+/// The order and its facts out of a folded row, whichever driver read it.
+fn assemble(shop: ShopId, row: FoldedRow) -> Result<ForDecision, StoreError> {
     let r = row.order;
     let currency: Currency = r.currency.parse().map_err(corrupt)?;
     let lines: Vec<LineRow> = json_rows(row.lines_json.as_deref())?;
@@ -606,13 +672,36 @@ async fn read_folded(
         .into_iter()
         .map(shipment_from)
         .collect::<Result<_, _>>()?;
-    Ok(Some(ForDecision {
+    Ok(ForDecision {
         order,
         shipments,
         held,
         history,
         cancelled_at: row.cancelled_at.map(from_millis),
-    }))
+    })
+}
+
+/// The order with its lines and shipments and when it was cancelled, if it
+/// was: what the API shows of it, in one statement outside a transaction; on
+/// SQLite without a hand-off to sqlx's connection thread.
+pub async fn view(
+    db: &Db,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<(Order, Vec<Shipment>, Option<jiff::Timestamp>)>, StoreError> {
+    Ok(read_folded_in(db, shop, id, false)
+        .await?
+        .map(|f| (f.order, f.shipments, f.cancelled_at)))
+}
+
+/// [`for_decision`] outside a transaction (eligibility): on SQLite without a
+/// hand-off to sqlx's connection thread.
+pub async fn decision(
+    db: &Db,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<ForDecision>, StoreError> {
+    read_folded_in(db, shop, id, true).await
 }
 
 /// The order with its lines and shipments, if it is this shop's: one statement.
@@ -624,18 +713,6 @@ pub async fn get(
     Ok(read_folded(ex, shop, Key::Id, &id.to_string(), false)
         .await?
         .map(|f| (f.order, f.shipments)))
-}
-
-/// The order with its lines and shipments and when it was cancelled, if it
-/// was: what the API shows of it, in one statement.
-pub async fn for_view(
-    ex: &mut impl Session,
-    shop: ShopId,
-    id: OrderId,
-) -> Result<Option<(Order, Vec<Shipment>, Option<jiff::Timestamp>)>, StoreError> {
-    Ok(read_folded(ex, shop, Key::Id, &id.to_string(), false)
-        .await?
-        .map(|f| (f.order, f.shipments, f.cancelled_at)))
 }
 
 /// The order with its lines and shipments, the units its open returns hold and

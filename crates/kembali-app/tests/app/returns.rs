@@ -242,6 +242,61 @@ crate::both!(
     super::decisions_reproduce_under_their_policy_version
 );
 
+/// A look-up's read outside a transaction (on SQLite, rusqlite on the calling
+/// thread) finds what the transaction's read (sqlx) finds, and sees a return
+/// the moment its commit is acknowledged.
+async fn a_lookup_reads_what_a_transaction_reads(t: &TestDb) {
+    use kembali_app::eligibility::Context;
+    let app = system(&t.db);
+    let other = shop(&t.db, "lookup-other", &PolicyDocument::default()).await;
+    let shop = shop(&t.db, "lookup", &PolicyDocument::default()).await;
+    let (order_id, line) = order(&t.db, &shop, "#1", 3).await;
+    let compare = |a: &Context, b: &Context| {
+        assert_eq!(a.order, b.order);
+        assert_eq!(a.shipments, b.shipments);
+        assert_eq!(a.held, b.held);
+        assert_eq!(a.history, b.history);
+        assert_eq!(a.cancelled_at, b.cancelled_at);
+        assert_eq!(a.policy_version, b.policy_version);
+    };
+    for held in [0, 1, 3] {
+        let read = Context::read(&app, shop.id, order_id).await.expect("read");
+        let mut conn = t.db.conn().await.expect("conn");
+        let loaded = Context::load(&app, &mut conn, shop.id, order_id)
+            .await
+            .expect("load");
+        drop(conn);
+        compare(&read, &loaded);
+        assert_eq!(read.held.get(&line).copied().unwrap_or(0), held);
+        assert_eq!(read.order.lines[0].title, "Kemeja batik");
+        assert_eq!(read.shipments.len(), 1);
+        // The next return, acknowledged, is in the very next look-up.
+        if held < 3 {
+            open(&t.db, &shop, order_id, line, if held == 0 { 1 } else { 2 })
+                .await
+                .expect("open");
+        }
+    }
+    let view = kembali_app::orders::get(&app, &shop, order_id)
+        .await
+        .expect("view");
+    assert_eq!(view.order.id, order_id);
+    assert_eq!(view.shipments.len(), 1);
+    // Another shop's look-up finds nothing, and an unknown id is a 404.
+    let missing = kembali_app::orders::get(&app, &other, order_id).await;
+    assert!(
+        matches!(missing, Err(AppError::NotFound(Entity::Order))),
+        "{missing:?}"
+    );
+    let unknown = Context::read(&app, shop.id, OrderId::new(Timestamp::now(), id())).await;
+    assert!(
+        matches!(unknown, Err(AppError::NotFound(Entity::Order))),
+        "{:?}",
+        unknown.err()
+    );
+}
+crate::both!(lookup_reads, super::a_lookup_reads_what_a_transaction_reads);
+
 async fn every_query_is_scoped_by_shop(t: &TestDb) {
     let a = shop(&t.db, "shop-a", &PolicyDocument::default()).await;
     let b = shop(&t.db, "shop-b", &PolicyDocument::default()).await;

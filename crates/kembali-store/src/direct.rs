@@ -1,0 +1,95 @@
+//! SQLite reads run on the calling thread (rusqlite), for the hot look-ups.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and passes every
+//! statement and row over a channel: a profile of `GET /orders/{id}` under load
+//! put about a third of the server's time in those hand-offs (futex waits and
+//! wake-ups), against a few per cent in SQLite itself (docs/BENCHMARKS.md). A
+//! read by key of pages SQLite or the OS already holds takes tens of
+//! microseconds, less than one hand-off, so these run where they are asked for,
+//! on the async worker, as tokio allows for short work between awaits. Only
+//! reads by a unique key go here (`orders::view`, `orders::decision`); what
+//! scans or writes stays on sqlx.
+//!
+//! Each connection is read-only and sees the database as of its statement's
+//! start, as the sqlx readers do: what a write group committed, never what it
+//! has not.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::StoreError;
+
+/// Idle connections kept; more are opened when more threads read at once
+/// (bounded by the runtime's threads, since a read never awaits) and closed
+/// when they come back to a full shelf.
+const IDLE: usize = 8;
+
+/// Read-only connections to one SQLite file, each used by one thread at a time.
+#[derive(Debug)]
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    /// Opens one connection now, so a file that cannot be read is an error
+    /// at start and not at the first request.
+    pub fn open(path: &Path) -> Result<Readers, StoreError> {
+        let first = connect(path)?;
+        Ok(Readers {
+            path: path.to_owned(),
+            idle: Mutex::new(vec![first]),
+        })
+    }
+
+    /// Runs `read` on an idle connection (or a new one), on this thread.
+    pub fn read<R>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let conn = match taken {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let answer = read(&conn);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE
+        {
+            idle.push(conn);
+        }
+        answer
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite)?;
+    // As the sqlx connections: a reader waits only while SQLite recovers a
+    // WAL another process left behind.
+    conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite)?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// A rusqlite error as the store's: a busy or unreadable file is the database
+/// out of reach (503, try again), anything else an error of the query.
+pub(crate) fn sqlite(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, SystemIoFailure};
+    let lost = matches!(
+        e.sqlite_error_code(),
+        Some(DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure)
+    );
+    let e = sqlx::Error::AnyDriverError(Box::new(e));
+    if lost {
+        StoreError::Unavailable(e)
+    } else {
+        StoreError::Database(e)
+    }
+}
