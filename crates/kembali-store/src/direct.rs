@@ -12,7 +12,11 @@
 //!
 //! Each connection is read-only and sees the database as of its statement's
 //! start, as the sqlx readers do: what a write group committed, never what it
-//! has not.
+//! has not. A read that finds the file busy for more than [`BUSY`] (another
+//! process recovering or locking it) is done again through sqlx, whose
+//! connections wait on their own threads; and a look-up gives its worker up
+//! when tokio's budget for one turn is spent, so a loop of them starves no
+//! other task.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -26,6 +30,9 @@ use crate::StoreError;
 /// (bounded by the runtime's threads, since a read never awaits) and closed
 /// when they come back to a full shelf.
 const IDLE: usize = 8;
+
+/// How long a read on the calling thread waits for a busy file.
+const BUSY: Duration = Duration::from_millis(20);
 
 /// Read-only connections to one SQLite file, each used by one thread at a time.
 #[derive(Debug)]
@@ -71,9 +78,11 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(sqlite)?;
-    // As the sqlx connections: a reader waits only while SQLite recovers a
-    // WAL another process left behind.
-    conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite)?;
+    // A reader waits only while SQLite recovers a WAL another process left
+    // behind, or another process holds the file exclusively. Briefly here,
+    // on the worker: past this the look-up waits on sqlx's thread instead
+    // (`orders::read_folded_in`).
+    conn.busy_timeout(BUSY).map_err(sqlite)?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }

@@ -574,27 +574,34 @@ async fn read_folded_in(
     id: OrderId,
     with_facts: bool,
 ) -> Result<Option<ForDecision>, StoreError> {
-    match db {
-        Db::Sqlite {
-            direct: Some(readers),
-            ..
-        } => {
-            let sql = folded_sql(crate::Backend::Sqlite, Key::Id, with_facts);
-            let row = readers.read(|c| {
-                let mut stmt = c.prepare_cached(sql).map_err(direct::sqlite)?;
-                stmt.query_row(rusqlite::params![shop.to_string(), id.to_string()], |r| {
-                    folded_row(r)
-                })
-                .optional()
-                .map_err(direct::sqlite)
-            })?;
-            row.map(|row| assemble(shop, row?)).transpose()
-        }
-        _ => {
-            let mut conn = db.conn().await?;
-            read_folded(&mut conn, shop, Key::Id, &id.to_string(), with_facts).await
+    if let Db::Sqlite {
+        direct: Some(readers),
+        ..
+    } = db
+    {
+        // The read never waits, so a task that loops over look-ups would
+        // keep its worker from every other task: it gives the worker up
+        // when tokio's budget for one turn is spent, as sockets do.
+        tokio::task::coop::consume_budget().await;
+        let sql = folded_sql(crate::Backend::Sqlite, Key::Id, with_facts);
+        let read = readers.read(|c| {
+            let mut stmt = c.prepare_cached(sql).map_err(direct::sqlite)?;
+            stmt.query_row(rusqlite::params![shop.to_string(), id.to_string()], |r| {
+                folded_row(r)
+            })
+            .optional()
+            .map_err(direct::sqlite)
+        });
+        match read {
+            Ok(row) => return row.map(|row| assemble(shop, row?)).transpose(),
+            // The file is busy (another process recovers or locks it): wait
+            // for it on sqlx's thread, not on this worker.
+            Err(StoreError::Unavailable(_)) => {}
+            Err(e) => return Err(e),
         }
     }
+    let mut conn = db.conn().await?;
+    read_folded(&mut conn, shop, Key::Id, &id.to_string(), with_facts).await
 }
 
 /// A row of the folded read as rusqlite gives it; the address is parsed here

@@ -297,6 +297,32 @@ async fn a_lookup_reads_what_a_transaction_reads(t: &TestDb) {
 }
 crate::both!(lookup_reads, super::a_lookup_reads_what_a_transaction_reads);
 
+/// A task that loops over look-ups lets the others run: on SQLite a look-up
+/// reads on the calling thread and never waits, so without a yield the loop
+/// would keep a one-thread runtime to itself.
+#[tokio::test(flavor = "current_thread")]
+async fn looping_lookups_leave_room_for_other_tasks() {
+    let t = TestDb::sqlite().await;
+    let app = system(&t.db);
+    let shop = shop(&t.db, "fair", &PolicyDocument::default()).await;
+    let (order_id, _) = order(&t.db, &shop, "#1", 1).await;
+    let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = ran.clone();
+    tokio::spawn(async move { flag.store(true, std::sync::atomic::Ordering::SeqCst) });
+    let mut reads = 0;
+    while reads < 2_000 && !ran.load(std::sync::atomic::Ordering::SeqCst) {
+        kembali_app::orders::get(&app, &shop, order_id)
+            .await
+            .expect("view");
+        reads += 1;
+    }
+    assert!(
+        ran.load(std::sync::atomic::Ordering::SeqCst),
+        "the other task never ran during {reads} look-ups"
+    );
+    t.cleanup().await;
+}
+
 async fn every_query_is_scoped_by_shop(t: &TestDb) {
     let a = shop(&t.db, "shop-a", &PolicyDocument::default()).await;
     let b = shop(&t.db, "shop-b", &PolicyDocument::default()).await;
