@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod desk;
+pub mod forwarded;
 pub mod hooks;
 pub mod i18n;
 pub mod metrics;
@@ -100,12 +101,15 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// of its previous response (so it also closes idle keep-alive connections),
 /// to the end of the request's headers. Reading a body falls under the request
 /// deadline ([`REQUEST_DEADLINE`]): the extractors read it inside the handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub header_read_timeout: Duration,
     /// Past this many open connections the server stops accepting; new ones
     /// wait in the kernel's listen backlog until a connection closes.
     pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client
+    /// ([`forwarded`]); none by default.
+    pub trusted_proxies: forwarded::TrustedProxies,
 }
 
 impl Default for Limits {
@@ -113,6 +117,7 @@ impl Default for Limits {
         Limits {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
+            trusted_proxies: forwarded::TrustedProxies::default(),
         }
     }
 }
@@ -168,12 +173,16 @@ pub async fn serve_with(
             accepted = axum::serve::Listener::accept(&mut listener) => accepted,
             () = &mut shutdown => break,
         };
-        // The client's address rides on each request (the portal's rate limit).
-        let client = portal::ClientAddr(peer.ip());
+        // The client's address rides on each request (the portal's rate
+        // limit): the peer, or whom a trusted proxy says it forwards.
+        let proxies = limits.trusted_proxies.clone();
         let service = tower::ServiceExt::map_request(
             router.clone(),
             move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(axum::Extension(client));
+                let client = portal::ClientAddr(proxies.client(peer.ip(), req.headers()));
+                // As itself: `Extension<ClientAddr>` and `extensions.get`
+                // look it up by its own type.
+                req.extensions_mut().insert(client);
                 req
             },
         );

@@ -25,6 +25,10 @@ pub struct Config {
     pub http_header_read_timeout_ms: u64,
     /// Open HTTP connections at once; past it, new ones wait to be accepted.
     pub http_max_connections: usize,
+    /// Reverse proxies in front of Kembali (comma-separated addresses and
+    /// networks): from them, the client's address is read from
+    /// `X-Forwarded-For`. Empty: the TCP peer is the client.
+    pub trusted_proxies: String,
     /// Jobs one worker runs at once.
     pub worker_concurrency: usize,
     /// `tracing` filter, e.g. `info` or `kembali=debug,tower_http=info`.
@@ -40,6 +44,7 @@ impl Default for Config {
             database_acquire_timeout_ms: 1_000,
             http_header_read_timeout_ms: 10_000,
             http_max_connections: 10_000,
+            trusted_proxies: String::new(),
             worker_concurrency: 4,
             log: "info".into(),
         }
@@ -70,6 +75,14 @@ http_header_read_timeout_ms = 10000
 
 # HTTP connections open at once; past it, new ones wait in the listen backlog.
 http_max_connections = 10000
+
+# Reverse proxies in front of Kembali (nginx, Caddy, a load balancer), as
+# comma-separated addresses and networks, e.g. "127.0.0.1, ::1, 10.0.0.0/8".
+# A request from one of them is from the client its X-Forwarded-For names (the
+# first address from the right that is no trusted proxy); the portal's look-up
+# limits count by that address. Empty: the TCP peer is the client, and
+# X-Forwarded-For is ignored (anyone could write it).
+trusted_proxies = ""
 
 # Background jobs one worker runs at once.
 worker_concurrency = 4
@@ -104,6 +117,7 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
         "database_acquire_timeout_ms",
         "http_header_read_timeout_ms",
         "http_max_connections",
+        "trusted_proxies",
         "worker_concurrency",
         "log",
     ]));
@@ -114,6 +128,9 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
             e.to_string().replace('\n', " ")
         )
     })?;
+    if let Err(e) = kembali_web::forwarded::TrustedProxies::parse(&config.trusted_proxies) {
+        bail!("invalid configuration: trusted_proxies: {e}");
+    }
     if config.max_connections == 0 {
         bail!("invalid configuration: max_connections must be at least 1");
     }
@@ -149,5 +166,21 @@ mod tests {
         let documented = serde_json::to_value(documented).expect("json");
         let defaults = serde_json::to_value(Config::default()).expect("json");
         assert_eq!(documented, defaults);
+    }
+
+    #[test]
+    fn a_bad_trusted_proxy_is_refused_at_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("kembali.toml");
+        std::fs::write(&file, "trusted_proxies = \"127.0.0.1, 10.0.0.0/40\"\n").expect("write");
+        let e = super::load(Some(&file)).expect_err("refused");
+        let e = e.to_string();
+        assert!(
+            e.contains("trusted_proxies") && e.contains("10.0.0.0/40"),
+            "{e}"
+        );
+        std::fs::write(&file, "trusted_proxies = \"127.0.0.1, 10.0.0.0/8\"\n").expect("write");
+        let cfg = super::load(Some(&file)).expect("loaded");
+        assert_eq!(cfg.trusted_proxies, "127.0.0.1, 10.0.0.0/8");
     }
 }

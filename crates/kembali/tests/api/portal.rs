@@ -156,10 +156,26 @@ impl Page {
 
 impl<'a> Shopper<'a> {
     pub fn new(app: &'a TestApp) -> Shopper<'a> {
+        Shopper::sending(app, reqwest::header::HeaderMap::new())
+    }
+
+    /// A shopper whose every request reaches the app through a proxy that
+    /// says it forwards `client`.
+    pub fn forwarded_for(app: &'a TestApp, client: &str) -> Shopper<'a> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            client.parse().expect("an address as a header value"),
+        );
+        Shopper::sending(app, headers)
+    }
+
+    fn sending(app: &'a TestApp, headers: reqwest::header::HeaderMap) -> Shopper<'a> {
         Shopper {
             app,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
                 .build()
                 .expect("client"),
             cookies: std::collections::BTreeMap::new(),
@@ -603,6 +619,41 @@ async fn bad_input_changes_nothing(app: &TestApp) {
     app.drain().await;
 }
 crate::both!(bad_input, super::bad_input_changes_nothing, super::policy());
+
+/// Twenty failed look-ups from one shopper lock that shopper out. Behind a
+/// trusted proxy the shopper is the address the proxy forwards, so another
+/// shopper behind the same proxy still gets in; without that setting the
+/// header is nobody's word and both are the proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lookup_limit_is_per_shopper_behind_a_trusted_proxy() {
+    use crate::support::{Backend, spawn_with};
+    for (trusted, second_shopper) in [("127.0.0.1, ::1", 404), ("", 429)] {
+        let cfg = kembali::Config {
+            trusted_proxies: trusted.into(),
+            ..kembali::Config::default()
+        };
+        let app = spawn_with(Backend::Sqlite, PolicyDocument::default(), cfg)
+            .await
+            .expect("sqlite");
+        let mut guesser = Shopper::forwarded_for(&app, "203.0.113.1");
+        for n in 0..kembali_app::portal::MAX_FAILURES_PER_CLIENT {
+            let r = guesser
+                .find("en", &format!("NOPE-{n}"), "x@example.com")
+                .await;
+            assert_eq!(r.status, 404, "look-up {n}: {}", r.body);
+        }
+        let limited = guesser.find("en", "NOPE-X", "x@example.com").await;
+        assert_eq!(limited.status, 429, "{}", limited.body);
+        let mut other = Shopper::forwarded_for(&app, "203.0.113.2");
+        let r = other.find("en", "NOPE-Y", "y@example.com").await;
+        assert_eq!(
+            r.status, second_shopper,
+            "trusted_proxies = {trusted:?}: {}",
+            r.body
+        );
+        app.finish().await;
+    }
+}
 
 async fn the_policy_page_speaks_three_languages(app: &TestApp) {
     let mut shopper = Shopper::new(app);

@@ -40,6 +40,11 @@ pub enum Backend {
 
 /// The app over `backend`, or `None` when PostgreSQL is missing and not required.
 pub async fn spawn(backend: Backend, policy: PolicyDocument) -> Option<TestApp> {
+    spawn_with(backend, policy, Config::default()).await
+}
+
+/// The app over `backend`, started with `cfg` (its database URL aside).
+pub async fn spawn_with(backend: Backend, policy: PolicyDocument, cfg: Config) -> Option<TestApp> {
     let test_db = match backend {
         Backend::Sqlite => TestDb::sqlite().await,
         Backend::Postgres => TestDb::postgres().await?,
@@ -74,7 +79,6 @@ pub async fn spawn(backend: Backend, policy: PolicyDocument) -> Option<TestApp> 
         worker: true,
         clock: Some(clock.clone()),
     };
-    let cfg = Config::default();
     let app = Application::on(db.clone(), &cfg, start)
         .await
         .expect("start the application");
