@@ -12,6 +12,7 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
 use jiff::Timestamp;
 use kembali_core::{PhotoId, ShopId};
+use kembali_store::Tx;
 use kembali_store::photos::{self as store, PhotoMeta};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -20,7 +21,6 @@ use utoipa::ToSchema;
 
 use crate::error::{Entity, PhotoError};
 use crate::{App, AppError};
-use kembali_store::Tx;
 
 /// The largest upload taken, in bytes: 10 MiB, more than a phone's photo.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;

@@ -88,9 +88,14 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// A rusqlite error as the store's: a busy or unreadable file is the database
-/// out of reach (503, try again), anything else an error of the query.
+/// out of reach (503, try again), a value our own conversion refused (the
+/// folded row's JSON) stored data that cannot be read, anything else an error
+/// of the query.
 pub(crate) fn sqlite(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::{CannotOpen, DatabaseBusy, DatabaseLocked, SystemIoFailure};
+    if let rusqlite::Error::FromSqlConversionFailure(..) = e {
+        return StoreError::Corrupt(e.to_string());
+    }
     let lost = matches!(
         e.sqlite_error_code(),
         Some(DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure)

@@ -9,10 +9,9 @@ use kembali_core::order::{
 use kembali_core::policy::CustomerHistory;
 use kembali_core::shop::Locale;
 use kembali_core::{Currency, CustomerId, LineId, Money, OrderId, ShipmentId, ShopId};
+use rusqlite::OptionalExtension;
 use serde::Deserialize;
 use sqlx::types::Json;
-
-use rusqlite::OptionalExtension;
 
 use crate::db::Session;
 use crate::{Db, StoreError, corrupt, direct, entropy, from_millis, millis, run};
@@ -586,14 +585,15 @@ async fn read_folded_in(
         let sql = folded_sql(crate::Backend::Sqlite, Key::Id, with_facts);
         let read = readers.read(|c| {
             let mut stmt = c.prepare_cached(sql).map_err(direct::sqlite)?;
-            stmt.query_row(rusqlite::params![shop.to_string(), id.to_string()], |r| {
-                folded_row(r)
-            })
+            stmt.query_row(
+                rusqlite::params![shop.to_string(), id.to_string()],
+                folded_row,
+            )
             .optional()
             .map_err(direct::sqlite)
         });
         match read {
-            Ok(row) => return row.map(|row| assemble(shop, row?)).transpose(),
+            Ok(row) => return row.map(|row| assemble(shop, row)).transpose(),
             // The file is busy (another process recovers or locks it): wait
             // for it on sqlx's thread, not on this worker.
             Err(StoreError::Unavailable(_)) => {}
@@ -605,14 +605,14 @@ async fn read_folded_in(
 }
 
 /// A row of the folded read as rusqlite gives it; the address is parsed here
-/// (sqlx's `Json` does it on the other path), so a bad one is `Corrupt`.
-fn folded_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FoldedRow, StoreError>> {
+/// (sqlx's `Json` does it on the other path), a bad one failing as a column
+/// that did not convert (`Corrupt`, `direct::sqlite`).
+fn folded_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FoldedRow> {
     let address: String = r.get("shipping_address")?;
-    let shipping_address = match serde_json::from_str(&address) {
-        Ok(a) => a,
-        Err(e) => return Ok(Err(corrupt(e))),
-    };
-    Ok(Ok(FoldedRow {
+    let shipping_address = serde_json::from_str(&address).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(FoldedRow {
         order: OrderRow {
             id: r.get("id")?,
             number: r.get("number")?,
@@ -632,7 +632,7 @@ fn folded_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<FoldedRow, Store
         held_json: r.get("held_json")?,
         customer_json: r.get("customer_json")?,
         cancelled_at: r.get("cancelled_at")?,
-    }))
+    })
 }
 
 /// The order and its facts out of a folded row, whichever driver read it.

@@ -51,6 +51,14 @@ impl Default for Config {
     }
 }
 
+impl Config {
+    /// `trusted_proxies` parsed; a malformed list is a configuration error.
+    pub fn trusted_proxies(&self) -> anyhow::Result<kembali_web::forwarded::TrustedProxies> {
+        kembali_web::forwarded::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: trusted_proxies: {e}"))
+    }
+}
+
 /// The documented default configuration, for `kembali default-config`.
 pub const DEFAULT_TOML: &str = r#"# Kembali configuration. Every key can also be set as KEMBALI_<KEY> in the
 # environment (e.g. KEMBALI_DATABASE_URL); flags override both.
@@ -128,9 +136,7 @@ pub fn load(file: Option<&Path>) -> anyhow::Result<Config> {
             e.to_string().replace('\n', " ")
         )
     })?;
-    if let Err(e) = kembali_web::forwarded::TrustedProxies::parse(&config.trusted_proxies) {
-        bail!("invalid configuration: trusted_proxies: {e}");
-    }
+    config.trusted_proxies()?;
     if config.max_connections == 0 {
         bail!("invalid configuration: max_connections must be at least 1");
     }

@@ -97,10 +97,7 @@ impl Application {
             limits: kembali_web::Limits {
                 header_read_timeout: Duration::from_millis(cfg.http_header_read_timeout_ms),
                 max_connections: cfg.http_max_connections,
-                trusted_proxies: kembali_web::forwarded::TrustedProxies::parse(
-                    &cfg.trusted_proxies,
-                )
-                .map_err(|e| anyhow::anyhow!("invalid configuration: trusted_proxies: {e}"))?,
+                trusted_proxies: cfg.trusted_proxies()?,
             },
         })
     }
