@@ -284,13 +284,19 @@ pub async fn rotate(
     Ok(endpoint)
 }
 
-/// Fans `message` out to the shop's enabled endpoints that subscribe to its
-/// type: one delivery and one job each, inside the dispatch's transaction. A
-/// repeated dispatch adds nothing (one delivery per message and endpoint).
-pub async fn fan_out(app: &App, tx: &mut Tx, message: &Message) -> Result<usize, StoreError> {
+/// Fans `message` out to those of `endpoints` (the shop's enabled ones, read
+/// once for a whole batch of its messages) that subscribe to its type: one
+/// delivery and one job each, inside the dispatch's transaction. A repeated
+/// dispatch adds nothing (one delivery per message and endpoint).
+pub async fn fan_out(
+    app: &App,
+    tx: &mut Tx,
+    message: &Message,
+    endpoints: &[Endpoint],
+) -> Result<usize, StoreError> {
     let now = app.now();
     let mut added = 0;
-    for endpoint in store::enabled_endpoints(tx, message.shop_id).await? {
+    for endpoint in endpoints {
         if !subscribed(&endpoint.events, &message.kind) {
             continue;
         }

@@ -164,10 +164,15 @@ impl Db {
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone().pragma(
-                    "wal_autocheckpoint",
-                    crate::writer::WAL_PAGES_THE_WRITER_LEAVES.to_string(),
-                ))
+                .connect_with(
+                    base.clone()
+                        .pragma(
+                            "wal_autocheckpoint",
+                            crate::writer::WAL_PAGES_THE_WRITER_LEAVES.to_string(),
+                        )
+                        .pragma("cache_size", "-16384")
+                        .pragma("temp_store", "memory"),
+                )
                 .await
                 .map_err(StoreError::connect)?;
             let checkpointer = SqlitePoolOptions::new()

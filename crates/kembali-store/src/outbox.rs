@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use kembali_core::{MessageId, ShopId};
 use sqlx::types::Json;
 
-use crate::db::Session;
+use crate::db::{Inner, Session};
 use crate::{StoreError, corrupt, from_millis, millis, run};
 
 /// One message: `kind` is the event name (`return.approved`), `subject` the id of
@@ -118,6 +118,60 @@ pub async fn mark_dispatched(
     Ok(n == 1)
 }
 
+/// Marks the shop's messages `ids` fanned out in one statement (the relay's
+/// batch); answers how many were not marked before.
+pub async fn mark_all_dispatched(
+    ex: &mut impl Session,
+    shop: ShopId,
+    ids: &[MessageId],
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let shop = shop.to_string();
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let done = match ex.inner() {
+        Inner::Sqlite(c) => {
+            // A statement per message, all sent as one query: each is a look-up
+            // by primary key whatever the planner's statistics say. With an
+            // `IN` list, statistics taken while the outbox was small (the
+            // server analyses at start, then hourly) made SQLite scan the
+            // whole outbox on every batch. Not kept prepared: its text
+            // changes with the batch's size.
+            let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+            for (n, id) in ids.iter().enumerate() {
+                if n > 0 {
+                    q.push("; ");
+                }
+                q.push("UPDATE outbox SET dispatched_at = ")
+                    .push_bind(millis(now))
+                    .push(" WHERE shop_id = ")
+                    .push_bind(&shop)
+                    .push(" AND id = ")
+                    .push_bind(id)
+                    .push(" AND dispatched_at IS NULL");
+            }
+            q.build()
+                .persistent(false)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        }
+        Inner::Postgres(c) => sqlx::query(
+            "UPDATE outbox SET dispatched_at = $1
+                  WHERE shop_id = $2 AND id = ANY($3) AND dispatched_at IS NULL",
+        )
+        .bind(millis(now))
+        .bind(&shop)
+        .bind(&ids)
+        .execute(&mut *c)
+        .await?
+        .rows_affected(),
+    };
+    Ok(done)
+}
+
 #[derive(sqlx::FromRow)]
 struct PendingRow {
     shop_id: String,
@@ -151,7 +205,11 @@ pub async fn take_pending(ex: &mut impl Session, limit: u32) -> Result<Vec<Messa
 /// Whether any message waits for the relay (the test kit's drain).
 pub async fn any_pending(ex: &mut impl Session) -> Result<bool, StoreError> {
     let found: Option<String> = run!(ex, |c| sqlx::query_scalar(
-        "SELECT id FROM outbox WHERE dispatched_at IS NULL AND handed_off_at IS NULL LIMIT 1"
+        // The order is the relay's index's (`outbox_pending`): without it,
+        // statistics taken while the outbox was small made SQLite scan the
+        // whole outbox, where the pending messages are the newest.
+        "SELECT id FROM outbox WHERE dispatched_at IS NULL AND handed_off_at IS NULL
+          ORDER BY occurred_at, id LIMIT 1"
     )
     .fetch_optional(&mut *c)
     .await)?;

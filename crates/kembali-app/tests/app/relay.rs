@@ -6,20 +6,26 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use kembali_app::clock::ManualClock;
 use kembali_app::jobs::dispatch::{BATCH, relay};
+use kembali_app::webhooks::{self, NewEndpoint};
 use kembali_core::IdSource;
 use kembali_core::policy::PolicyDocument;
 use kembali_core::shop::{Country, Locale, Shop};
-use kembali_core::{Currency, MessageId, ShopId};
+use kembali_core::{Currency, MessageId, ShopId, WebhookEndpointId};
 use kembali_store::outbox::{self, Message};
 use kembali_store::testing::TestDb;
+use kembali_store::webhooks as store_webhooks;
 use kembali_store::{OsEntropy, shops};
 
 async fn shop(t: &TestDb) -> Shop {
+    named(t, "relay").await
+}
+
+async fn named(t: &TestDb, slug: &str) -> Shop {
     let now = Timestamp::now();
     let shop = Shop {
         id: ShopId::new(now, OsEntropy.entropy()),
-        slug: "relay".into(),
-        name: "relay".into(),
+        slug: slug.into(),
+        name: slug.into(),
         currency: Currency::IDR,
         time_zone: "Asia/Jakarta".into(),
         default_locale: Locale::Id,
@@ -94,6 +100,104 @@ async fn relays_in_batches_and_hands_off_what_it_cannot_dispatch(t: &TestDb) {
     assert_eq!(own.len(), 1, "{queued:?}");
     assert_eq!(own[0].payload["message_id"], bad.id.to_string());
 }
+/// A batch across shops: each message reaches each of its own shop's
+/// endpoints that subscribe to it (the endpoints are read once per shop, the
+/// messages marked once per shop), and nothing of another shop's.
+async fn a_batch_across_shops_fans_out_to_each_shops_own_endpoints(t: &TestDb) {
+    let (a, b) = (named(t, "relay-a").await, named(t, "relay-b").await);
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let app = crate::app(t, &clock);
+    let now = app.now();
+    let endpoint = |url: &str, events: &[&str]| NewEndpoint {
+        url: url.into(),
+        events: Some(events.iter().map(|e| (*e).to_owned()).collect()),
+        enabled: None,
+    };
+    let mut tx = t.db.begin().await.expect("tx");
+    let a_all = webhooks::create(
+        &app,
+        &mut tx,
+        a.id,
+        endpoint("https://a.example/all", &["*"]),
+    )
+    .await
+    .expect("endpoint");
+    let a_approved = webhooks::create(
+        &app,
+        &mut tx,
+        a.id,
+        endpoint("https://a.example/approved", &["return.approved"]),
+    )
+    .await
+    .expect("endpoint");
+    let b_requested = webhooks::create(
+        &app,
+        &mut tx,
+        b.id,
+        endpoint("https://b.example/requested", &["return.requested"]),
+    )
+    .await
+    .expect("endpoint");
+    // Interleaved, as the relay takes them (oldest first, across shops).
+    for n in 0..6u16 {
+        let shop = if n % 2 == 0 { a.id } else { b.id };
+        let kind = if n % 3 == 0 {
+            "return.received"
+        } else {
+            "return.requested"
+        };
+        let m = message(shop, n, kind, "ret_whatever", now);
+        outbox::append(&mut tx, &m).await.expect("append");
+    }
+    tx.commit().await.expect("commit");
+
+    assert_eq!(relay(&app, BATCH).await.expect("relay"), 6);
+    assert_eq!(relay(&app, BATCH).await.expect("relay"), 0);
+
+    let mut conn = t.db.conn().await.expect("conn");
+    for shop in [a.id, b.id] {
+        let all = outbox::for_subject(&mut conn, shop, "ret_whatever")
+            .await
+            .expect("outbox");
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().all(|m| m.dispatched_at.is_some()), "{all:?}");
+    }
+    let delivered = async |conn: &mut kembali_store::Conn, shop: ShopId, e: WebhookEndpointId| {
+        let mut kinds: Vec<(String, String)> =
+            store_webhooks::list_deliveries(conn, shop, e, None, 100)
+                .await
+                .expect("deliveries")
+                .into_iter()
+                .map(|d| (d.message_id.to_string(), d.kind))
+                .collect();
+        kinds.sort();
+        kinds
+    };
+    // Shop a's messages are 0 (received), 2 and 4 (requested); b's are 1 and 5
+    // (requested) and 3 (received).
+    let id = |n: u16| message(a.id, n, "", "", now).id.to_string();
+    let requested = "return.requested".to_owned();
+    let received = "return.received".to_owned();
+    assert_eq!(
+        delivered(&mut conn, a.id, a_all.id).await,
+        vec![
+            (id(0), received.clone()),
+            (id(2), requested.clone()),
+            (id(4), requested.clone())
+        ]
+    );
+    assert_eq!(delivered(&mut conn, a.id, a_approved.id).await, vec![]);
+    assert_eq!(
+        delivered(&mut conn, b.id, b_requested.id).await,
+        vec![(id(1), requested.clone()), (id(5), requested)]
+    );
+}
+
+crate::both!(
+    relay_fans_out_per_shop,
+    super::a_batch_across_shops_fans_out_to_each_shops_own_endpoints
+);
+
 crate::both!(
     relay_batches,
     super::relays_in_batches_and_hands_off_what_it_cannot_dispatch
