@@ -98,27 +98,7 @@ pub async fn for_subject(
     rows.into_iter().map(|r| r.into_message(shop)).collect()
 }
 
-/// Marks the message fanned out; `false` if it already was (a repeated dispatch).
-pub async fn mark_dispatched(
-    ex: &mut impl Session,
-    shop: ShopId,
-    id: MessageId,
-    now: Timestamp,
-) -> Result<bool, StoreError> {
-    let n = run!(ex, |c| sqlx::query(
-        "UPDATE outbox SET dispatched_at = $1
-          WHERE shop_id = $2 AND id = $3 AND dispatched_at IS NULL"
-    )
-    .bind(millis(now))
-    .bind(shop.to_string())
-    .bind(id.to_string())
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(n == 1)
-}
-
-/// Marks the shop's messages `ids` fanned out in one statement (the relay's
+/// Marks the shop's messages `ids` fanned out in one query (a dispatch's
 /// batch); answers how many were not marked before.
 pub async fn mark_all_dispatched(
     ex: &mut impl Session,

@@ -58,58 +58,40 @@ impl Job for Dispatch {
 /// Dispatches one message inside `tx` and marks it dispatched; a message
 /// already dispatched (a repeated run) is left alone.
 async fn dispatch(app: &App, tx: &mut Tx, message: &Message) -> Result<(), JobError> {
-    if message.dispatched_at.is_some() {
-        return Ok(());
-    }
-    let endpoints = store_webhooks::enabled_endpoints(tx, message.shop_id).await?;
-    hand_on(app, tx, message, &endpoints).await?;
-    outbox::mark_dispatched(tx, message.shop_id, message.id, app.now()).await?;
-    Ok(())
+    dispatch_batch(app, tx, std::slice::from_ref(message)).await
 }
 
-/// Dispatches the relay's batch inside `tx` as [`dispatch`] does each message,
-/// in fewer statements: each shop's endpoints are read once, and each shop's
-/// messages marked in one statement. SQLite's one writer is held for the
-/// whole batch, and every statement on it waits on a hand-off to its thread.
+/// Dispatches `messages` inside `tx` and marks them dispatched, skipping those
+/// already dispatched: an approved return's expiry is scheduled, and each
+/// message fanned out to its shop's endpoints. Each shop's endpoints are read
+/// once and its messages marked in one query: SQLite's one writer is held for
+/// the whole batch, and every statement on it waits on a hand-off.
 async fn dispatch_batch(app: &App, tx: &mut Tx, messages: &[Message]) -> Result<(), JobError> {
-    let mut endpoints: HashMap<ShopId, Vec<Endpoint>> = HashMap::new();
-    let mut marked: Vec<(ShopId, Vec<MessageId>)> = Vec::new();
+    let mut shops: HashMap<ShopId, (Vec<Endpoint>, Vec<MessageId>)> = HashMap::new();
     for m in messages.iter().filter(|m| m.dispatched_at.is_none()) {
-        let theirs = match endpoints.entry(m.shop_id) {
+        let (endpoints, marked) = match shops.entry(m.shop_id) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert(store_webhooks::enabled_endpoints(tx, m.shop_id).await?),
+            Entry::Vacant(e) => {
+                let endpoints = store_webhooks::enabled_endpoints(tx, m.shop_id).await?;
+                e.insert((endpoints, Vec::new()))
+            }
         };
-        hand_on(app, tx, m, theirs).await?;
-        match marked.iter_mut().find(|(shop, _)| *shop == m.shop_id) {
-            Some((_, ids)) => ids.push(m.id),
-            None => marked.push((m.shop_id, vec![m.id])),
+        if m.kind == events::return_kind(ReturnStatus::Approved) {
+            let id: ReturnId = m
+                .subject
+                .parse()
+                .map_err(|e| JobError::GiveUp(format!("bad subject: {e}")))?;
+            if let Some(ret) = returns::get(tx, m.shop_id, id).await? {
+                schedule_expiry(app, tx, &ret, m.occurred_at).await?;
+            }
         }
+        webhooks::fan_out(app, tx, m, endpoints).await?;
+        marked.push(m.id);
     }
     let now = app.now();
-    for (shop, ids) in &marked {
-        outbox::mark_all_dispatched(tx, *shop, ids, now).await?;
+    for (shop, (_, marked)) in &shops {
+        outbox::mark_all_dispatched(tx, *shop, marked, now).await?;
     }
-    Ok(())
-}
-
-/// What dispatching a message does besides marking it: an approved return's
-/// expiry is scheduled, and the message fanned out to `endpoints`.
-async fn hand_on(
-    app: &App,
-    tx: &mut Tx,
-    message: &Message,
-    endpoints: &[Endpoint],
-) -> Result<(), JobError> {
-    if message.kind == events::return_kind(ReturnStatus::Approved) {
-        let id: ReturnId = message
-            .subject
-            .parse()
-            .map_err(|e| JobError::GiveUp(format!("bad subject: {e}")))?;
-        if let Some(ret) = returns::get(tx, message.shop_id, id).await? {
-            schedule_expiry(app, tx, &ret, message.occurred_at).await?;
-        }
-    }
-    webhooks::fan_out(app, tx, message, endpoints).await?;
     Ok(())
 }
 

@@ -108,36 +108,20 @@ async fn a_batch_across_shops_fans_out_to_each_shops_own_endpoints(t: &TestDb) {
     let clock = Arc::new(ManualClock::new(Timestamp::now()));
     let app = crate::app(t, &clock);
     let now = app.now();
-    let endpoint = |url: &str, events: &[&str]| NewEndpoint {
-        url: url.into(),
-        events: Some(events.iter().map(|e| (*e).to_owned()).collect()),
-        enabled: None,
-    };
     let mut tx = t.db.begin().await.expect("tx");
-    let a_all = webhooks::create(
-        &app,
-        &mut tx,
-        a.id,
-        endpoint("https://a.example/all", &["*"]),
-    )
-    .await
-    .expect("endpoint");
-    let a_approved = webhooks::create(
-        &app,
-        &mut tx,
-        a.id,
-        endpoint("https://a.example/approved", &["return.approved"]),
-    )
-    .await
-    .expect("endpoint");
-    let b_requested = webhooks::create(
-        &app,
-        &mut tx,
-        b.id,
-        endpoint("https://b.example/requested", &["return.requested"]),
-    )
-    .await
-    .expect("endpoint");
+    let mut endpoint = async |shop: ShopId, url: &str, events: &[&str]| {
+        let new = NewEndpoint {
+            url: url.into(),
+            events: Some(events.iter().map(|e| (*e).to_owned()).collect()),
+            enabled: None,
+        };
+        webhooks::create(&app, &mut tx, shop, new)
+            .await
+            .expect("endpoint")
+    };
+    let a_all = endpoint(a.id, "https://a.example/all", &["*"]).await;
+    let a_approved = endpoint(a.id, "https://a.example/approved", &["return.approved"]).await;
+    let b_requested = endpoint(b.id, "https://b.example/requested", &["return.requested"]).await;
     // Interleaved, as the relay takes them (oldest first, across shops).
     for n in 0..6u16 {
         let shop = if n % 2 == 0 { a.id } else { b.id };
