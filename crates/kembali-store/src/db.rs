@@ -409,7 +409,7 @@ impl Db {
     /// every table, each analysed on a sample of rows so it stays quick). A
     /// database filled through the API never gets statistics otherwise, and
     /// then the planner may walk a shop's whole table (docs/BENCHMARKS.md).
-    /// The server runs it at start and every hour; nothing on PostgreSQL.
+    /// The server runs it at start and every ten minutes; nothing on PostgreSQL.
     pub async fn optimize(&self) -> Result<(), StoreError> {
         if self.backend() != Backend::Sqlite {
             return Ok(());

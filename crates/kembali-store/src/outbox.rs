@@ -116,7 +116,7 @@ pub async fn mark_all_dispatched(
             // A statement per message, all sent as one query: each is a look-up
             // by primary key whatever the planner's statistics say. With an
             // `IN` list, statistics taken while the outbox was small (the
-            // server analyses at start, then hourly) made SQLite scan the
+            // server analyses at start, then every ten minutes) made SQLite scan the
             // whole outbox on every batch. Not kept prepared: its text
             // changes with the batch's size.
             let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");

@@ -166,7 +166,7 @@ pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Rec
     // The outbox relay runs beside the job loop, on the same poll and stop,
     // and so does the SQLite statistics upkeep.
     let relay = tokio::spawn(dispatch::run_relay(app.clone(), opts.poll, stop.clone()));
-    let upkeep = tokio::spawn(optimize_hourly(app.db.clone(), stop.clone()));
+    let upkeep = tokio::spawn(optimize_periodically(app.db.clone(), stop.clone()));
     store_jobs::work(app.db.clone(), handlers(&app), opts, stop).await;
     if let Err(e) = relay.await {
         tracing::warn!(error = %e, "the outbox relay stopped abnormally");
@@ -177,10 +177,12 @@ pub async fn run_worker_with(app: App, mut opts: WorkerOptions, stop: watch::Rec
 }
 
 /// `Db::optimize` (SQLite's planner statistics) when the worker starts and then
-/// every hour, until `stop` turns true. Real time, not the application's clock:
-/// it is upkeep, not business.
-async fn optimize_hourly(db: kembali_store::Db, mut stop: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+/// every ten minutes, until `stop` turns true. Real time, not the application's
+/// clock: it is upkeep, not business. Statistics taken while a table is small
+/// mislead the planner until the next run (docs/ARCHITECTURE.md), and a run
+/// that finds nothing grown is a few look-ups.
+async fn optimize_periodically(db: kembali_store::Db, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tokio::select! {
             _ = every.tick() => {
