@@ -90,7 +90,7 @@ impl Context {
         Ok(Context::of(found, policy_version, policy, history))
     }
 
-    fn of(
+    pub(crate) fn of(
         found: orders::ForDecision,
         policy_version: i64,
         policy: Arc<PolicyDocument>,

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use crate::eligibility::Context;
 use crate::error::{Conflict, Entity, Rule, check_text};
+use crate::idempotency::{self, Key, Reply};
 use crate::notes::{self, Note};
 use crate::{App, AppError, events};
 
@@ -337,6 +338,96 @@ impl Prepared {
     }
 }
 
+/// A decided return with its number, as it is stored.
+struct Made {
+    ret: Return,
+    timeline: Vec<Event>,
+    figures: Figures,
+    local_date: String,
+    messages: Vec<kembali_store::outbox::Message>,
+}
+
+impl Prepared {
+    /// Refuses what [`kembali_core::returns::open`] refuses, before a number
+    /// is taken.
+    fn check(
+        &self,
+        shop: &Shop,
+        req: &ReturnRequest,
+        actor: &Actor,
+        now: jiff::Timestamp,
+    ) -> Result<(), AppError> {
+        kembali_core::returns::open(self.new_return(
+            shop,
+            req,
+            actor,
+            now,
+            ReturnId::new(now, 0),
+            String::new(),
+        ))?;
+        Ok(())
+    }
+
+    /// The return with number `seq`, its first events, their messages and
+    /// its reporting figures.
+    fn make(
+        &self,
+        app: &App,
+        shop: &Shop,
+        req: &ReturnRequest,
+        actor: &Actor,
+        now: jiff::Timestamp,
+        seq: i64,
+    ) -> Result<Made, AppError> {
+        let (ret, timeline) = kembali_core::returns::open(self.new_return(
+            shop,
+            req,
+            actor,
+            now,
+            ReturnId::new(now, app.entropy()),
+            shop.return_number(seq),
+        ))?;
+        Ok(Made {
+            figures: figures(&ret),
+            local_date: local_date(shop, ret.created_at),
+            messages: events::return_opened(app, &ret, &timeline),
+            ret,
+            timeline,
+        })
+    }
+}
+
+impl Made {
+    /// Its row, items, first events, their messages and the customer's count:
+    /// what `store::insert` writes in one round trip.
+    fn record<'a>(&'a self, p: &'a Prepared) -> store::NewRecord<'a> {
+        store::NewRecord {
+            ret: &self.ret,
+            email: &p.ctx.order.email,
+            customer: p.ctx.order.customer_id,
+            items: self
+                .ret
+                .items
+                .iter()
+                .zip(&p.facts)
+                .map(|(item, f)| ItemRecord {
+                    facts: f,
+                    category: p
+                        .ctx
+                        .order
+                        .line(item.line_id)
+                        .and_then(|l| l.category.as_deref()),
+                    value: item.decision.item_amount.amount,
+                })
+                .collect(),
+            figures: &self.figures,
+            local_date: &self.local_date,
+            timeline: &self.timeline,
+            messages: &self.messages,
+        }
+    }
+}
+
 /// The drop-off point `req` names, if any: only a `drop_off` return names one,
 /// and it must be one of the shop's points.
 async fn check_dropoff_point(
@@ -396,6 +487,21 @@ async fn prepare(
         exchange.push(Some(priced));
         wanted.push((n, found));
     }
+    decide(app, shop, req, ctx, destination, &exchange, wanted, now)
+}
+
+/// Decides every item of `req` on what [`prepare`] read, in memory.
+#[allow(clippy::too_many_arguments)]
+fn decide(
+    app: &App,
+    shop: &Shop,
+    req: &ReturnRequest,
+    ctx: Context,
+    destination: Option<RefundDestination>,
+    exchange: &[Option<ExchangeFor>],
+    wanted: Vec<(usize, catalogue::Stocked)>,
+    now: jiff::Timestamp,
+) -> Result<Prepared, AppError> {
     let mut taken: HashMap<LineId, u32> = HashMap::new();
     let mut new_items = Vec::with_capacity(req.items.len());
     let mut facts = Vec::with_capacity(req.items.len());
@@ -531,51 +637,15 @@ pub async fn open(
         }
     }
     let prepared = prepare(app, tx, shop, req, now).await?;
-    let new_return =
-        |id: ReturnId, number: String| prepared.new_return(shop, req, &actor, now, id, number);
-    let Prepared {
-        ctx, facts, wanted, ..
-    } = &prepared;
+    // Checked before taking a number, so a refused request leaves no gap.
+    prepared.check(shop, req, &actor, now)?;
+    let seq = app.numbers.next(&app.db, tx, shop.id).await?;
+    let made = prepared.make(app, shop, req, &actor, now, seq)?;
+    store::insert(tx, &made.record(&prepared)).await?;
+    let Prepared { ctx, wanted, .. } = &prepared;
+    let Made { ret, timeline, .. } = made;
     let wanted: Vec<(usize, VariantId)> = wanted.iter().map(|(n, s)| (*n, s.variant.id)).collect();
     let any_exchange = !wanted.is_empty();
-    // Check before taking a number, so a refused request leaves no gap.
-    kembali_core::returns::open(new_return(ReturnId::new(now, 0), String::new()))?;
-    let seq = app.numbers.next(&app.db, tx, shop.id).await?;
-    let (ret, timeline) = kembali_core::returns::open(new_return(
-        ReturnId::new(now, app.entropy()),
-        shop.return_number(seq),
-    ))?;
-    let records: Vec<ItemRecord<'_>> = ret
-        .items
-        .iter()
-        .zip(facts.iter())
-        .map(|(item, f)| ItemRecord {
-            facts: f,
-            category: ctx
-                .order
-                .line(item.line_id)
-                .and_then(|l| l.category.as_deref()),
-            value: item.decision.item_amount.amount,
-        })
-        .collect();
-    let local_date = local_date(shop, ret.created_at);
-    // Its row, items, first events, their messages and the customer's count,
-    // in one round trip.
-    let messages = events::return_opened(app, &ret, &timeline);
-    store::insert(
-        tx,
-        &store::NewRecord {
-            ret: &ret,
-            email: &ctx.order.email,
-            customer: ctx.order.customer_id,
-            items: &records,
-            figures: &figures(&ret),
-            local_date: &local_date,
-            timeline: &timeline,
-            messages: &messages,
-        },
-    )
-    .await?;
     let mut photos: Vec<PhotoId> = req.photo_refs().into_iter().map(|(_, id)| id).collect();
     photos.sort_unstable();
     photos.dedup();
@@ -612,6 +682,127 @@ pub async fn open(
         timeline,
         exchanges,
         notes: Vec::new(),
+    })
+}
+
+/// [`open`] with the key semantics of [`idempotency::once`]: what the API
+/// and the portal call. On SQLite a return without photos, exchanges or a
+/// drop-off point, of an order with a customer, is one job on the writer's
+/// own connection ([`kembali_store::Db::run_job`]): the same reads, decisions
+/// and rows as [`open`], without a hand-off to another thread per statement
+/// while the writer is held. Anything else goes through [`open`].
+pub async fn open_once(
+    app: &App,
+    shop: &Shop,
+    req: &ReturnRequest,
+    actor: Actor,
+    key: Option<&Key>,
+) -> Result<Reply, AppError> {
+    req.check()?;
+    let covered = req.dropoff_point.is_none()
+        && req
+            .items
+            .iter()
+            .all(|i| i.photos.is_empty() && i.exchange_variant_id.is_none());
+    if covered && let Some(done) = open_in_job(app, shop, req, &actor, key).await? {
+        return Ok(done);
+    }
+    idempotency::once(app, shop.id, key, async |tx| {
+        open(app, tx, shop, req, actor).await.map(|v| (201, v))
+    })
+    .await
+}
+
+/// What a job answered.
+enum Job {
+    Replay(kembali_store::idempotency::Stored),
+    /// Opened; the body written already when a key keeps it.
+    Opened(Box<ReturnView>, Option<String>),
+    /// The order has no customer row: its history is read by email, which
+    /// the job does not do.
+    NotCovered,
+}
+
+/// [`open_once`] as one job on SQLite's writer; `None` where there is none
+/// (PostgreSQL, an in-memory database) or the job does not cover the order.
+async fn open_in_job(
+    app: &App,
+    shop: &Shop,
+    req: &ReturnRequest,
+    actor: &Actor,
+    key: Option<&Key>,
+) -> Result<Option<Reply>, AppError> {
+    if !app.db.runs_jobs() {
+        return Ok(None);
+    }
+    let now = app.now();
+    // The policy comes from memory (re-read every few seconds), as the
+    // folded read's callers take it.
+    let (policy_version, policy) = match app.policies.fresh(now, shop.id) {
+        Some(p) => p,
+        None => {
+            let mut conn = app.db.conn().await?;
+            app.policies
+                .current(now, &mut conn, shop.id)
+                .await?
+                .ok_or(AppError::NoPolicy)?
+        }
+    };
+    let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
+    let answer = app.db.run_job(|c| {
+        if let Some(k) = key
+            && let Some(stored) =
+                kembali_store::idempotency::lookup_on(c, shop.id, &k.key, &k.hash)?
+        {
+            return Ok(Job::Replay(stored));
+        }
+        let found = orders::for_decision_on(c, shop.id, req.order_id)?
+            .ok_or(AppError::NotFound(Entity::Order))?;
+        let Some(history) = found.history else {
+            return Ok(Job::NotCovered);
+        };
+        let ctx = Context::of(found, policy_version, policy, history);
+        if ctx.cancelled_at.is_some() {
+            return Err(AppError::State(Conflict::OrderCancelled));
+        }
+        let exchange = vec![None; req.items.len()];
+        let prepared = decide(app, shop, req, ctx, destination, &exchange, Vec::new(), now)?;
+        prepared.check(shop, req, actor, now)?;
+        let seq = kembali_store::shops::next_return_seq_on(c, shop.id)?;
+        let made = prepared.make(app, shop, req, actor, now, seq)?;
+        store::insert_on(c, &made.record(&prepared))?;
+        let view = Box::new(ReturnView {
+            ret: made.ret,
+            timeline: made.timeline,
+            exchanges: Vec::new(),
+            notes: Vec::new(),
+        });
+        let Some(k) = key else {
+            return Ok(Job::Opened(view, None));
+        };
+        let body = serde_json::to_string(&view).map_err(|e| AppError::Answer(e.to_string()))?;
+        let stored = kembali_store::idempotency::Stored { status: 201, body };
+        kembali_store::idempotency::record_on(c, shop.id, &k.key, &k.hash, &stored, now)?;
+        Ok(Job::Opened(view, Some(stored.body)))
+    });
+    Ok(match answer.await.transpose()? {
+        None | Some(Job::NotCovered) => None,
+        Some(Job::Replay(stored)) => Some(Reply {
+            status: stored.status,
+            body: stored.body,
+            replayed: true,
+        }),
+        Some(Job::Opened(view, body)) => Some(Reply {
+            status: 201,
+            body: match body {
+                Some(b) => b,
+                // Written out after the commit, not while holding the writer.
+                None => {
+                    serde_json::to_string(&view).map_err(|e| AppError::Answer(e.to_string()))?
+                }
+            },
+            replayed: false,
+        }),
     })
 }
 

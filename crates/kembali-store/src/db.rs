@@ -197,8 +197,9 @@ impl Db {
             } else {
                 Some(Arc::new(Readers::open(file)?))
             };
+            let jobs_file = (!shared).then(|| file.to_path_buf());
             Ok(Db::Sqlite {
-                writer: Writer::new(writer, checkpointer),
+                writer: Writer::new(writer, checkpointer, jobs_file),
                 reader,
                 direct,
             })
@@ -255,6 +256,27 @@ impl Db {
             Db::Sqlite { writer, .. } => Tx::Sqlite(writer.begin().await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
+    }
+
+    /// Runs `job` as one write on SQLite's writer, on this thread
+    /// ([`Writer::run`]); `None` on PostgreSQL and on an in-memory SQLite
+    /// database, where writes go through [`Db::begin`].
+    pub async fn run_job<T, E>(
+        &self,
+        job: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+    ) -> Option<Result<T, E>>
+    where
+        E: From<StoreError>,
+    {
+        match self {
+            Db::Sqlite { writer, .. } if writer.runs_jobs() => Some(writer.run(job).await),
+            _ => None,
+        }
+    }
+
+    /// Whether [`Db::run_job`] runs jobs here.
+    pub fn runs_jobs(&self) -> bool {
+        matches!(self, Db::Sqlite { writer, .. } if writer.runs_jobs())
     }
 
     /// A connection for reads.

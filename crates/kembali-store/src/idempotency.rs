@@ -40,14 +40,43 @@ pub async fn lookup(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<Stored>, KeyError> {
-    let row: Option<KeptRow> = run!(ex, |c| sqlx::query_as(
-        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE shop_id = $1 AND key = $2"
-    )
-    .bind(shop.to_string())
-    .bind(key)
-    .fetch_optional(&mut *c)
-    .await)
+    let row: Option<KeptRow> = run!(ex, |c| sqlx::query_as(LOOKUP)
+        .bind(shop.to_string())
+        .bind(key)
+        .fetch_optional(&mut *c)
+        .await)
     .map_err(StoreError::from)?;
+    kept(row, request_hash)
+}
+
+const LOOKUP: &str = "SELECT request_hash, status_code, response FROM idempotency_keys WHERE shop_id = $1 AND key = $2";
+
+/// [`lookup`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn lookup_on(
+    c: &rusqlite::Connection,
+    shop: ShopId,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<Stored>, KeyError> {
+    let row = c
+        .prepare_cached(LOOKUP)
+        .and_then(|mut s| {
+            rusqlite::OptionalExtension::optional(s.query_row(
+                rusqlite::params![shop.to_string(), key],
+                |r| {
+                    Ok(KeptRow {
+                        request_hash: r.get(0)?,
+                        status_code: r.get(1)?,
+                        response: r.get(2)?,
+                    })
+                },
+            ))
+        })
+        .map_err(crate::direct::sqlite)?;
+    kept(row, request_hash)
+}
+
+fn kept(row: Option<KeptRow>, request_hash: &str) -> Result<Option<Stored>, KeyError> {
     match row {
         Some(r) if r.request_hash != request_hash => Err(KeyError::Mismatch),
         Some(r) => Ok(Some(Stored {
@@ -69,20 +98,45 @@ pub async fn record(
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     run!(ex, |c| {
-        sqlx::query(
-        "INSERT INTO idempotency_keys (shop_id, key, request_hash, status_code, response, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)"
-    )
-    .bind(shop.to_string())
-    .bind(key)
-    .bind(request_hash)
-    .bind(i64::from(response.status))
-    .bind(&response.body)
-    .bind(millis(now))
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected())
+        sqlx::query(RECORD)
+            .bind(shop.to_string())
+            .bind(key)
+            .bind(request_hash)
+            .bind(i64::from(response.status))
+            .bind(&response.body)
+            .bind(millis(now))
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })?;
+    Ok(())
+}
+
+const RECORD: &str =
+    "INSERT INTO idempotency_keys (shop_id, key, request_hash, status_code, response, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// [`record`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn record_on(
+    c: &rusqlite::Connection,
+    shop: ShopId,
+    key: &str,
+    request_hash: &str,
+    response: &Stored,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    c.prepare_cached(RECORD)
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                shop.to_string(),
+                key,
+                request_hash,
+                i64::from(response.status),
+                response.body,
+                millis(now)
+            ])
+        })
+        .map_err(crate::direct::sqlite)?;
     Ok(())
 }
 

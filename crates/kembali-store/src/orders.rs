@@ -582,18 +582,8 @@ async fn read_folded_in(
         // keep its worker from every other task: it gives the worker up
         // when tokio's budget for one turn is spent, as sockets do.
         tokio::task::coop::consume_budget().await;
-        let sql = folded_sql(crate::Backend::Sqlite, Key::Id, with_facts);
-        let read = readers.read(|c| {
-            let mut stmt = c.prepare_cached(sql).map_err(direct::sqlite)?;
-            stmt.query_row(
-                rusqlite::params![shop.to_string(), id.to_string()],
-                folded_row,
-            )
-            .optional()
-            .map_err(direct::sqlite)
-        });
-        match read {
-            Ok(row) => return row.map(|row| assemble(shop, row)).transpose(),
+        match readers.read(|c| folded_on(c, shop, id, with_facts)) {
+            Ok(found) => return Ok(found),
             // The file is busy (another process recovers or locks it): wait
             // for it on sqlx's thread, not on this worker.
             Err(StoreError::Unavailable(_)) => {}
@@ -602,6 +592,34 @@ async fn read_folded_in(
     }
     let mut conn = db.conn().await?;
     read_folded(&mut conn, shop, Key::Id, &id.to_string(), with_facts).await
+}
+
+/// The folded read by id on a rusqlite connection.
+fn folded_on(
+    c: &rusqlite::Connection,
+    shop: ShopId,
+    id: OrderId,
+    with_facts: bool,
+) -> Result<Option<ForDecision>, StoreError> {
+    let sql = folded_sql(crate::Backend::Sqlite, Key::Id, with_facts);
+    let mut stmt = c.prepare_cached(sql).map_err(direct::sqlite)?;
+    let row = stmt
+        .query_row(
+            rusqlite::params![shop.to_string(), id.to_string()],
+            folded_row,
+        )
+        .optional()
+        .map_err(direct::sqlite)?;
+    row.map(|row| assemble(shop, row)).transpose()
+}
+
+/// [`for_decision`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn for_decision_on(
+    c: &rusqlite::Connection,
+    shop: ShopId,
+    id: OrderId,
+) -> Result<Option<ForDecision>, StoreError> {
+    folded_on(c, shop, id, true)
 }
 
 /// A row of the folded read as rusqlite gives it; the address is parsed here

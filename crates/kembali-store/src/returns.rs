@@ -74,7 +74,7 @@ pub struct NewRecord<'a> {
     pub ret: &'a Return,
     pub email: &'a str,
     pub customer: Option<CustomerId>,
-    pub items: &'a [ItemRecord<'a>],
+    pub items: Vec<ItemRecord<'a>>,
     pub figures: &'a Figures,
     /// The day it was opened, `YYYY-MM-DD` in the shop's time zone.
     pub local_date: &'a str,
@@ -97,7 +97,7 @@ pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
     let items: Vec<(String, String, &ReturnItem, &ItemRecord<'_>)> = r
         .items
         .iter()
-        .zip(n.items)
+        .zip(&n.items)
         .map(|(item, rec)| (item.id.to_string(), item.line_id.to_string(), item, rec))
         .collect();
     let events: Vec<(String, i64, &Event)> = n
@@ -121,12 +121,8 @@ pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
     run!(tx, |c| {
         let mut q = sqlx::QueryBuilder::new("");
         part(&mut q, cte, &mut k, parts);
-        q.push(
-            "INSERT INTO returns (shop_id, id, number, order_id, email, status, version,
-                policy_version, method, risk, quote, refund_due_by, created_at, updated_at,
-                currency, item_value, fees, refund, credit, local_date, refund_destination,
-                customer_id, dropoff_carrier, dropoff_point_id) VALUES (",
-        );
+        q.push(RETURN_ROW);
+        q.push(" VALUES (");
         q.separated(", ")
             .push_bind(&shop)
             .push_bind(&id)
@@ -155,10 +151,7 @@ pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
             .push_unseparated(")");
         if !items.is_empty() {
             part(&mut q, cte, &mut k, parts);
-            q.push(
-                "INSERT INTO return_items (shop_id, id, return_id, order_id, position, line_id,
-                    quantity, reason, comment, resolution, photos, decision, facts, category, value) ",
-            );
+            q.push(ITEM_ROW);
             q.push_values(
                 items.iter().zip(0i64..),
                 |mut b, ((item_id, line, item, rec), pos)| {
@@ -182,9 +175,7 @@ pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
         }
         if !events.is_empty() {
             part(&mut q, cte, &mut k, parts);
-            q.push(
-                "INSERT INTO return_events (shop_id, id, return_id, seq, kind, at, actor, note, data) ",
-            );
+            q.push(EVENT_ROW);
             q.push_values(&events, |mut b, (event_id, seq, e)| {
                 b.push_bind(&shop)
                     .push_bind(event_id)
@@ -199,7 +190,7 @@ pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
         }
         if !messages.is_empty() {
             part(&mut q, cte, &mut k, parts);
-            q.push("INSERT INTO outbox (shop_id, id, kind, subject, payload, occurred_at) ");
+            q.push(MESSAGE_ROW);
             q.push_values(&messages, |mut b, (message_shop, message_id, m)| {
                 b.push_bind(message_shop)
                     .push_bind(message_id)
@@ -219,6 +210,130 @@ pub async fn insert(tx: &mut Tx, n: &NewRecord<'_>) -> Result<(), StoreError> {
         q.build().execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+const RETURN_ROW: &str = "INSERT INTO returns (shop_id, id, number, order_id, email, status,
+    version, policy_version, method, risk, quote, refund_due_by, created_at, updated_at, currency,
+    item_value, fees, refund, credit, local_date, refund_destination, customer_id,
+    dropoff_carrier, dropoff_point_id)";
+const ITEM_ROW: &str = "INSERT INTO return_items (shop_id, id, return_id, order_id, position,
+    line_id, quantity, reason, comment, resolution, photos, decision, facts, category, value) ";
+const EVENT_ROW: &str =
+    "INSERT INTO return_events (shop_id, id, return_id, seq, kind, at, actor, note, data) ";
+const MESSAGE_ROW: &str = "INSERT INTO outbox (shop_id, id, kind, subject, payload, occurred_at) ";
+
+/// [`insert`] in a job on SQLite's writer ([`crate::Db::run_job`]): the same
+/// rows, a prepared statement per table, run on the calling thread.
+pub fn insert_on(c: &rusqlite::Connection, n: &NewRecord<'_>) -> Result<(), StoreError> {
+    let r = n.ret;
+    let shop = r.shop_id.to_string();
+    let id = r.id.to_string();
+    let order = r.order_id.to_string();
+    let customer = n.customer.map(|c| c.to_string());
+    let run = |sql: String, values: &[&dyn rusqlite::ToSql]| {
+        c.prepare_cached(&sql)
+            .and_then(|mut s| s.execute(values))
+            .map_err(crate::direct::sqlite)
+    };
+    let slots = |n: usize| {
+        (1..=n)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    run(
+        format!("{RETURN_ROW} VALUES ({})", slots(24)),
+        rusqlite::params![
+            shop,
+            id,
+            r.number,
+            order,
+            n.email,
+            r.status.as_str(),
+            r.version,
+            r.policy_version,
+            r.method.as_str(),
+            json(&r.risk)?,
+            json(&r.quote)?,
+            r.refund_due_by.map(millis),
+            millis(r.created_at),
+            millis(r.updated_at),
+            n.figures.currency,
+            n.figures.item_value,
+            n.figures.fees,
+            n.figures.refund,
+            n.figures.credit,
+            n.local_date,
+            r.refund_destination.as_ref().map(json).transpose()?,
+            customer,
+            r.dropoff_point.as_ref().map(|p| p.carrier.as_str()),
+            r.dropoff_point.as_ref().map(|p| p.id.as_str()),
+        ],
+    )?;
+    for ((item, rec), pos) in r.items.iter().zip(&n.items).zip(0i64..) {
+        run(
+            format!("{ITEM_ROW} VALUES ({})", slots(15)),
+            rusqlite::params![
+                shop,
+                item.id.to_string(),
+                id,
+                order,
+                pos,
+                item.line_id.to_string(),
+                i64::from(item.quantity),
+                item.reason.as_str(),
+                item.comment,
+                item.resolution.as_str(),
+                json(&item.photos)?,
+                json(&item.decision)?,
+                json(rec.facts)?,
+                rec.category,
+                rec.value,
+            ],
+        )?;
+    }
+    for (e, seq) in n.timeline.iter().zip(1i64..) {
+        run(
+            format!("{EVENT_ROW} VALUES ({})", slots(9)),
+            rusqlite::params![
+                shop,
+                EventId::new(e.at, entropy()).to_string(),
+                id,
+                seq,
+                e.kind.as_str(),
+                millis(e.at),
+                json(&e.actor)?,
+                e.note,
+                json(&e.data)?,
+            ],
+        )?;
+    }
+    for m in n.messages {
+        run(
+            format!("{MESSAGE_ROW} VALUES ({})", slots(6)),
+            rusqlite::params![
+                m.shop_id.to_string(),
+                m.id.to_string(),
+                m.kind,
+                m.subject,
+                json(&m.payload)?,
+                millis(m.occurred_at),
+            ],
+        )?;
+    }
+    if let Some(customer) = customer {
+        run(
+            "UPDATE customers SET return_count = return_count + 1 WHERE shop_id = ?1 AND id = ?2"
+                .to_owned(),
+            rusqlite::params![shop, customer],
+        )?;
+    }
+    Ok(())
+}
+
+/// A value as the JSON text sqlx's `Json` stores on SQLite.
+fn json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// Starts statement `k` of `parts` sent as one: on SQLite one after the other

@@ -156,13 +156,21 @@ pub async fn update(
 /// (SQLite, whose single writer serialises anyway; PostgreSQL takes blocks with
 /// [`take_return_numbers`] instead of holding this row's lock until commit).
 pub async fn next_return_seq(ex: &mut impl Session, shop: ShopId) -> Result<i64, StoreError> {
-    let n: i64 = run!(ex, |c| sqlx::query_scalar(
-        "UPDATE shops SET return_seq = return_seq + 1 WHERE id = $1 RETURNING return_seq"
-    )
-    .bind(shop.to_string())
-    .fetch_one(&mut *c)
-    .await)?;
+    let n: i64 = run!(ex, |c| sqlx::query_scalar(NEXT_RETURN_SEQ)
+        .bind(shop.to_string())
+        .fetch_one(&mut *c)
+        .await)?;
     Ok(n)
+}
+
+const NEXT_RETURN_SEQ: &str =
+    "UPDATE shops SET return_seq = return_seq + 1 WHERE id = $1 RETURNING return_seq";
+
+/// [`next_return_seq`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn next_return_seq_on(c: &rusqlite::Connection, shop: ShopId) -> Result<i64, StoreError> {
+    c.prepare_cached(NEXT_RETURN_SEQ)
+        .and_then(|mut s| s.query_row([shop.to_string()], |r| r.get(0)))
+        .map_err(crate::direct::sqlite)
 }
 
 /// Takes `n` return numbers from the shop's counter and answers the last one:

@@ -159,3 +159,79 @@ async fn committed_pages_reach_the_database_file_without_waiting_for_the_writer(
     );
     t.cleanup().await;
 }
+
+/// A row of `kind` written by a job on the writer's own connection.
+fn job_write(c: &rusqlite::Connection, kind: &str) -> Result<(), kembali_store::StoreError> {
+    c.execute(
+        "INSERT INTO jobs (id, kind, payload, state, run_at, max_attempts, created_at, updated_at)
+         VALUES (?1, ?2, '{}', 'queued', 0, 1, 0, 0)",
+        [format!("job_{kind}"), kind.to_owned()],
+    )
+    .map(|_| ())
+    .map_err(|e| kembali_store::StoreError::Corrupt(e.to_string()))
+}
+
+/// SQLite only (PostgreSQL runs no jobs): jobs on the writer's own connection
+/// and async writes on sqlx's, queued together, each kept or undone alone; a
+/// kept one is seen by readers as soon as it is acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_and_async_writes_queued_together_commit_each_or_leave_nothing() {
+    let t = crate::support::sqlite().await;
+    assert!(t.db.runs_jobs());
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let db = t.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let kind = format!("m{n}");
+            let keep = n % 5 != 0;
+            if n % 2 == 0 {
+                let answer = db
+                    .run_job(|c| {
+                        job_write(c, &kind)?;
+                        if keep {
+                            Ok(())
+                        } else {
+                            Err(kembali_store::StoreError::Config("refused".into()))
+                        }
+                    })
+                    .await
+                    .expect("a file database runs jobs");
+                assert_eq!(answer.is_ok(), keep, "{kind}");
+            } else {
+                let tx = write(&db, &kind).await;
+                tokio::task::yield_now().await;
+                if !keep {
+                    drop(tx);
+                    return false;
+                }
+                tx.commit().await.expect("commit");
+            }
+            if keep {
+                assert_eq!(
+                    seen(&db, &kind).await,
+                    1,
+                    "{kind} acknowledged but not seen"
+                );
+            }
+            keep
+        }));
+    }
+    let mut kept = 0;
+    for task in tasks {
+        kept += i64::from(task.await.expect("task"));
+    }
+    assert_eq!(kept, 48);
+    for n in 0..60 {
+        let want = i64::from(n % 5 != 0);
+        assert_eq!(seen(&t.db, &format!("m{n}")).await, want, "m{n}");
+    }
+    // The writer is free afterwards, for either kind of write.
+    let next = write(&t.db, "next").await;
+    next.commit().await.expect("commit");
+    t.db.run_job(|c| job_write(c, "last"))
+        .await
+        .expect("runs jobs")
+        .expect("job");
+    assert_eq!(seen(&t.db, "next").await + seen(&t.db, "last").await, 2);
+    t.cleanup().await;
+}

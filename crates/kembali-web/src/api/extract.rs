@@ -29,6 +29,14 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
+    /// The key as the application layer takes it.
+    pub fn key(&self) -> idempotency::Key {
+        idempotency::Key {
+            key: self.key.clone(),
+            hash: self.hash.clone(),
+        }
+    }
+
     /// What a key is bound to besides the body: the method and the path.
     fn fingerprint(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
         format!("{method} {}", uri.path())
@@ -322,19 +330,22 @@ where
     F: AsyncFnOnce(&mut Tx) -> Result<(StatusCode, T), ApiError>,
     T: serde::Serialize,
 {
-    let key = idem.map(|i| idempotency::Key {
-        key: i.key.clone(),
-        hash: i.hash.clone(),
-    });
+    let key = idem.map(Idempotency::key);
     let reply = idempotency::once(&state.app, auth.shop.id, key.as_ref(), async |tx| {
         work(tx).await.map(|(status, body)| (status.as_u16(), body))
     })
     .await?;
-    Ok(Answer {
-        status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-        body: reply.body,
-        replayed: reply.replayed,
-    })
+    Ok(Answer::from(reply))
+}
+
+impl From<idempotency::Reply> for Answer {
+    fn from(reply: idempotency::Reply) -> Answer {
+        Answer {
+            status: StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
+            body: reply.body,
+            replayed: reply.replayed,
+        }
+    }
 }
 
 /// A typed id from the path (`/returns/{return_id}`): a malformed one names

@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::api::error::{ApiError, Problem};
-use crate::api::extract::{Auth, Body, Id, Idempotency, once};
+use crate::api::extract::{Answer, Auth, Body, Id, Idempotency, once};
 use crate::api::orders::to_json;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -87,23 +87,23 @@ async fn create_return(
     auth: Auth,
     body: Body<ReturnRequest>,
 ) -> Result<Response, ApiError> {
-    let req = &body.value;
-    // Refused before a transaction starts: nothing to roll back.
-    req.check()?;
-    once(&state, &auth, body.idempotency.as_ref(), async |tx| {
-        let view = returns::open(&state.app, tx, &auth.shop, req, auth.actor())
-            .await
-            .map_err(|e| match e {
-                // The order is named in the body, not the path: the body is wrong.
-                AppError::NotFound(Entity::Order) => {
-                    ApiError::invalid("order_id", "no such order in this shop")
-                }
-                other => other.into(),
-            })?;
-        // Written out after the commit (`once`), not while holding the writer.
-        Ok((StatusCode::CREATED, view))
-    })
+    let key = body.idempotency.as_ref().map(Idempotency::key);
+    let reply = returns::open_once(
+        &state.app,
+        &auth.shop,
+        &body.value,
+        auth.actor(),
+        key.as_ref(),
+    )
     .await
+    .map_err(|e| match e {
+        // The order is named in the body, not the path: the body is wrong.
+        AppError::NotFound(Entity::Order) => {
+            ApiError::invalid("order_id", "no such order in this shop")
+        }
+        other => other.into(),
+    })?;
+    Ok(Answer::from(reply).respond())
 }
 
 #[utoipa::path(get, path = "/returns/{return_id}", tag = "returns",
