@@ -127,6 +127,31 @@ pub struct ConnectOptions {
 /// is a quick 503 and not a hanging request.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// A pooled PostgreSQL connection idle this long is pinged before a request
+/// gets it; one used more recently is not.
+pub const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Outages depend on this: an idle connection the server closed (a restart)
+/// fails its ping and is replaced, rather than failing the request that drew
+/// it. sqlx's `test_before_acquire` pings on every acquisition, a round trip
+/// (and a wake-up of the server's backend) per request; a connection given
+/// back within the last second was answering then, so only one idle longer is
+/// pinged. A restart inside that second fails the requests that draw such a
+/// connection, as 503s (`StoreError::Unavailable`), and their connections are
+/// closed.
+fn tested(options: PgPoolOptions) -> PgPoolOptions {
+    options
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 impl ConnectOptions {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
@@ -228,15 +253,11 @@ impl Db {
                 .await
                 .map_err(StoreError::connect)?;
             let _ = sqlx::Connection::close(probe).await;
-            let pool = PgPoolOptions::new()
+            let pool = tested(PgPoolOptions::new())
                 .max_connections(opts.max_connections.max(2))
                 // Bounds the whole acquisition, reconnect attempts included: while
                 // the server is down, sqlx retries refused connections until then.
                 .acquire_timeout(opts.acquire_timeout)
-                // The default, stated because outages depend on it: an idle
-                // connection the server closed (a restart) fails its ping and is
-                // replaced, rather than failing the request that drew it.
-                .test_before_acquire(true)
                 .connect_with(base)
                 .await
                 .map_err(StoreError::connect)?;
@@ -318,10 +339,9 @@ impl Db {
         match self {
             Db::Sqlite { .. } => self.clone(),
             Db::Postgres(p) => Db::Postgres(
-                PgPoolOptions::new()
+                tested(PgPoolOptions::new())
                     .max_connections(1)
                     .acquire_timeout(DEFAULT_ACQUIRE_TIMEOUT)
-                    .test_before_acquire(true)
                     .connect_lazy_with((*p.connect_options()).clone()),
             ),
         }
