@@ -487,21 +487,36 @@ async fn prepare(
         exchange.push(Some(priced));
         wanted.push((n, found));
     }
-    decide(app, shop, req, ctx, destination, &exchange, wanted, now)
+    let asked = Asked {
+        destination,
+        exchange,
+        wanted,
+    };
+    decide(app, shop, req, ctx, asked, now)
+}
+
+/// What a request asks beside its items, checked: where the refund goes, and
+/// each item's exchange variant (by position; `None` for no exchange), priced.
+struct Asked {
+    destination: Option<RefundDestination>,
+    exchange: Vec<Option<ExchangeFor>>,
+    wanted: Vec<(usize, catalogue::Stocked)>,
 }
 
 /// Decides every item of `req` on what [`prepare`] read, in memory.
-#[allow(clippy::too_many_arguments)]
 fn decide(
     app: &App,
     shop: &Shop,
     req: &ReturnRequest,
     ctx: Context,
-    destination: Option<RefundDestination>,
-    exchange: &[Option<ExchangeFor>],
-    wanted: Vec<(usize, catalogue::Stocked)>,
+    asked: Asked,
     now: jiff::Timestamp,
 ) -> Result<Prepared, AppError> {
+    let Asked {
+        destination,
+        exchange,
+        wanted,
+    } = asked;
     let mut taken: HashMap<LineId, u32> = HashMap::new();
     let mut new_items = Vec::with_capacity(req.items.len());
     let mut facts = Vec::with_capacity(req.items.len());
@@ -765,8 +780,12 @@ async fn open_in_job(
         if ctx.cancelled_at.is_some() {
             return Err(AppError::State(Conflict::OrderCancelled));
         }
-        let exchange = vec![None; req.items.len()];
-        let prepared = decide(app, shop, req, ctx, destination, &exchange, Vec::new(), now)?;
+        let asked = Asked {
+            destination,
+            exchange: vec![None; req.items.len()],
+            wanted: Vec::new(),
+        };
+        let prepared = decide(app, shop, req, ctx, asked, now)?;
         prepared.check(shop, req, actor, now)?;
         let seq = kembali_store::shops::next_return_seq_on(c, shop.id)?;
         let made = prepared.make(app, shop, req, actor, now, seq)?;

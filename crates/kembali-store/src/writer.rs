@@ -442,11 +442,25 @@ async fn end(state: &mut State) -> Result<(), StoreError> {
     let Some(group) = state.group.take() else {
         return Ok(());
     };
-    if group.on == Side::Jobs {
-        return end_jobs(state, group);
+    let result = match group.on {
+        Side::Sqlx => end_sqlx(state, group.members).await,
+        Side::Jobs => end_jobs(state, group.members),
+    };
+    if result.is_ok() {
+        state.checkpoints.notify_one();
     }
+    let told = result
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| Arc::from(e.to_string()));
+    group.outcome.send_replace(Some(told));
+    result
+}
+
+/// Commits (or, with no member, rolls back) the transaction on sqlx's connection.
+async fn end_sqlx(state: &mut State, members: usize) -> Result<(), StoreError> {
     let c = conn(state);
-    let result = if group.members == 0 {
+    let result = if members == 0 {
         Manager::rollback(c).await
     } else {
         Manager::commit(c).await
@@ -461,30 +475,15 @@ async fn end(state: &mut State) -> Result<(), StoreError> {
             old.close_on_drop();
         }
     }
-    if result.is_ok() {
-        state.checkpoints.notify_one();
-    }
-    let told = result
-        .as_ref()
-        .map(|_| ())
-        .map_err(|e| Arc::from(e.to_string()));
-    group.outcome.send_replace(Some(told));
     result.map_err(StoreError::from)
 }
 
-/// [`end`] for a group on the job connection.
-fn end_jobs(state: &mut State, group: Group) -> Result<(), StoreError> {
+/// [`end_sqlx`] for a group on the job connection.
+fn end_jobs(state: &mut State, members: usize) -> Result<(), StoreError> {
     let Some(c) = state.jobs.as_ref() else {
-        group
-            .outcome
-            .send_replace(Some(Err(Arc::from("the job connection went away"))));
         return Err(StoreError::Config("the job connection went away".into()));
     };
-    let sql = if group.members == 0 {
-        "ROLLBACK"
-    } else {
-        "COMMIT"
-    };
+    let sql = if members == 0 { "ROLLBACK" } else { "COMMIT" };
     let result = c.execute_batch(sql).map_err(crate::direct::sqlite);
     if result.is_err() {
         // As on sqlx's connection: none left open, or a fresh connection.
@@ -492,14 +491,7 @@ fn end_jobs(state: &mut State, group: Group) -> Result<(), StoreError> {
         if !c.is_autocommit() {
             state.jobs = None;
         }
-    } else {
-        state.checkpoints.notify_one();
     }
-    let told = result
-        .as_ref()
-        .map(|_| ())
-        .map_err(|e| Arc::from(e.to_string()));
-    group.outcome.send_replace(Some(told));
     result
 }
 
