@@ -764,8 +764,18 @@ async fn open_in_job(
         }
     };
     let destination = parse_destination("refund_destination", req.refund_destination.as_ref())?;
-    let answer = app.db.run_job(|c| {
-        if let Some(k) = key
+    // The job runs on the writer's thread: it takes what it needs along.
+    let (app, shop, req, actor, key) = (
+        app.clone(),
+        shop.clone(),
+        req.clone(),
+        actor.clone(),
+        key.cloned(),
+    );
+    let db = app.db.clone();
+    let answer = db.run_job(move |c| {
+        let (app, shop, req, actor) = (&app, &shop, &req, &actor);
+        if let Some(k) = &key
             && let Some(stored) =
                 kembali_store::idempotency::lookup_on(c, shop.id, &k.key, &k.hash)?
         {
@@ -796,7 +806,7 @@ async fn open_in_job(
             exchanges: Vec::new(),
             notes: Vec::new(),
         });
-        let Some(k) = key else {
+        let Some(k) = &key else {
             return Ok(Job::Opened(view, None));
         };
         let body = serde_json::to_string(&view).map_err(|e| AppError::Answer(e.to_string()))?;

@@ -284,10 +284,11 @@ impl Db {
     /// database, where writes go through [`Db::begin`].
     pub async fn run_job<T, E>(
         &self,
-        job: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+        job: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
     ) -> Option<Result<T, E>>
     where
-        E: From<StoreError>,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
         match self {
             Db::Sqlite { writer, .. } if writer.runs_jobs() => Some(writer.run(job).await),

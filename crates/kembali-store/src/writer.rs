@@ -18,12 +18,12 @@
 //! commit; it was refused, not acknowledged, so nothing is lost either way.
 //!
 //! Two connections write, one at a time: sqlx's, for writes written as async
-//! code ([`Writer::begin`]), and a rusqlite one on the file, for writes given as
-//! one synchronous job ([`Writer::run`]), which runs on the calling thread with
-//! no hand-off to sqlx's connection thread per statement (each hand-off is a
-//! wake-up of another thread, and the writer is held meanwhile). A group lives
-//! on one of them: a write for the other connection first commits the open
-//! group, then starts its own.
+//! code ([`Writer::begin`]), and the writer's own thread with a rusqlite
+//! connection, for writes given as one synchronous job ([`Writer::run`]). The
+//! thread takes the writer (ending an async group left open), runs the jobs
+//! queued for it back to back, each in a savepoint, commits them together and
+//! gives the writer up: no hand-off to another thread per statement, and none
+//! between one job and the next.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -58,13 +58,6 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How a group ended: `None` while it is open.
 type Outcome = Option<Result<(), Arc<str>>>;
 
-/// Which of the writer's two connections a group is open on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Sqlx,
-    Jobs,
-}
-
 /// The one writer connection and the group open on it.
 #[derive(Debug)]
 pub struct Writer {
@@ -77,10 +70,15 @@ pub struct Writer {
     checkpointer: SqlitePool,
     /// Wakes the checkpointer (also held by the state, for commits).
     checkpoints: Arc<Notify>,
-    /// The file the job connection opens; `None` for an in-memory database,
-    /// which only sqlx's connections share.
-    file: Option<PathBuf>,
+    /// Sends jobs to the writer's thread ([`Writer::run`]); `None` for an
+    /// in-memory database, which only sqlx's connections share, and once closed.
+    jobs: std::sync::Mutex<Option<std::sync::mpsc::Sender<Task>>>,
 }
+
+/// What a job answers the writer's thread: whether to keep its write, and
+/// what to tell its caller once the transaction's fate is known.
+type Task = Box<dyn FnOnce(Result<&rusqlite::Connection, StoreError>) -> (bool, Tell) + Send>;
+type Tell = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 
 #[derive(Debug)]
 struct State {
@@ -96,8 +94,6 @@ struct State {
 
 #[derive(Debug)]
 struct Group {
-    /// The connection its transaction is open on.
-    on: Side,
     /// Writes that ended well in it (released their savepoint).
     members: usize,
     began: Instant,
@@ -122,8 +118,24 @@ impl Writer {
             queued: AtomicUsize::new(0),
             checkpointer: checkpointer.clone(),
             checkpoints: checkpoints.clone(),
-            file,
+            jobs: std::sync::Mutex::new(None),
         });
+        if let Some(file) = file {
+            let (sender, queue) = std::sync::mpsc::channel();
+            let state = Arc::downgrade(&writer.state);
+            let rt = tokio::runtime::Handle::current();
+            let spawned = std::thread::Builder::new()
+                .name("kembali-writer".into())
+                .spawn(move || serve_jobs(&state, &file, &queue, &rt));
+            match spawned {
+                Ok(_) => {
+                    if let Ok(mut jobs) = writer.jobs.lock() {
+                        *jobs = Some(sender);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "no writer thread: writes go through sqlx"),
+            }
+        }
         tokio::spawn(checkpoint(
             Arc::downgrade(&writer),
             checkpoints,
@@ -154,16 +166,13 @@ impl Writer {
         if state.conn.is_none() {
             state.conn = Some(self.pool.acquire().await?);
         }
-        if state.group.as_ref().is_some_and(|g| g.on == Side::Jobs) {
-            end(state).await?;
-        }
         if state.group.is_none() {
             Manager::begin(
                 conn(state),
                 Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
             )
             .await?;
-            state.group = Some(Group::new(Side::Sqlx));
+            state.group = Some(Group::new());
         }
         // The first write of a group needs no savepoint: if it fails, the
         // whole transaction goes, with nothing else in it.
@@ -178,57 +187,57 @@ impl Writer {
 
     /// Whether [`Writer::run`] takes jobs (the database is a file).
     pub fn runs_jobs(&self) -> bool {
-        self.file.is_some()
+        self.jobs.lock().is_ok_and(|j| j.is_some())
     }
 
-    /// Runs `job` as one write on the writer's job connection, on this thread:
-    /// in a savepoint of the open group (or as a new group's first write), kept
-    /// if it answers `Ok` and undone if it answers `Err`. Answers once the
-    /// group holding it committed, as [`WriteTx::commit`] does. A job reads and
-    /// writes by key and decides in memory: it holds the writer, and this
-    /// async worker, for as long as it runs.
+    /// Runs `job` as one write on the writer's own thread and connection: in
+    /// a savepoint of that thread's transaction, kept if it answers `Ok` and
+    /// undone if it answers `Err`; answers once the transaction holding it
+    /// committed, as [`WriteTx::commit`] does. The thread runs the jobs that
+    /// queued for it one after the other and commits them together (at most
+    /// [`MAX_MEMBERS`] or [`MAX_OPEN`]), then gives the writer up. A job sent is
+    /// run, even if the caller stops waiting for its answer. A job reads and
+    /// writes by key and decides in memory: every other write waits meanwhile.
     pub async fn run<T, E>(
-        self: &Arc<Self>,
-        job: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+        &self,
+        job: impl FnOnce(&rusqlite::Connection) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>
     where
-        E: From<StoreError>,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
     {
-        let Some(file) = self.file.as_ref() else {
-            return Err(StoreError::Config("an in-memory database takes no jobs".into()).into());
-        };
-        let queued = Queued::new(self);
-        let mut state = tokio::time::timeout(WAIT, self.state.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?;
-        queued.arrived();
-        // Held from here: leaving early (an error, or the request gone while
-        // a group on the other connection commits) ends what nobody else will.
-        let mut held = Held {
-            state: Some(state),
-            writer: self,
-        };
-        state = held.take();
-        if state.group.as_ref().is_some_and(|g| g.on == Side::Sqlx) {
-            let ended = end(&mut state).await;
-            held.state = Some(state);
-            ended?;
-            state = held.take();
+        let sender = self
+            .jobs
+            .lock()
+            .ok()
+            .and_then(|j| j.clone())
+            .ok_or_else(|| StoreError::Config("this database takes no jobs".into()))?;
+        let (reply, answer) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let task: Task = Box::new(move |conn| {
+            let answer = match conn {
+                Ok(c) => job(c),
+                Err(e) => Err(E::from(e)),
+            };
+            let kept = answer.is_ok();
+            let tell: Tell = Box::new(move |committed| {
+                let told = match (answer, committed) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) => Err(E::from(e)),
+                    (Err(e), _) => Err(e),
+                };
+                let _ = reply.send(told);
+            });
+            (kept, tell)
+        });
+        sender
+            .send(task)
+            .map_err(|_| StoreError::Config("the writer's thread has stopped".into()))?;
+        match answer.await {
+            Ok(told) => told,
+            Err(_) => Err(E::from(StoreError::Database(sqlx::Error::Protocol(
+                "the writer closed before this write was committed".into(),
+            )))),
         }
-        if state.jobs.is_none() {
-            match open_jobs(file) {
-                Ok(c) => state.jobs = Some(c),
-                Err(e) => {
-                    held.state = Some(state);
-                    return Err(e.into());
-                }
-            }
-        }
-        let answer = run_in_group(&mut state, job);
-        held.state = Some(state);
-        let kept = answer?;
-        held.committed().await?;
-        Ok(kept)
     }
 
     /// Ends the open group, if any, and gives the connection back to the pool.
@@ -238,6 +247,10 @@ impl Writer {
         state.conn = None;
         state.jobs = None;
         drop(state);
+        if let Ok(mut jobs) = self.jobs.lock() {
+            // The thread stops once it has run what was sent.
+            jobs.take();
+        }
         self.checkpoints.notify_one();
         self.checkpointer.close().await;
         self.pool.close().await;
@@ -266,9 +279,8 @@ impl Drop for Writer {
 }
 
 impl Group {
-    fn new(on: Side) -> Group {
+    fn new() -> Group {
         Group {
-            on,
             members: 0,
             began: Instant::now(),
             outcome: watch::Sender::new(None),
@@ -295,89 +307,92 @@ fn open_jobs(file: &std::path::Path) -> Result<rusqlite::Connection, StoreError>
     Ok(conn)
 }
 
-/// Runs a job on the job connection: joins the open group (a savepoint) or
-/// begins one, and keeps or undoes what the job did by its answer.
-fn run_in_group<T, E>(
-    state: &mut State,
-    job: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<StoreError>,
-{
-    let Some(conn) = state.jobs.as_ref() else {
-        return Err(StoreError::Config("the job connection is not open".into()).into());
-    };
-    let sql = |c: &rusqlite::Connection, s: &str| c.execute_batch(s).map_err(crate::direct::sqlite);
-    if state.group.is_none() {
-        sql(conn, "BEGIN IMMEDIATE")?;
-        state.group = Some(Group::new(Side::Jobs));
-    }
-    let savepoint = state.group.as_ref().is_some_and(|g| g.members > 0);
-    if savepoint {
-        sql(conn, "SAVEPOINT job")?;
-    }
-    match job(conn) {
-        Ok(kept) => {
-            if savepoint {
-                sql(conn, "RELEASE job")?;
-            }
-            if let Some(g) = state.group.as_mut() {
-                g.members += 1;
-            }
-            Ok(kept)
-        }
-        Err(e) => {
-            if savepoint {
-                sql(conn, "ROLLBACK TO job; RELEASE job")?;
-            } else {
-                // The group's first write: nothing else is in its transaction.
-                let undone = sql(conn, "ROLLBACK");
-                let stuck = !conn.is_autocommit();
-                state.group = None;
-                if stuck {
-                    state.jobs = None;
-                }
-                undone?;
-            }
-            Err(e)
-        }
-    }
-}
-
-/// The writer held by a job: given back on drop, ending the group if nobody
-/// else waits to join it.
-struct Held<'a> {
-    state: Option<OwnedMutexGuard<State>>,
-    writer: &'a Arc<Writer>,
-}
-
-impl Held<'_> {
-    fn take(&mut self) -> OwnedMutexGuard<State> {
-        match self.state.take() {
-            Some(s) => s,
-            None => unreachable!("a job holds the writer until it ends"),
-        }
-    }
-
-    /// After the job's write ended well: commits its group now if nobody
-    /// waits, or waits for the one that will.
-    async fn committed(mut self) -> Result<(), StoreError> {
-        let state = self.take();
-        settle(state, &self.writer.queued).await
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        let Some(state) = self.state.take() else {
+/// The writer's thread: takes the writer for each run of queued jobs, ends
+/// an async group left open first, runs the jobs in savepoints of one
+/// transaction, commits it, then tells each job's caller.
+fn serve_jobs(
+    state: &Weak<Mutex<State>>,
+    file: &std::path::Path,
+    queue: &std::sync::mpsc::Receiver<Task>,
+    rt: &tokio::runtime::Handle,
+) {
+    // What the thread drops (the state, should the writer be gone) may give
+    // a connection back to sqlx's pool, which spawns on the runtime.
+    let _runtime = rt.enter();
+    while let Ok(first) = queue.recv() {
+        let Some(state) = state.upgrade() else {
+            let (_, tell) = first(Err(StoreError::Config("the writer has closed".into())));
+            tell(Ok(()));
             return;
         };
-        let left_open = state.group.is_some();
-        drop(state);
-        if left_open && self.writer.queued.load(Ordering::Acquire) == 0 {
-            self.writer.finish_later();
+        let mut held = state.blocking_lock();
+        let ready = rt.block_on(end(&mut held)).and_then(|()| {
+            if held.jobs.is_none() {
+                held.jobs = Some(open_jobs(file)?);
+            }
+            match held.jobs.as_ref() {
+                Some(c) => sql(c, "BEGIN IMMEDIATE"),
+                None => Err(StoreError::Config("the job connection is not open".into())),
+            }
+        });
+        if let Err(e) = ready {
+            let (_, tell) = first(Err(e));
+            tell(Ok(()));
+            continue;
+        }
+        let Some(conn) = held.jobs.as_ref() else {
+            continue;
+        };
+        let began = Instant::now();
+        let mut kept: Vec<Tell> = Vec::new();
+        let mut next = Some(first);
+        while let Some(task) = next.take() {
+            let (keep, tell) = match sql(conn, "SAVEPOINT job") {
+                Ok(()) => task(Ok(conn)),
+                Err(e) => task(Err(e)),
+            };
+            let undone = if keep {
+                sql(conn, "RELEASE job")
+            } else {
+                sql(conn, "ROLLBACK TO job; RELEASE job")
+            };
+            match (keep, undone) {
+                (true, Ok(())) => kept.push(tell),
+                (true, Err(e)) => tell(Err(e)),
+                (false, _) => tell(Ok(())),
+            }
+            if kept.len() < MAX_MEMBERS && began.elapsed() < MAX_OPEN {
+                next = queue.try_recv().ok();
+            }
+        }
+        let ended = if kept.is_empty() {
+            sql(conn, "ROLLBACK")
+        } else {
+            sql(conn, "COMMIT")
+        };
+        if ended.is_err() {
+            // As on sqlx's connection: none left open, or a fresh connection.
+            let _ = sql(conn, "ROLLBACK");
+            if !conn.is_autocommit() {
+                held.jobs = None;
+            }
+        } else {
+            held.checkpoints.notify_one();
+        }
+        drop(held);
+        let told: Result<(), Arc<str>> = ended.map_err(|e| Arc::from(e.to_string()));
+        for tell in kept {
+            tell(told.clone().map_err(|e| {
+                StoreError::Database(sqlx::Error::Protocol(format!(
+                    "the group this write was to commit with failed: {e}"
+                )))
+            }));
         }
     }
+}
+
+fn sql(c: &rusqlite::Connection, s: &str) -> Result<(), StoreError> {
+    c.execute_batch(s).map_err(crate::direct::sqlite)
 }
 
 /// A write ended well in the open group: commits the group if it is full or
@@ -442,10 +457,7 @@ async fn end(state: &mut State) -> Result<(), StoreError> {
     let Some(group) = state.group.take() else {
         return Ok(());
     };
-    let result = match group.on {
-        Side::Sqlx => end_sqlx(state, group.members).await,
-        Side::Jobs => end_jobs(state, group.members),
-    };
+    let result = end_sqlx(state, group.members).await;
     if result.is_ok() {
         state.checkpoints.notify_one();
     }
@@ -476,23 +488,6 @@ async fn end_sqlx(state: &mut State, members: usize) -> Result<(), StoreError> {
         }
     }
     result.map_err(StoreError::from)
-}
-
-/// [`end_sqlx`] for a group on the job connection.
-fn end_jobs(state: &mut State, members: usize) -> Result<(), StoreError> {
-    let Some(c) = state.jobs.as_ref() else {
-        return Err(StoreError::Config("the job connection went away".into()));
-    };
-    let sql = if members == 0 { "ROLLBACK" } else { "COMMIT" };
-    let result = c.execute_batch(sql).map_err(crate::direct::sqlite);
-    if result.is_err() {
-        // As on sqlx's connection: none left open, or a fresh connection.
-        let _ = c.execute_batch("ROLLBACK");
-        if !c.is_autocommit() {
-            state.jobs = None;
-        }
-    }
-    result
 }
 
 /// Counts a write waiting for the writer, until it holds it; one that stops

@@ -185,9 +185,10 @@ async fn jobs_and_async_writes_queued_together_commit_each_or_leave_nothing() {
             let kind = format!("m{n}");
             let keep = n % 5 != 0;
             if n % 2 == 0 {
+                let written = kind.clone();
                 let answer = db
-                    .run_job(|c| {
-                        job_write(c, &kind)?;
+                    .run_job(move |c| {
+                        job_write(c, &written)?;
                         if keep {
                             Ok(())
                         } else {
