@@ -236,3 +236,41 @@ async fn jobs_and_async_writes_queued_together_commit_each_or_leave_nothing() {
     assert_eq!(seen(&t.db, "next").await + seen(&t.db, "last").await, 2);
     t.cleanup().await;
 }
+
+/// SQLite only: a job whose caller stops waiting for its answer is still run
+/// and committed (it was sent; as a write that began, it is not taken back),
+/// and the writer stays free for the next write of either kind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_caller_went_away_is_still_run_and_the_writer_stays_free() {
+    let t = crate::support::sqlite().await;
+    // Holds the writer, so the job queues behind it.
+    let holder = write(&t.db, "holder").await;
+    let db = t.db.clone();
+    let gone = tokio::spawn(async move { db.run_job(|c| job_write(c, "gone")).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    gone.abort();
+    assert!(gone.await.is_err_and(|e| e.is_cancelled()));
+    tokio::time::timeout(Duration::from_secs(10), holder.commit())
+        .await
+        .expect("the holder's commit returned")
+        .expect("commit");
+    // The next job runs after the one sent before it.
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        t.db.run_job(|c| job_write(c, "after")),
+    )
+    .await
+    .expect("the next job answered")
+    .expect("runs jobs")
+    .expect("job");
+    assert_eq!(seen(&t.db, "holder").await, 1);
+    assert_eq!(seen(&t.db, "gone").await, 1);
+    assert_eq!(seen(&t.db, "after").await, 1);
+    let next = write(&t.db, "next").await;
+    tokio::time::timeout(Duration::from_secs(10), next.commit())
+        .await
+        .expect("the next commit returned")
+        .expect("commit");
+    assert_eq!(seen(&t.db, "next").await, 1);
+    t.cleanup().await;
+}
