@@ -347,19 +347,29 @@ fn serve_jobs(
         let mut kept: Vec<Tell> = Vec::new();
         let mut next = Some(first);
         while let Some(task) = next.take() {
-            let (keep, tell) = match sql(conn, "SAVEPOINT job") {
-                Ok(()) => task(Ok(conn)),
-                Err(e) => task(Err(e)),
+            let undo = |c: &rusqlite::Connection| sql(c, "ROLLBACK TO job; RELEASE job");
+            let ran = match sql(conn, "SAVEPOINT job") {
+                // A job that panics is undone, and the thread goes on: its
+                // caller hears that the writer did not answer.
+                Ok(()) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(Ok(conn)))),
+                Err(e) => Ok(task(Err(e))),
             };
-            let undone = if keep {
-                sql(conn, "RELEASE job")
-            } else {
-                sql(conn, "ROLLBACK TO job; RELEASE job")
-            };
-            match (keep, undone) {
-                (true, Ok(())) => kept.push(tell),
-                (true, Err(e)) => tell(Err(e)),
-                (false, _) => tell(Ok(())),
+            match ran {
+                Ok((true, tell)) => match sql(conn, "RELEASE job") {
+                    Ok(()) => kept.push(tell),
+                    Err(e) => {
+                        let _ = undo(conn);
+                        tell(Err(e));
+                    }
+                },
+                Ok((false, tell)) => {
+                    let _ = undo(conn);
+                    tell(Ok(()));
+                }
+                Err(_) => {
+                    tracing::error!("a write job panicked; it was undone");
+                    let _ = undo(conn);
+                }
             }
             if kept.len() < MAX_MEMBERS && began.elapsed() < MAX_OPEN {
                 next = queue.try_recv().ok();

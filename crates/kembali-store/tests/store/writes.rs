@@ -274,3 +274,28 @@ async fn a_job_whose_caller_went_away_is_still_run_and_the_writer_stays_free() {
     assert_eq!(seen(&t.db, "next").await, 1);
     t.cleanup().await;
 }
+
+/// SQLite only: a job that panics is undone, its caller gets an error, and the
+/// writer's thread goes on with the next job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_panics_is_undone_and_the_writer_goes_on() {
+    let t = crate::support::sqlite().await;
+    let answer: Option<Result<(), kembali_store::StoreError>> =
+        t.db.run_job(|c| {
+            job_write(c, "panicked")?;
+            panic!("a bug in a job");
+        })
+        .await;
+    assert!(matches!(answer, Some(Err(_))), "{answer:?}");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        t.db.run_job(|c| job_write(c, "after")),
+    )
+    .await
+    .expect("the next job answered")
+    .expect("runs jobs")
+    .expect("job");
+    assert_eq!(seen(&t.db, "panicked").await, 0);
+    assert_eq!(seen(&t.db, "after").await, 1);
+    t.cleanup().await;
+}
