@@ -83,7 +83,8 @@ where
     })
 }
 
-fn written<T: serde::Serialize>(body: &T) -> Result<String, AppError> {
+/// An answer's JSON body.
+pub(crate) fn written<T: serde::Serialize>(body: &T) -> Result<String, AppError> {
     serde_json::to_string(body).map_err(|e| AppError::Answer(e.to_string()))
 }
 

@@ -809,7 +809,7 @@ async fn open_in_job(
         let Some(k) = &key else {
             return Ok(Job::Opened(view, None));
         };
-        let body = serde_json::to_string(&view).map_err(|e| AppError::Answer(e.to_string()))?;
+        let body = idempotency::written(&view)?;
         let stored = kembali_store::idempotency::Stored { status: 201, body };
         kembali_store::idempotency::record_on(c, shop.id, &k.key, &k.hash, &stored, now)?;
         Ok(Job::Opened(view, Some(stored.body)))
@@ -826,9 +826,7 @@ async fn open_in_job(
             body: match body {
                 Some(b) => b,
                 // Written out after the commit, not while holding the writer.
-                None => {
-                    serde_json::to_string(&view).map_err(|e| AppError::Answer(e.to_string()))?
-                }
+                None => idempotency::written(&view)?,
             },
             replayed: false,
         }),

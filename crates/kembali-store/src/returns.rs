@@ -230,19 +230,27 @@ pub fn insert_on(c: &rusqlite::Connection, n: &NewRecord<'_>) -> Result<(), Stor
     let id = r.id.to_string();
     let order = r.order_id.to_string();
     let customer = n.customer.map(|c| c.to_string());
-    let run = |sql: String, values: &[&dyn rusqlite::ToSql]| {
-        c.prepare_cached(&sql)
+    let run = |sql: &str, values: &[&dyn rusqlite::ToSql]| {
+        c.prepare_cached(sql)
             .and_then(|mut s| s.execute(values))
             .map_err(crate::direct::sqlite)
     };
-    let slots = |n: usize| {
-        (1..=n)
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    // Each statement's text, made once: a row's columns and its `?N` slots.
+    static SQL: std::sync::LazyLock<[String; 4]> = std::sync::LazyLock::new(|| {
+        let row = |insert: &str, n: usize| {
+            let slots: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+            format!("{insert} VALUES ({})", slots.join(", "))
+        };
+        [
+            row(RETURN_ROW, 24),
+            row(ITEM_ROW, 15),
+            row(EVENT_ROW, 9),
+            row(MESSAGE_ROW, 6),
+        ]
+    });
+    let [return_sql, item_sql, event_sql, message_sql] = &*SQL;
     run(
-        format!("{RETURN_ROW} VALUES ({})", slots(24)),
+        return_sql,
         rusqlite::params![
             shop,
             id,
@@ -272,7 +280,7 @@ pub fn insert_on(c: &rusqlite::Connection, n: &NewRecord<'_>) -> Result<(), Stor
     )?;
     for ((item, rec), pos) in r.items.iter().zip(&n.items).zip(0i64..) {
         run(
-            format!("{ITEM_ROW} VALUES ({})", slots(15)),
+            item_sql,
             rusqlite::params![
                 shop,
                 item.id.to_string(),
@@ -294,7 +302,7 @@ pub fn insert_on(c: &rusqlite::Connection, n: &NewRecord<'_>) -> Result<(), Stor
     }
     for (e, seq) in n.timeline.iter().zip(1i64..) {
         run(
-            format!("{EVENT_ROW} VALUES ({})", slots(9)),
+            event_sql,
             rusqlite::params![
                 shop,
                 EventId::new(e.at, entropy()).to_string(),
@@ -310,7 +318,7 @@ pub fn insert_on(c: &rusqlite::Connection, n: &NewRecord<'_>) -> Result<(), Stor
     }
     for m in n.messages {
         run(
-            format!("{MESSAGE_ROW} VALUES ({})", slots(6)),
+            message_sql,
             rusqlite::params![
                 m.shop_id.to_string(),
                 m.id.to_string(),
@@ -323,8 +331,7 @@ pub fn insert_on(c: &rusqlite::Connection, n: &NewRecord<'_>) -> Result<(), Stor
     }
     if let Some(customer) = customer {
         run(
-            "UPDATE customers SET return_count = return_count + 1 WHERE shop_id = ?1 AND id = ?2"
-                .to_owned(),
+            "UPDATE customers SET return_count = return_count + 1 WHERE shop_id = ?1 AND id = ?2",
             rusqlite::params![shop, customer],
         )?;
     }

@@ -34,6 +34,47 @@ async fn seen(db: &Db, kind: &str) -> i64 {
     .expect("count")
 }
 
+/// Commits `tx`, which must return within 10 s.
+async fn commit_soon(tx: kembali_store::Tx, what: &str) {
+    tokio::time::timeout(Duration::from_secs(10), tx.commit())
+        .await
+        .unwrap_or_else(|_| panic!("{what}'s commit did not return"))
+        .expect("commit");
+}
+
+/// Writes a row of `kind` as a job on the writer's thread, which must answer
+/// within 10 s.
+async fn job_soon(db: &Db, kind: &'static str) {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        db.run_job(move |c| job_write(c, kind)),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("the job writing {kind} did not answer"))
+    .expect("runs jobs")
+    .expect("job");
+}
+
+/// How many of the spawned writes were kept, once all have ended; and each
+/// write `{prefix}{n}` is seen exactly when `keep(n)`.
+async fn kept_as_asked(
+    db: &Db,
+    tasks: Vec<tokio::task::JoinHandle<bool>>,
+    prefix: &str,
+    keep: impl Fn(usize) -> bool,
+) -> i64 {
+    let count = tasks.len();
+    let mut kept = 0;
+    for task in tasks {
+        kept += i64::from(task.await.expect("task"));
+    }
+    for n in 0..count {
+        let want = i64::from(keep(n));
+        assert_eq!(seen(db, &format!("{prefix}{n}")).await, want, "{prefix}{n}");
+    }
+    kept
+}
+
 async fn concurrent_writes_commit_each_or_leave_nothing(t: &TestDb) {
     let mut tasks = Vec::new();
     for n in 0..48 {
@@ -56,15 +97,8 @@ async fn concurrent_writes_commit_each_or_leave_nothing(t: &TestDb) {
             true
         }));
     }
-    let mut kept = 0;
-    for task in tasks {
-        kept += i64::from(task.await.expect("task"));
-    }
+    let kept = kept_as_asked(&t.db, tasks, "w", |n| n % 6 != 0).await;
     assert_eq!(kept, 40);
-    for n in 0..48 {
-        let want = i64::from(n % 6 != 0);
-        assert_eq!(seen(&t.db, &format!("w{n}")).await, want, "w{n}");
-    }
 }
 crate::both!(
     concurrent_writes_commit_each_or_leave_nothing,
@@ -80,10 +114,7 @@ async fn a_write_that_fails_behind_a_committed_one_takes_nothing_of_it(t: &TestD
         drop(tx);
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    tokio::time::timeout(Duration::from_secs(10), first.commit())
-        .await
-        .expect("the first write's commit returned")
-        .expect("commit");
+    commit_soon(first, "first").await;
     second.await.expect("second");
     assert_eq!(seen(&t.db, "kept").await, 1);
     assert_eq!(seen(&t.db, "failed").await, 0);
@@ -107,18 +138,12 @@ async fn a_write_that_stops_waiting_for_the_writer_strands_nobody() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     gone.abort();
     assert!(gone.await.is_err_and(|e| e.is_cancelled()));
-    tokio::time::timeout(Duration::from_secs(10), first.commit())
-        .await
-        .expect("the holder's commit returned")
-        .expect("commit");
+    commit_soon(first, "first").await;
     assert_eq!(seen(&t.db, "holder").await, 1);
     assert_eq!(seen(&t.db, "gone").await, 0);
     // The writer is free for the next one.
     let next = write(&t.db, "next").await;
-    tokio::time::timeout(Duration::from_secs(10), next.commit())
-        .await
-        .expect("the next commit returned")
-        .expect("commit");
+    commit_soon(next, "next").await;
     assert_eq!(seen(&t.db, "next").await, 1);
     t.cleanup().await;
 }
@@ -217,22 +242,11 @@ async fn jobs_and_async_writes_queued_together_commit_each_or_leave_nothing() {
             keep
         }));
     }
-    let mut kept = 0;
-    for task in tasks {
-        kept += i64::from(task.await.expect("task"));
-    }
+    let kept = kept_as_asked(&t.db, tasks, "m", |n| n % 5 != 0).await;
     assert_eq!(kept, 48);
-    for n in 0..60 {
-        let want = i64::from(n % 5 != 0);
-        assert_eq!(seen(&t.db, &format!("m{n}")).await, want, "m{n}");
-    }
     // The writer is free afterwards, for either kind of write.
-    let next = write(&t.db, "next").await;
-    next.commit().await.expect("commit");
-    t.db.run_job(|c| job_write(c, "last"))
-        .await
-        .expect("runs jobs")
-        .expect("job");
+    commit_soon(write(&t.db, "next").await, "next").await;
+    job_soon(&t.db, "last").await;
     assert_eq!(seen(&t.db, "next").await + seen(&t.db, "last").await, 2);
     t.cleanup().await;
 }
@@ -250,27 +264,14 @@ async fn a_job_whose_caller_went_away_is_still_run_and_the_writer_stays_free() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     gone.abort();
     assert!(gone.await.is_err_and(|e| e.is_cancelled()));
-    tokio::time::timeout(Duration::from_secs(10), holder.commit())
-        .await
-        .expect("the holder's commit returned")
-        .expect("commit");
+    commit_soon(holder, "holder").await;
     // The next job runs after the one sent before it.
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        t.db.run_job(|c| job_write(c, "after")),
-    )
-    .await
-    .expect("the next job answered")
-    .expect("runs jobs")
-    .expect("job");
+    job_soon(&t.db, "after").await;
     assert_eq!(seen(&t.db, "holder").await, 1);
     assert_eq!(seen(&t.db, "gone").await, 1);
     assert_eq!(seen(&t.db, "after").await, 1);
     let next = write(&t.db, "next").await;
-    tokio::time::timeout(Duration::from_secs(10), next.commit())
-        .await
-        .expect("the next commit returned")
-        .expect("commit");
+    commit_soon(next, "next").await;
     assert_eq!(seen(&t.db, "next").await, 1);
     t.cleanup().await;
 }
@@ -287,14 +288,7 @@ async fn a_job_that_panics_is_undone_and_the_writer_goes_on() {
         })
         .await;
     assert!(matches!(answer, Some(Err(_))), "{answer:?}");
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        t.db.run_job(|c| job_write(c, "after")),
-    )
-    .await
-    .expect("the next job answered")
-    .expect("runs jobs")
-    .expect("job");
+    job_soon(&t.db, "after").await;
     assert_eq!(seen(&t.db, "panicked").await, 0);
     assert_eq!(seen(&t.db, "after").await, 1);
     t.cleanup().await;
