@@ -269,7 +269,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Cmd::Demo => {
                 let db = open(&cfg).await?;
-                seed_demo(&db, &cfg).await?;
+                seed_demo(&db, cfg.addr).await?;
                 db.close().await;
                 Ok(())
             }
@@ -607,8 +607,9 @@ fn init_tracing(filter: &str) {
         .try_init();
 }
 
-async fn seed_demo(db: &Db, cfg: &Config) -> anyhow::Result<()> {
-    let base = format!("http://{}", cfg.addr);
+/// Seeds the demo shop and prints how to reach it at `addr`.
+async fn seed_demo(db: &Db, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    let base = format!("http://{addr}");
     match demo::seed(db, jiff::Timestamp::now()).await? {
         Some(s) => {
             println!(
@@ -671,17 +672,17 @@ async fn shutdown_signal() {
 
 async fn serve(cfg: &Config, demo: bool, with_worker: bool) -> anyhow::Result<()> {
     let db = open(cfg).await?;
-    if demo {
-        seed_demo(&db, cfg).await?;
-    }
     let start = Start {
         worker: with_worker,
         ..Start::default()
     };
-    Application::on(db, cfg, start)
-        .await?
-        .run_until(shutdown_signal())
-        .await
+    // Bound first, so the demo's links name the port really listened on
+    // (`--addr 127.0.0.1:0` takes any free one).
+    let application = Application::on(db.clone(), cfg, start).await?;
+    if demo {
+        seed_demo(&db, application.addr()).await?;
+    }
+    application.run_until(shutdown_signal()).await
 }
 
 async fn worker_only(cfg: &Config) -> anyhow::Result<()> {

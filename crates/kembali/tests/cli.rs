@@ -107,6 +107,43 @@ fn apikey_for_an_unknown_shop_is_refused() {
     assert_one_clear_line(&err, "there is no shop `nope`");
 }
 
+/// A `kembali serve` on a port the kernel picked (`--addr 127.0.0.1:0`), so no
+/// other test or connection can take it between choosing and binding.
+struct Serving {
+    child: Running,
+    addr: String,
+}
+
+/// Spawns `cmd` (a `serve` without `--addr`) and waits for the address it
+/// logs when listening; its stderr is passed on to the test's.
+fn serving(cmd: &mut Command) -> Serving {
+    const LISTENING: &str = "listening on http://";
+    let mut child = cmd
+        .args(["--addr", "127.0.0.1:0"])
+        .env("KEMBALI_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let child = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if let Some((_, rest)) = line.split_once(LISTENING) {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(addr.to_owned());
+            }
+        }
+    });
+    // The sender goes when stderr closes: an instance that exits early ends the wait.
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("kembali did not say where it listens");
+    Serving { child, addr }
+}
+
 /// Waits until `url` answers 200, the process exits, or the deadline passes.
 fn wait_ready(child: &mut std::process::Child, url: &str) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -155,27 +192,18 @@ fn http_get(url: &str) -> std::io::Result<(u16, String)> {
 fn serve_demo_answers_health_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("dir");
     let db = format!("sqlite://{}", dir.path().join("k.db").display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = kembali()
-        .args(["--database-url", &db, "serve", "--demo", "--addr", &addr])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut serving = serving(kembali().args(["--database-url", &db, "serve", "--demo"]));
+    let stdout = serving.child.0.stdout.take().expect("stdout");
     let reader = std::thread::spawn(move || {
         BufReader::new(stdout)
             .lines()
             .map_while(Result::ok)
             .collect::<Vec<_>>()
     });
-    let base = format!("http://{addr}");
+    let base = format!("http://{}", serving.addr);
+    let child = &mut serving.child.0;
     assert!(
-        wait_ready(&mut child, &format!("{base}/healthz")),
+        wait_ready(child, &format!("{base}/healthz")),
         "serve did not come up"
     );
     let (status, body) = http_get(&format!("{base}/readyz")).expect("readyz");
@@ -343,33 +371,10 @@ fn two_instances_start_together_on_an_empty_postgres_database() {
     let Some(pg) = PgDatabase::create() else {
         return;
     };
-    // Both listeners are held at once, so the two ports differ.
-    let free: Vec<std::net::TcpListener> = (0..2)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    let addrs: Vec<String> = free
-        .iter()
-        .map(|l| l.local_addr().expect("addr").to_string())
-        .collect();
-    drop(free);
-    let spawn = |addr: &str| {
-        kembali()
-            .args([
-                "--database-url",
-                &pg.url,
-                "serve",
-                "--no-worker",
-                "--addr",
-                addr,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn")
-    };
+    let spawn = || serving(kembali().args(["--database-url", &pg.url, "serve", "--no-worker"]));
     // Back to back: both find the database empty and migrate at the same time.
-    let mut running: Vec<Running> = addrs.iter().map(|a| Running(spawn(a))).collect();
-    for (child, addr) in running.iter_mut().zip(&addrs) {
+    let mut running = [spawn(), spawn()];
+    for Serving { child, addr } in &mut running {
         assert!(
             wait_ready(&mut child.0, &format!("http://{addr}/healthz")),
             "the instance on {addr} did not come up"
