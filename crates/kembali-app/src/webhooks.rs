@@ -284,42 +284,55 @@ pub async fn rotate(
     Ok(endpoint)
 }
 
-/// Fans `message` out to those of `endpoints` (the shop's enabled ones, read
-/// once for a whole batch of its messages) that subscribe to its type: one
-/// delivery and one job each, inside the dispatch's transaction. A repeated
-/// dispatch adds nothing (one delivery per message and endpoint).
-pub async fn fan_out(
+/// The deliveries that fan `message` out to those of `endpoints` (the shop's
+/// enabled ones, read once for a whole batch of its messages) that subscribe to
+/// its type, each with the job that sends it. The dispatch writes them; a
+/// repeated dispatch adds nothing (one delivery per message and endpoint: its
+/// job is queued only with a delivery that was new).
+pub fn deliveries_of(
     app: &App,
-    tx: &mut Tx,
     message: &Message,
     endpoints: &[Endpoint],
-) -> Result<usize, StoreError> {
+) -> Result<Vec<(Delivery, NewJob)>, StoreError> {
     let now = app.now();
-    let mut added = 0;
-    for endpoint in endpoints {
-        if !subscribed(&endpoint.events, &message.kind) {
-            continue;
-        }
-        let delivery = Delivery {
-            id: DeliveryId::new(now, app.entropy()),
-            shop_id: message.shop_id,
-            endpoint_id: endpoint.id,
-            message_id: message.id,
-            kind: message.kind.clone(),
-            state: DeliveryState::Pending,
-            attempts: 0,
-            last_status: None,
-            last_error: None,
-            last_attempt_at: None,
-            created_at: now,
-            updated_at: now,
-        };
-        if store::insert_delivery(tx, &delivery).await? {
-            enqueue(app, tx, &delivery, now).await?;
-            added += 1;
-        }
-    }
-    Ok(added)
+    endpoints
+        .iter()
+        .filter(|endpoint| subscribed(&endpoint.events, &message.kind))
+        .map(|endpoint| {
+            let delivery = Delivery {
+                id: DeliveryId::new(now, app.entropy()),
+                shop_id: message.shop_id,
+                endpoint_id: endpoint.id,
+                message_id: message.id,
+                kind: message.kind.clone(),
+                state: DeliveryState::Pending,
+                attempts: 0,
+                last_status: None,
+                last_error: None,
+                last_attempt_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            let job = delivery_job(app, &delivery, now)?;
+            Ok((delivery, job))
+        })
+        .collect()
+}
+
+/// The job that sends `delivery`, due at `at`: one pending per delivery.
+fn delivery_job(app: &App, delivery: &Delivery, at: Timestamp) -> Result<NewJob, StoreError> {
+    let job = DeliverWebhook {
+        delivery_id: delivery.id,
+    };
+    Ok(NewJob::new(
+        Some(delivery.shop_id),
+        DeliverWebhook::KIND,
+        serde_json::to_value(&job)?,
+        app.now(),
+    )
+    .at(at)
+    .attempts(DeliverWebhook::MAX_ATTEMPTS)
+    .dedupe(delivery.id.to_string()))
 }
 
 /// Queues the delivery's job due at `at`; `false` when one is already pending.
@@ -329,18 +342,7 @@ async fn enqueue(
     delivery: &Delivery,
     at: Timestamp,
 ) -> Result<bool, StoreError> {
-    let job = DeliverWebhook {
-        delivery_id: delivery.id,
-    };
-    let new = NewJob::new(
-        Some(delivery.shop_id),
-        DeliverWebhook::KIND,
-        serde_json::to_value(&job)?,
-        app.now(),
-    )
-    .at(at)
-    .attempts(DeliverWebhook::MAX_ATTEMPTS)
-    .dedupe(delivery.id.to_string());
+    let new = delivery_job(app, delivery, at)?;
     Ok(store_jobs::enqueue(tx, &new, app.now()).await?.is_some())
 }
 

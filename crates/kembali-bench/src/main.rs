@@ -78,6 +78,10 @@ struct Args {
     /// as every HTTP ratio is to it. Default: every row.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The server's database pool (`KEMBALI_MAX_CONNECTIONS`); by default the
+    /// server's own (16), as a shop runs it.
+    #[arg(long)]
+    pool: Option<u32>,
 }
 
 impl Args {
@@ -229,7 +233,9 @@ async fn build(which: Target, args: &Args) -> anyhow::Result<Dataset> {
                 .context("drop a leftover schema")?;
             let mut o = ConnectOptions::new(args.postgres_url.clone());
             o.schema = Some(schema);
-            o.max_connections = u32::try_from(args.concurrency).unwrap_or(u32::MAX).max(8);
+            if let Some(pool) = args.pool {
+                o.max_connections = pool;
+            }
             (o, None)
         }
     };
@@ -757,15 +763,17 @@ impl Server {
                 schema_name()
             ),
         };
-        let mut child = std::process::Command::new(&bin)
+        let mut command = std::process::Command::new(&bin);
+        command
             .arg("serve")
             .env("KEMBALI_DATABASE_URL", url)
             .env("KEMBALI_ADDR", addr.to_string())
-            .env(
-                "KEMBALI_MAX_CONNECTIONS",
-                args.concurrency.max(8).to_string(),
-            )
-            .env("KEMBALI_LOG", "warn")
+            .env_remove("KEMBALI_MAX_CONNECTIONS")
+            .env("KEMBALI_LOG", "warn");
+        if let Some(pool) = args.pool {
+            command.env("KEMBALI_MAX_CONNECTIONS", pool.to_string());
+        }
+        let mut child = command
             .spawn()
             .with_context(|| format!("start {}", bin.display()))?;
         let client = reqwest::Client::new();

@@ -87,6 +87,18 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Column `idx` of `r`, a JSON text, parsed; text that is not `T` fails as a
+/// column that did not convert (`Corrupt`, [`sqlite`]), as sqlx's `Json` does.
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
+    r: &rusqlite::Row<'_>,
+    idx: impl rusqlite::RowIndex,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(idx)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 /// A rusqlite error as the store's: a busy or unreadable file is the database
 /// out of reach (503, try again), a value our own conversion refused (the
 /// folded row's JSON) stored data that cannot be read, anything else an error

@@ -166,25 +166,50 @@ pub async fn enqueue(
     now: Timestamp,
 ) -> Result<Option<JobId>, StoreError> {
     let id = JobId::new(now, entropy());
-    let inserted = run!(ex, |c| sqlx::query(
-        "INSERT INTO jobs (id, shop_id, kind, payload, state, run_at, attempts, max_attempts,
-            dedupe_key, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)
-         ON CONFLICT DO NOTHING"
-    )
-    .bind(id.to_string())
-    .bind(job.shop_id.map(|s| s.to_string()))
-    .bind(&job.kind)
-    .bind(Json(&job.payload))
-    .bind(millis(job.run_at))
-    .bind(i64::from(job.max_attempts.max(1)))
-    .bind(&job.dedupe_key)
-    .bind(millis(now))
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let inserted = run!(ex, |c| sqlx::query(ENQUEUE)
+        .bind(id.to_string())
+        .bind(job.shop_id.map(|s| s.to_string()))
+        .bind(&job.kind)
+        .bind(Json(&job.payload))
+        .bind(millis(job.run_at))
+        .bind(i64::from(job.max_attempts.max(1)))
+        .bind(&job.dedupe_key)
+        .bind(millis(now))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok((inserted == 1).then_some(id))
 }
+
+/// [`enqueue`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn enqueue_on(
+    c: &rusqlite::Connection,
+    job: &NewJob,
+    now: Timestamp,
+) -> Result<Option<JobId>, StoreError> {
+    let id = JobId::new(now, entropy());
+    let inserted = c
+        .prepare_cached(ENQUEUE)
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                id.to_string(),
+                job.shop_id.map(|s| s.to_string()),
+                job.kind,
+                job.payload.to_string(),
+                millis(job.run_at),
+                i64::from(job.max_attempts.max(1)),
+                job.dedupe_key,
+                millis(now),
+            ])
+        })
+        .map_err(crate::direct::sqlite)?;
+    Ok((inserted == 1).then_some(id))
+}
+
+const ENQUEUE: &str = "INSERT INTO jobs (id, shop_id, kind, payload, state, run_at, attempts,
+        max_attempts, dedupe_key, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8)
+     ON CONFLICT DO NOTHING";
 
 /// Claims up to `limit` due jobs for `worker`, leasing them until `now + lease`.
 /// Jobs whose lease expired (their worker died) are due again.

@@ -32,6 +32,7 @@ pub mod writer;
 
 pub use db::{Backend, Conn, ConnectOptions, Db, Session, Tx};
 pub use sqlx::Error as SqlxError;
+pub use writer::JobConn;
 
 /// Greater than every id of a prefix once `*` is replaced by it (a ULID's first
 /// character is at most `7`), under any collation: what a list without a cursor

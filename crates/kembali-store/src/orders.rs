@@ -626,10 +626,7 @@ pub fn for_decision_on(
 /// (sqlx's `Json` does it on the other path), a bad one failing as a column
 /// that did not convert (`Corrupt`, `direct::sqlite`).
 fn folded_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FoldedRow> {
-    let address: String = r.get("shipping_address")?;
-    let shipping_address = serde_json::from_str(&address).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let shipping_address = crate::direct::json_column(r, "shipping_address")?;
     Ok(FoldedRow {
         order: OrderRow {
             id: r.get("id")?,

@@ -152,6 +152,10 @@ pub async fn mark_all_dispatched(
     Ok(done)
 }
 
+/// Marks one message dispatched, by primary key.
+const MARK: &str = "UPDATE outbox SET dispatched_at = $1
+      WHERE shop_id = $2 AND id = $3 AND dispatched_at IS NULL";
+
 #[derive(sqlx::FromRow)]
 struct PendingRow {
     shop_id: String,
@@ -159,17 +163,21 @@ struct PendingRow {
     message: MessageRow,
 }
 
+/// The relay's queue, oldest first; PostgreSQL adds its lock clause.
+macro_rules! pending {
+    () => {
+        "SELECT shop_id, id, kind, subject, payload, occurred_at, dispatched_at
+           FROM outbox WHERE dispatched_at IS NULL AND handed_off_at IS NULL
+          ORDER BY occurred_at, id LIMIT $1"
+    };
+}
+
 /// Takes up to `limit` messages not yet dispatched (nor handed to a job of their
 /// own), oldest first, across shops: the relay's queue. On PostgreSQL the rows
 /// stay locked until the transaction ends and concurrent relays skip them
 /// (`FOR UPDATE SKIP LOCKED`); on SQLite the write transaction serialises relays.
 pub async fn take_pending(ex: &mut impl Session, limit: u32) -> Result<Vec<Message>, StoreError> {
-    let sql = crate::dialect::skip_locked!(
-        ex.backend(),
-        "SELECT shop_id, id, kind, subject, payload, occurred_at, dispatched_at
-           FROM outbox WHERE dispatched_at IS NULL AND handed_off_at IS NULL
-          ORDER BY occurred_at, id LIMIT $1"
-    );
+    let sql = crate::dialect::skip_locked!(ex.backend(), pending!());
     let rows: Vec<PendingRow> = run!(ex, |c| sqlx::query_as(sql)
         .bind(i64::from(limit))
         .fetch_all(&mut *c)
@@ -180,6 +188,55 @@ pub async fn take_pending(ex: &mut impl Session, limit: u32) -> Result<Vec<Messa
             r.message.into_message(shop)
         })
         .collect()
+}
+
+/// [`take_pending`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn take_pending_on(c: &rusqlite::Connection, limit: u32) -> Result<Vec<Message>, StoreError> {
+    let rows = c
+        .prepare_cached(pending!())
+        .and_then(|mut s| {
+            s.query_map([i64::from(limit)], |r| {
+                Ok(PendingRow {
+                    shop_id: r.get(0)?,
+                    message: MessageRow {
+                        id: r.get(1)?,
+                        kind: r.get(2)?,
+                        subject: r.get(3)?,
+                        payload: Json(crate::direct::json_column(r, 4)?),
+                        occurred_at: r.get(5)?,
+                        dispatched_at: r.get(6)?,
+                    },
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(crate::direct::sqlite)?;
+    rows.into_iter()
+        .map(|r| {
+            let shop = r.shop_id.parse().map_err(corrupt)?;
+            r.message.into_message(shop)
+        })
+        .collect()
+}
+
+/// [`mark_all_dispatched`] in a job on SQLite's writer: the same look-up by
+/// primary key per message, one prepared statement run for each.
+pub fn mark_all_dispatched_on(
+    c: &rusqlite::Connection,
+    shop: ShopId,
+    ids: &[MessageId],
+    now: Timestamp,
+) -> Result<u64, StoreError> {
+    let shop = shop.to_string();
+    let mut done = 0;
+    let mut s = c.prepare_cached(MARK).map_err(crate::direct::sqlite)?;
+    for id in ids {
+        let n = s
+            .execute(rusqlite::params![millis(now), shop, id.to_string()])
+            .map_err(crate::direct::sqlite)?;
+        done += n as u64;
+    }
+    Ok(done)
 }
 
 /// Whether any message waits for the relay (the test kit's drain).

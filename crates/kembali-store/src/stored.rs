@@ -88,6 +88,63 @@ parsed!(
     kembali_core::returns::ReturnStatus,
 );
 
+/// A [`Column::Raw`] as rusqlite reads it (a job on SQLite's writer,
+/// [`crate::Db::run_job`]), by column name.
+pub(crate) trait RawOn: Sized {
+    fn on(r: &rusqlite::Row<'_>, column: &str) -> rusqlite::Result<Self>;
+}
+
+macro_rules! raw_on {
+    ($($t:ty),*) => {$(
+        impl RawOn for $t {
+            fn on(r: &rusqlite::Row<'_>, column: &str) -> rusqlite::Result<Self> {
+                r.get(column)
+            }
+        }
+    )*};
+}
+raw_on!(i64, String, bool, Option<i64>, Option<String>);
+
+impl<T: serde::de::DeserializeOwned> RawOn for sqlx::types::Json<T> {
+    fn on(r: &rusqlite::Row<'_>, column: &str) -> rusqlite::Result<Self> {
+        crate::direct::json_column(r, column).map(sqlx::types::Json)
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> RawOn for Option<sqlx::types::Json<T>> {
+    fn on(r: &rusqlite::Row<'_>, column: &str) -> rusqlite::Result<Self> {
+        let text: Option<String> = r.get(column)?;
+        match text {
+            None => Ok(None),
+            Some(_) => crate::direct::json_column(r, column).map(|v| Some(sqlx::types::Json(v))),
+        }
+    }
+}
+
+/// A row type [`stored!`] declares, read by rusqlite.
+pub(crate) trait RowOn: Sized {
+    fn on(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// The rows `sql` reads with `params` on a rusqlite connection, as `T`s.
+pub(crate) fn all_on<T: Stored>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<T>, StoreError>
+where
+    T::Row: RowOn,
+{
+    let rows = c
+        .prepare_cached(sql)
+        .and_then(|mut s| {
+            s.query_map(params, T::Row::on)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(crate::direct::sqlite)?;
+    rows.into_iter().map(T::try_from).collect()
+}
+
 /// A struct declared with [`stored!`]: the row it is read from.
 pub(crate) trait Stored: TryFrom<Self::Row, Error = StoreError> {
     type Row: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -136,6 +193,14 @@ macro_rules! stored {
 
         impl $crate::stored::Stored for $name {
             type Row = $raw;
+        }
+
+        impl $crate::stored::RowOn for $raw {
+            fn on(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $( $field: $crate::stored::RawOn::on(r, stringify!($field))? ),*
+                })
+            }
         }
 
         impl TryFrom<$raw> for $name {

@@ -144,17 +144,27 @@ pub async fn enabled_endpoints(
     ex: &mut impl Session,
     shop: ShopId,
 ) -> Result<Vec<Endpoint>, StoreError> {
-    let rows: Vec<EndpointRow> = run!(ex, |c| sqlx::query_as(concat!(
-        "SELECT ",
-        endpoint_columns!(),
-        " FROM webhook_endpoints WHERE shop_id = $1 AND enabled = $2 ORDER BY id"
-    ))
-    .bind(shop.to_string())
-    .bind(true)
-    .fetch_all(&mut *c)
-    .await)?;
+    let rows: Vec<EndpointRow> = run!(ex, |c| sqlx::query_as(ENABLED)
+        .bind(shop.to_string())
+        .bind(true)
+        .fetch_all(&mut *c)
+        .await)?;
     rows.into_iter().map(Endpoint::try_from).collect()
 }
+
+/// [`enabled_endpoints`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn enabled_endpoints_on(
+    c: &rusqlite::Connection,
+    shop: ShopId,
+) -> Result<Vec<Endpoint>, StoreError> {
+    stored::all_on(c, ENABLED, rusqlite::params![shop.to_string(), true])
+}
+
+const ENABLED: &str = concat!(
+    "SELECT ",
+    endpoint_columns!(),
+    " FROM webhook_endpoints WHERE shop_id = $1 AND enabled = $2 ORDER BY id"
+);
 
 /// Deletes the endpoint with its deliveries and their log; `false` when it was
 /// not there.
@@ -256,29 +266,55 @@ macro_rules! delivery_columns {
 /// Adds the delivery unless one for the same message and endpoint exists;
 /// returns whether it was added.
 pub async fn insert_delivery(ex: &mut impl Session, d: &Delivery) -> Result<bool, StoreError> {
-    let n = run!(ex, |c| sqlx::query(concat!(
-        "INSERT INTO webhook_deliveries (",
-        delivery_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT DO NOTHING"
-    ))
-    .bind(d.id.to_string())
-    .bind(d.shop_id.to_string())
-    .bind(d.endpoint_id.to_string())
-    .bind(d.message_id.to_string())
-    .bind(&d.kind)
-    .bind(d.state.as_str())
-    .bind(i64::from(d.attempts))
-    .bind(d.last_status.map(i64::from))
-    .bind(&d.last_error)
-    .bind(d.last_attempt_at.map(millis))
-    .bind(millis(d.created_at))
-    .bind(millis(d.updated_at))
-    .execute(&mut *c)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let n = run!(ex, |c| sqlx::query(INSERT_DELIVERY)
+        .bind(d.id.to_string())
+        .bind(d.shop_id.to_string())
+        .bind(d.endpoint_id.to_string())
+        .bind(d.message_id.to_string())
+        .bind(&d.kind)
+        .bind(d.state.as_str())
+        .bind(i64::from(d.attempts))
+        .bind(d.last_status.map(i64::from))
+        .bind(&d.last_error)
+        .bind(d.last_attempt_at.map(millis))
+        .bind(millis(d.created_at))
+        .bind(millis(d.updated_at))
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
+
+/// [`insert_delivery`] in a job on SQLite's writer ([`crate::Db::run_job`]).
+pub fn insert_delivery_on(c: &rusqlite::Connection, d: &Delivery) -> Result<bool, StoreError> {
+    let n = c
+        .prepare_cached(INSERT_DELIVERY)
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                d.id.to_string(),
+                d.shop_id.to_string(),
+                d.endpoint_id.to_string(),
+                d.message_id.to_string(),
+                d.kind,
+                d.state.as_str(),
+                i64::from(d.attempts),
+                d.last_status.map(i64::from),
+                d.last_error,
+                d.last_attempt_at.map(millis),
+                millis(d.created_at),
+                millis(d.updated_at),
+            ])
+        })
+        .map_err(crate::direct::sqlite)?;
+    Ok(n == 1)
+}
+
+const INSERT_DELIVERY: &str = concat!(
+    "INSERT INTO webhook_deliveries (",
+    delivery_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT DO NOTHING"
+);
 
 /// One delivery of the shop.
 pub async fn get_delivery(

@@ -58,6 +58,10 @@ const WAIT: Duration = Duration::from_secs(30);
 /// How a group ended: `None` while it is open.
 type Outcome = Option<Result<(), Arc<str>>>;
 
+/// The connection a job ([`Writer::run`]) reads and writes on: the store's
+/// `…_on` functions take it.
+pub type JobConn = rusqlite::Connection;
+
 /// The one writer connection and the group open on it.
 #[derive(Debug)]
 pub struct Writer {

@@ -3,26 +3,27 @@
 //! scheduled. Next: e-mail, tracking follow-ups.
 //!
 //! The relay ([`run_relay`], beside the worker) reads the outbox itself and
-//! dispatches pending messages in batches, one transaction per batch: a change
-//! writes only its message, not a job per message. A message the relay cannot
-//! dispatch is handed to a [`Dispatch`] job of its own, which retries it with
-//! back-off and ends `dead` where an operator sees it.
+//! dispatches pending messages in batches, one transaction per batch (on
+//! SQLite, one job on the writer's thread): a change writes only its message,
+//! not a job per message. A message the relay cannot dispatch is handed to a
+//! [`Dispatch`] job of its own, which retries it with back-off and ends `dead`
+//! where an operator sees it.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use jiff::SignedDuration;
 use kembali_core::returns::{Return, ReturnStatus};
-use kembali_core::{MessageId, ReturnId, ShopId};
+use kembali_core::{MessageId, ShopId};
+use kembali_store::jobs::{self as store_jobs, NewJob};
 use kembali_store::outbox::{self, Message};
-use kembali_store::webhooks::{self as store_webhooks, Endpoint};
-use kembali_store::{Tx, returns};
+use kembali_store::webhooks::{self as store_webhooks, Delivery, Endpoint};
+use kembali_store::{JobConn, Tx};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::expire_return::ExpireReturn;
-use super::{Job, JobContext, JobError, enqueue};
+use super::{Job, JobContext, JobError, enqueue, new_job};
 use crate::{App, events, webhooks};
 
 /// At most this many messages per relay transaction.
@@ -61,44 +62,126 @@ async fn dispatch(app: &App, tx: &mut Tx, message: &Message) -> Result<(), JobEr
     dispatch_batch(app, tx, std::slice::from_ref(message)).await
 }
 
+/// What dispatching a batch writes, decided from its messages and their shops'
+/// endpoints alone, so that both ways of writing it ([`Plan::write`] in a
+/// transaction, [`Plan::write_on`] in a job on SQLite's writer) write the same.
+struct Plan {
+    /// The expiry of each approved return.
+    expiries: Vec<NewJob>,
+    /// A delivery per subscribed endpoint, each with the job that sends it.
+    deliveries: Vec<(Delivery, NewJob)>,
+    /// Each shop's messages, marked in one query.
+    marked: HashMap<ShopId, Vec<MessageId>>,
+}
+
+impl Plan {
+    /// The plan for `messages`, skipping those already dispatched, given each
+    /// of their shops' enabled endpoints (`endpoints`, from [`Plan::shops`]).
+    fn of(
+        app: &App,
+        messages: &[Message],
+        endpoints: &HashMap<ShopId, Vec<Endpoint>>,
+    ) -> Result<Plan, JobError> {
+        let mut plan = Plan {
+            expiries: Vec::new(),
+            deliveries: Vec::new(),
+            marked: HashMap::new(),
+        };
+        for m in pending(messages) {
+            if let Some(job) = expiry(app, m)? {
+                plan.expiries.push(job);
+            }
+            if let Some(endpoints) = endpoints.get(&m.shop_id) {
+                plan.deliveries
+                    .extend(webhooks::deliveries_of(app, m, endpoints)?);
+            }
+            plan.marked.entry(m.shop_id).or_default().push(m.id);
+        }
+        Ok(plan)
+    }
+
+    /// The shops whose endpoints the plan for `messages` needs.
+    fn shops(messages: &[Message]) -> HashSet<ShopId> {
+        pending(messages).map(|m| m.shop_id).collect()
+    }
+
+    async fn write(&self, app: &App, tx: &mut Tx) -> Result<(), JobError> {
+        let now = app.now();
+        for job in &self.expiries {
+            store_jobs::enqueue(tx, job, now).await?;
+        }
+        for (delivery, job) in &self.deliveries {
+            if store_webhooks::insert_delivery(tx, delivery).await? {
+                store_jobs::enqueue(tx, job, now).await?;
+            }
+        }
+        for (shop, ids) in &self.marked {
+            outbox::mark_all_dispatched(tx, *shop, ids, now).await?;
+        }
+        Ok(())
+    }
+
+    fn write_on(&self, app: &App, c: &JobConn) -> Result<(), JobError> {
+        let now = app.now();
+        for job in &self.expiries {
+            store_jobs::enqueue_on(c, job, now)?;
+        }
+        for (delivery, job) in &self.deliveries {
+            if store_webhooks::insert_delivery_on(c, delivery)? {
+                store_jobs::enqueue_on(c, job, now)?;
+            }
+        }
+        for (shop, ids) in &self.marked {
+            outbox::mark_all_dispatched_on(c, *shop, ids, now)?;
+        }
+        Ok(())
+    }
+}
+
+/// The messages of `messages` not dispatched yet.
+fn pending(messages: &[Message]) -> impl Iterator<Item = &Message> {
+    messages.iter().filter(|m| m.dispatched_at.is_none())
+}
+
 /// Dispatches `messages` inside `tx` and marks them dispatched, skipping those
 /// already dispatched: an approved return's expiry is scheduled, and each
 /// message fanned out to its shop's endpoints. Each shop's endpoints are read
 /// once and its messages marked in one query: SQLite's one writer is held for
 /// the whole batch, and every statement on it waits on a hand-off.
 async fn dispatch_batch(app: &App, tx: &mut Tx, messages: &[Message]) -> Result<(), JobError> {
-    let mut shops: HashMap<ShopId, (Vec<Endpoint>, Vec<MessageId>)> = HashMap::new();
-    for m in messages.iter().filter(|m| m.dispatched_at.is_none()) {
-        let (endpoints, marked) = match shops.entry(m.shop_id) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let endpoints = store_webhooks::enabled_endpoints(tx, m.shop_id).await?;
-                e.insert((endpoints, Vec::new()))
-            }
-        };
-        if m.kind == events::return_kind(ReturnStatus::Approved) {
-            let id: ReturnId = m
-                .subject
-                .parse()
-                .map_err(|e| JobError::GiveUp(format!("bad subject: {e}")))?;
-            if let Some(ret) = returns::get(tx, m.shop_id, id).await? {
-                schedule_expiry(app, tx, &ret, m.occurred_at).await?;
-            }
-        }
-        webhooks::fan_out(app, tx, m, endpoints).await?;
-        marked.push(m.id);
+    let mut endpoints = HashMap::new();
+    for shop in Plan::shops(messages) {
+        endpoints.insert(shop, store_webhooks::enabled_endpoints(tx, shop).await?);
     }
-    let now = app.now();
-    for (shop, (_, marked)) in &shops {
-        outbox::mark_all_dispatched(tx, *shop, marked, now).await?;
-    }
-    Ok(())
+    Plan::of(app, messages, &endpoints)?.write(app, tx).await
+}
+
+/// A batch of up to `limit` pending messages dispatched in one job on SQLite's
+/// writer ([`kembali_store::Db::run_job`]): no hand-off per statement, and no
+/// write from another connection that would empty the writer's page cache.
+/// Answers how many it took; `None` where jobs do not run. A batch that fails
+/// is undone: [`relay`] then dispatches it in a transaction, one by one if
+/// need be.
+pub async fn relay_on_writer(app: &App, limit: u32) -> Option<Result<usize, JobError>> {
+    let job_app = app.clone();
+    app.db
+        .run_job(move |c| {
+            let messages = outbox::take_pending_on(c, limit)?;
+            let mut endpoints = HashMap::new();
+            for shop in Plan::shops(&messages) {
+                endpoints.insert(shop, store_webhooks::enabled_endpoints_on(c, shop)?);
+            }
+            Plan::of(&job_app, &messages, &endpoints)?.write_on(&job_app, c)?;
+            Ok(messages.len())
+        })
+        .await
 }
 
 /// Dispatches up to `limit` pending messages, oldest first, in one
-/// transaction, and answers how many it took. If one of them fails, the batch
-/// is rolled back and its messages go one by one: those that fail alone are
-/// handed to a [`Dispatch`] job each.
+/// transaction (on SQLite, a job on the writer: [`relay_on_writer`]), and answers
+/// how many it took. If one of them fails, the batch is rolled back and its
+/// messages go one by one: those that fail alone are handed to a [`Dispatch`]
+/// job each.
 pub async fn relay(app: &App, limit: u32) -> Result<usize, JobError> {
     // A read first: an idle relay must not take SQLite's one writer twice a second.
     let mut conn = app.db.conn().await?;
@@ -106,6 +189,13 @@ pub async fn relay(app: &App, limit: u32) -> Result<usize, JobError> {
         return Ok(0);
     }
     drop(conn);
+    match relay_on_writer(app, limit).await {
+        Some(Ok(n)) => return Ok(n),
+        Some(Err(e)) => {
+            tracing::info!(error = %e, "outbox batch failed on the writer; dispatching in a transaction");
+        }
+        None => {}
+    }
     let mut tx = app.db.begin().await?;
     let messages = outbox::take_pending(&mut tx, limit).await?;
     if messages.is_empty() {
@@ -173,16 +263,18 @@ pub async fn run_relay(app: App, poll: Duration, mut stop: watch::Receiver<bool>
     }
 }
 
-/// An approved return that must travel expires at the end of its ship-by days
-/// (the shortest of its items'), counted from its approval.
-async fn schedule_expiry(
-    app: &App,
-    tx: &mut Tx,
-    ret: &Return,
-    approved_at: jiff::Timestamp,
-) -> Result<(), JobError> {
+/// The expiry job of the return an approval message (`m`) is about, if it
+/// must travel: it expires at the end of its ship-by days (the shortest of its
+/// items'), counted from its approval. The return is read from the message,
+/// which carries it as it was approved (`data.return`).
+fn expiry(app: &App, m: &Message) -> Result<Option<NewJob>, JobError> {
+    if m.kind != events::return_kind(ReturnStatus::Approved) {
+        return Ok(None);
+    }
+    let ret = Return::deserialize(&m.payload["data"]["return"])
+        .map_err(|e| JobError::GiveUp(format!("message {} holds no return: {e}", m.id)))?;
     if ret.is_keep_item() {
-        return Ok(());
+        return Ok(None);
     }
     let days = ret
         .items
@@ -190,17 +282,15 @@ async fn schedule_expiry(
         .map(|i| i.decision.ship_by_days)
         .min()
         .unwrap_or(14);
+    let approved_at = m.occurred_at;
     let at = approved_at
         .checked_add(SignedDuration::from_hours(i64::from(days) * 24))
         .unwrap_or(approved_at);
-    enqueue(
+    Ok(Some(new_job(
         app,
-        tx,
         Some(ret.shop_id),
         &ExpireReturn { return_id: ret.id },
         at,
         Some(ret.id.to_string()),
-    )
-    .await?;
-    Ok(())
+    )?))
 }

@@ -93,15 +93,27 @@ pub async fn enqueue<J: Job>(
     run_at: Timestamp,
     dedupe: Option<String>,
 ) -> Result<(), StoreError> {
-    let payload = serde_json::to_value(job)?;
-    let mut new = NewJob::new(shop, J::KIND, payload, app.now())
-        .at(run_at)
-        .attempts(J::MAX_ATTEMPTS);
-    if let Some(key) = dedupe {
-        new = new.dedupe(key);
-    }
+    let new = new_job(app, shop, job, run_at, dedupe)?;
     store_jobs::enqueue(ex, &new, app.now()).await?;
     Ok(())
+}
+
+/// The row [`enqueue`] adds, for a caller that writes it itself.
+pub fn new_job<J: Job>(
+    app: &App,
+    shop: Option<ShopId>,
+    job: &J,
+    run_at: Timestamp,
+    dedupe: Option<String>,
+) -> Result<NewJob, StoreError> {
+    let payload = serde_json::to_value(job)?;
+    let new = NewJob::new(shop, J::KIND, payload, app.now())
+        .at(run_at)
+        .attempts(J::MAX_ATTEMPTS);
+    Ok(match dedupe {
+        Some(key) => new.dedupe(key),
+        None => new,
+    })
 }
 
 fn register<J: Job>(

@@ -58,7 +58,8 @@ async fn relays_in_batches_and_hands_off_what_it_cannot_dispatch(t: &TestDb) {
     let clock = Arc::new(ManualClock::new(Timestamp::now()));
     let app = crate::app(t, &clock);
     let now = app.now();
-    // More than a batch, and one message whose subject is not a return id.
+    // More than a batch, and one approval whose payload holds no return (its
+    // expiry cannot be scheduled).
     let total = BATCH as u16 + 6;
     let mut tx = t.db.begin().await.expect("tx");
     for n in 0..total {
@@ -70,7 +71,8 @@ async fn relays_in_batches_and_hands_off_what_it_cannot_dispatch(t: &TestDb) {
     tx.commit().await.expect("commit");
 
     // The first batch is full and all-or-nothing; the second holds the bad
-    // message, goes one by one, and hands the bad one off.
+    // message, fails (on SQLite's writer, then in a transaction), goes one by
+    // one, and hands the bad one off.
     assert_eq!(relay(&app, BATCH).await.expect("relay"), BATCH as usize);
     assert_eq!(relay(&app, BATCH).await.expect("relay"), 7);
     assert_eq!(relay(&app, BATCH).await.expect("relay"), 0);
@@ -176,6 +178,87 @@ async fn a_batch_across_shops_fans_out_to_each_shops_own_endpoints(t: &TestDb) {
         vec![(id(1), requested.clone()), (id(5), requested)]
     );
 }
+
+/// On SQLite the relay's batch is one job on the writer's thread: an opened
+/// and approved return's messages reach the shop's endpoint, its expiry is
+/// queued for the end of its ship-by days, and the messages are marked. On
+/// PostgreSQL there is no such job.
+async fn the_writers_job_dispatches_an_approval(t: &TestDb) {
+    use kembali_core::returns::{Actor, Command};
+    let shop = crate::returns::shop(&t.db, "relay-job", &Default::default()).await;
+    let (order, line) = crate::returns::order(&t.db, &shop, "#7", 1).await;
+    let clock = Arc::new(ManualClock::new(Timestamp::now()));
+    let app = crate::app(t, &clock);
+    let mut tx = t.db.begin().await.expect("tx");
+    let new = NewEndpoint {
+        url: "https://shop.example/hooks".into(),
+        events: None,
+        enabled: None,
+    };
+    let endpoint = webhooks::create(&app, &mut tx, shop.id, new)
+        .await
+        .expect("endpoint");
+    tx.commit().await.expect("commit");
+    let ret = crate::returns::open_with(&app, &shop, order, line, 1)
+        .await
+        .expect("open");
+    let approve = Command::Approve { note: None };
+    let agent = Actor::User { id: "agent".into() };
+    crate::returns::act(&app, &shop, ret.id, None, approve, &agent)
+        .await
+        .expect("approve");
+
+    let Some(ran) = kembali_app::jobs::dispatch::relay_on_writer(&app, BATCH).await else {
+        assert_eq!(t.db.backend(), kembali_store::Backend::Postgres);
+        return;
+    };
+    assert_eq!(ran.expect("the job"), 2);
+    let mut conn = t.db.conn().await.expect("conn");
+    let messages = outbox::for_subject(&mut conn, shop.id, &ret.id.to_string())
+        .await
+        .expect("outbox");
+    assert_eq!(
+        messages.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(),
+        ["return.requested", "return.approved"]
+    );
+    assert!(
+        messages.iter().all(|m| m.dispatched_at.is_some()),
+        "{messages:?}"
+    );
+    let deliveries = store_webhooks::list_deliveries(&mut conn, shop.id, endpoint.id, None, 10)
+        .await
+        .expect("deliveries");
+    let mut delivered: Vec<_> = deliveries.iter().map(|d| d.message_id).collect();
+    delivered.sort();
+    assert_eq!(delivered, messages.iter().map(|m| m.id).collect::<Vec<_>>());
+    drop(conn);
+    let queued = kembali_store::jobs::list(&t.db, kembali_store::jobs::JobState::Queued, 100)
+        .await
+        .expect("jobs");
+    let sends = queued
+        .iter()
+        .filter(|j| j.kind == "webhook.deliver")
+        .count();
+    assert_eq!(sends, 2, "{queued:?}");
+    let expiry: Vec<_> = queued
+        .iter()
+        .filter(|j| j.kind == "return.expire")
+        .collect();
+    assert_eq!(expiry.len(), 1, "{queued:?}");
+    assert_eq!(expiry[0].payload["return_id"], ret.id.to_string());
+    assert_eq!(
+        expiry[0].run_at,
+        messages[1].occurred_at + jiff::SignedDuration::from_hours(14 * 24)
+    );
+    // Nothing left: a second batch takes nothing.
+    let again = kembali_app::jobs::dispatch::relay_on_writer(&app, BATCH).await;
+    assert_eq!(again.map(|r| r.expect("the job")), Some(0));
+}
+
+crate::both!(
+    relay_on_the_writer,
+    super::the_writers_job_dispatches_an_approval
+);
 
 crate::both!(
     relay_fans_out_per_shop,

@@ -27,7 +27,7 @@ fn id() -> u128 {
     kembali_store::entropy()
 }
 
-async fn shop(db: &Db, slug: &str, policy: &PolicyDocument) -> Shop {
+pub(crate) async fn shop(db: &Db, slug: &str, policy: &PolicyDocument) -> Shop {
     let now = Timestamp::now();
     let shop = Shop {
         id: ShopId::new(now, id()),
@@ -48,7 +48,7 @@ async fn shop(db: &Db, slug: &str, policy: &PolicyDocument) -> Shop {
 }
 
 /// An order of `quantity` units of one line, delivered three days ago.
-async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, LineId) {
+pub(crate) async fn order(db: &Db, shop: &Shop, number: &str, quantity: u32) -> (OrderId, LineId) {
     let now = Timestamp::now();
     let idr = |v| Money::new(v, Currency::IDR);
     let line = LineId::new(now, id());
@@ -148,7 +148,7 @@ async fn open(
     open_with(&system(db), shop, order, line, qty).await
 }
 
-async fn open_with(
+pub(crate) async fn open_with(
     app: &App,
     shop: &Shop,
     order: OrderId,
@@ -174,7 +174,7 @@ async fn open_with(
     Ok(view.ret)
 }
 
-async fn act(
+pub(crate) async fn act(
     app: &App,
     shop: &Shop,
     id: kembali_core::ReturnId,
