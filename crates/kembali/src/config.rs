@@ -69,7 +69,10 @@ addr = "127.0.0.1:8080"
 # sqlite://FILE (created if missing) or postgres://USER@HOST/DB
 database_url = "sqlite://kembali.db"
 
-# Largest number of database connections per instance.
+# Largest number of database connections per instance. With PostgreSQL on the
+# same machine, a pool of about two to four per core served more look-ups than a
+# larger one (docs/BENCHMARKS.md, eighth step); with PostgreSQL on its own machine,
+# keep room for slow requests (exports) beside the look-ups.
 max_connections = 16
 
 # PostgreSQL: milliseconds a request waits for a database connection, reconnecting
