@@ -60,29 +60,31 @@ async fn driver(shots: PathBuf) -> Option<Driver> {
         );
         return None;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
     let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{base}/status")).send().await
-            && r.status().is_success()
-        {
-            ready = true;
+    // A port is chosen free and then released; another test may take it
+    // before chromedriver binds it, so a driver that does not come up there
+    // is started again on another.
+    let mut started = None;
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        if driver_ready(&http, &base, &mut child).await {
+            started = Some((child, base));
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = child.kill();
+        let _ = child.wait();
     }
-    assert!(ready, "chromedriver did not come up");
+    let (child, base) = started.expect("chromedriver did not come up");
     let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
@@ -120,6 +122,25 @@ async fn driver(shots: PathBuf) -> Option<Driver> {
         shots,
         step: 0,
     })
+}
+
+/// Whether chromedriver answers its status on `base` within 10 s: `false` as
+/// soon as it exits (the port was taken), or if what answers is not it.
+async fn driver_ready(http: &reqwest::Client, base: &str, child: &mut Child) -> bool {
+    for _ in 0..100 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
+        }
+        if let Ok(r) = http.get(format!("{base}/status")).send().await
+            && r.status().is_success()
+        {
+            let body = r.text().await.unwrap_or_default();
+            // WebDriver's status names whether it is ready; another server does not.
+            return body.contains("\"ready\"");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 impl Driver {
