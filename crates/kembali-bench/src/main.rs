@@ -550,9 +550,9 @@ async fn create_return(s: &Dataset, order: OrderId, line: LineId) -> Result<(), 
 
 /// What an HTTP answer came to, its body read.
 async fn http(req: reqwest::RequestBuilder, want: u16) -> Result<(), String> {
-    let res = req.send().await.map_err(|e| e.to_string())?;
+    let res = req.send().await.map_err(|e| chain(&e))?;
     let status = res.status().as_u16();
-    let body = res.bytes().await.map_err(|e| e.to_string())?;
+    let body = res.bytes().await.map_err(|e| chain(&e))?;
     if status == want {
         Ok(())
     } else {
@@ -561,6 +561,19 @@ async fn http(req: reqwest::RequestBuilder, want: u16) -> Result<(), String> {
             String::from_utf8_lossy(&body[..body.len().min(300)])
         ))
     }
+}
+
+/// An error with its causes: reqwest's own text ("error sending request")
+/// does not say what failed underneath.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 async fn run_suite(which: Target, label: &'static str, args: &Args) -> anyhow::Result<Vec<Stats>> {
