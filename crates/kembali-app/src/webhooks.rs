@@ -324,15 +324,13 @@ fn delivery_job(app: &App, delivery: &Delivery, at: Timestamp) -> Result<NewJob,
     let job = DeliverWebhook {
         delivery_id: delivery.id,
     };
-    Ok(NewJob::new(
+    crate::jobs::new_job(
+        app,
         Some(delivery.shop_id),
-        DeliverWebhook::KIND,
-        serde_json::to_value(&job)?,
-        app.now(),
+        &job,
+        at,
+        Some(delivery.id.to_string()),
     )
-    .at(at)
-    .attempts(DeliverWebhook::MAX_ATTEMPTS)
-    .dedupe(delivery.id.to_string()))
 }
 
 /// Queues the delivery's job due at `at`; `false` when one is already pending.

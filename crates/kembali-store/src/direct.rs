@@ -94,7 +94,12 @@ pub(crate) fn json_column<T: serde::de::DeserializeOwned>(
     idx: impl rusqlite::RowIndex,
 ) -> rusqlite::Result<T> {
     let text: String = r.get(idx)?;
-    serde_json::from_str(&text).map_err(|e| {
+    json_text(&text)
+}
+
+/// A JSON column's text parsed, failing as [`json_column`] does.
+pub(crate) fn json_text<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }

@@ -163,6 +163,13 @@ struct PendingRow {
     message: MessageRow,
 }
 
+impl PendingRow {
+    fn into_message(self) -> Result<Message, StoreError> {
+        let shop = self.shop_id.parse().map_err(corrupt)?;
+        self.message.into_message(shop)
+    }
+}
+
 /// The relay's queue, oldest first; PostgreSQL adds its lock clause.
 macro_rules! pending {
     () => {
@@ -182,12 +189,7 @@ pub async fn take_pending(ex: &mut impl Session, limit: u32) -> Result<Vec<Messa
         .bind(i64::from(limit))
         .fetch_all(&mut *c)
         .await)?;
-    rows.into_iter()
-        .map(|r| {
-            let shop = r.shop_id.parse().map_err(corrupt)?;
-            r.message.into_message(shop)
-        })
-        .collect()
+    rows.into_iter().map(PendingRow::into_message).collect()
 }
 
 /// [`take_pending`] in a job on SQLite's writer ([`crate::Db::run_job`]).
@@ -211,12 +213,7 @@ pub fn take_pending_on(c: &rusqlite::Connection, limit: u32) -> Result<Vec<Messa
             .collect::<rusqlite::Result<Vec<_>>>()
         })
         .map_err(crate::direct::sqlite)?;
-    rows.into_iter()
-        .map(|r| {
-            let shop = r.shop_id.parse().map_err(corrupt)?;
-            r.message.into_message(shop)
-        })
-        .collect()
+    rows.into_iter().map(PendingRow::into_message).collect()
 }
 
 /// [`mark_all_dispatched`] in a job on SQLite's writer: the same look-up by

@@ -114,10 +114,8 @@ impl<T: serde::de::DeserializeOwned> RawOn for sqlx::types::Json<T> {
 impl<T: serde::de::DeserializeOwned> RawOn for Option<sqlx::types::Json<T>> {
     fn on(r: &rusqlite::Row<'_>, column: &str) -> rusqlite::Result<Self> {
         let text: Option<String> = r.get(column)?;
-        match text {
-            None => Ok(None),
-            Some(_) => crate::direct::json_column(r, column).map(|v| Some(sqlx::types::Json(v))),
-        }
+        text.map(|t| crate::direct::json_text(&t).map(sqlx::types::Json))
+            .transpose()
     }
 }
 
